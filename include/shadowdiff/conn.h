@@ -1,0 +1,26 @@
+/*
+ * conn: one client connection. It parses requests with llhttp, enforces
+ * the limits, answers pipelined requests in order (one at a time: the
+ * next request is parsed only once the previous response is written),
+ * and streams the primary's response back. It knows nothing of the
+ * shadow. conn_close() is its single teardown.
+ */
+#ifndef SHADOWDIFF_CONN_H
+#define SHADOWDIFF_CONN_H
+
+#include <sys/socket.h>
+
+struct worker;
+struct conn;
+
+/* Takes over an accepted socket. */
+void	conn_accept(struct worker *, int, const struct sockaddr *, socklen_t);
+/* Closes the connection now if idle, else after its current response. */
+void	conn_drain(struct conn *);
+/* conn_drain, or conn_close, for every connection of a worker. */
+void	conn_drain_all(struct worker *);
+void	conn_close_all(struct worker *, const char *);
+/* The single teardown: unhooks and frees everything of the connection. */
+void	conn_close(struct conn *, const char *);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * stats: per-worker counters. Each counter is written by its worker
+ * only, with relaxed atomic stores (no lock, no shared cache line on the
+ * request path), and summed over the workers when read.
+ */
+#ifndef SHADOWDIFF_STATS_H
+#define SHADOWDIFF_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define STATS_COUNTERS(X)						\
+	X(CONN_ACCEPTED, "client connections accepted")			\
+	X(CONN_REFUSED, "client connections closed at max_connections")	\
+	X(CONN_OPEN, "client connections open")				\
+	X(REQUESTS, "requests received")				\
+	X(RESP_1XX, "final responses 1xx")				\
+	X(RESP_2XX, "responses 2xx")					\
+	X(RESP_3XX, "responses 3xx")					\
+	X(RESP_4XX, "responses 4xx")					\
+	X(RESP_5XX, "responses 5xx")					\
+	X(ERR_400, "requests rejected as malformed (400)")		\
+	X(ERR_405, "CONNECT requests refused (405)")			\
+	X(ERR_408, "clients too slow (408)")				\
+	X(ERR_413, "request bodies over the limit (413)")		\
+	X(ERR_414, "request targets over the limit (414)")		\
+	X(ERR_417, "unknown expectations (417)")			\
+	X(ERR_431, "header blocks over the limit (431)")		\
+	X(ERR_502, "primary refused, reset or answered badly (502)")	\
+	X(ERR_504, "primary timed out (504)")				\
+	X(CLIENT_ABORTS, "clients gone before their response ended")	\
+	X(UP_CONNECTS, "upstream connections opened")			\
+	X(UP_REUSED, "requests sent on a pooled connection")		\
+	X(UP_RETRIES, "idempotent requests retried on a new connection")\
+	X(UP_STALE, "pooled connections found closed before use")	\
+	X(UP_OPEN, "upstream connections open")
+
+enum stats_counter {
+#define STATS_ENUM(name, help)	STAT_##name,
+	STATS_COUNTERS(STATS_ENUM)
+#undef STATS_ENUM
+	STAT_MAX
+};
+
+struct stats {
+	_Atomic uint64_t	c[STAT_MAX];
+};
+
+/* Adds N to a counter; only the owning worker calls these. */
+static inline void
+stats_add(struct stats *s, enum stats_counter which, int64_t n)
+{
+	atomic_store_explicit(&s->c[which],
+	    atomic_load_explicit(&s->c[which], memory_order_relaxed) +
+	    (uint64_t)n, memory_order_relaxed);
+}
+
+#define stats_inc(s, w)	stats_add((s), (w), 1)
+#define stats_dec(s, w)	stats_add((s), (w), -1)
+
+/* A counter's value, from any thread. */
+uint64_t	stats_get(const struct stats *, enum stats_counter);
+/* Its name and description. */
+const char	*stats_name(enum stats_counter);
+const char	*stats_help(enum stats_counter);
+
+#endif

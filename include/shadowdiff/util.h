@@ -1,0 +1,24 @@
+/* util: small helpers shared by the modules. */
+#ifndef SHADOWDIFF_UTIL_H
+#define SHADOWDIFF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Allocating printf; aborts on memory exhaustion like the x* family. */
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+/* Case-insensitive comparison of a counted string with a C string. */
+int	 util_eqcase(const char *, size_t, const char *);
+/* Milliseconds on the monotonic clock. */
+uint64_t util_now_ms(void);
+/* "host:port" of a socket address into BUF. */
+const char *util_sockaddr_str(const void *, char *, size_t);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * worker: one thread with its own event_base, its own SO_REUSEPORT
+ * listening sockets and its own upstream pool. Workers share nothing
+ * mutable but atomic counters and the current-config pointer; the main
+ * thread talks to a worker only by activating its events.
+ */
+#ifndef SHADOWDIFF_WORKER_H
+#define SHADOWDIFF_WORKER_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "shadowdiff/stats.h"
+
+struct config;
+struct conn;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct upstream_pool;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct worker {
+	unsigned int		 id;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct config		*cfg;		/* this worker's reference */
+
+	struct evconnlistener	**listeners;
+	size_t			 nlisteners;
+	struct upstream_pool	*primary;
+
+	struct conn_list	 conns;
+	size_t			 nconns;
+	int			 draining;
+
+	struct event		*ev_drain;	/* activated by the main thread */
+	struct event		*ev_stop;
+	struct event		*ev_accept;	/* accept again after EMFILE */
+
+	struct stats		 stats;
+};
+
+/* Open client connections across all workers (for max_connections). */
+extern atomic_size_t	worker_total_conns;
+/* Worker threads still running their loop. */
+extern atomic_int	worker_running;
+
+/* Creates a worker serving CFG on the listening sockets FDS. */
+struct worker	*worker_new(unsigned int, struct config *, const int *,
+		    size_t);
+int		 worker_start(struct worker *);
+/* Asks the worker (from another thread) to drain or to stop now. */
+void		 worker_drain(struct worker *);
+void		 worker_stop(struct worker *);
+void		 worker_join(struct worker *);
+void		 worker_free(struct worker *);
+/* Called by conn when a connection ends. */
+void		 worker_conn_gone(struct worker *, struct conn *);
+
+#endif

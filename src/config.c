@@ -1,0 +1,1086 @@
+/*
+ * The configuration file: INI, read with inih, into one immutable,
+ * reference-counted struct config.
+ *
+ * Every key of the fixed sections is declared once, in config_options[]
+ * below, with its type, default and bounds; the defaults are written as
+ * text and go through the same parser as the file, so the table, the
+ * parser and docs/configuration.md cannot disagree. The keys of [diff]
+ * and [route NAME] belong to the diff engine (diff_rules_set).
+ *
+ * Reading happens in two passes. inih hands us key/value pairs; our own
+ * line reader counts lines (inih's handler does not get them), checks
+ * the lines inih would silently skip, and marks indented continuation
+ * lines. The pairs are collected with their line numbers, and applied
+ * only once the whole file is read, so that [route] sections inherit the
+ * global [diff] rules wherever [diff] appears. Nothing is ever half
+ * applied: a file either yields a complete config or none.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/diff.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/util.h"
+
+#define CONFIG_MAX_ERRORS	20	/* reported at once; then stop */
+#define CONFIG_MAX_ENTRIES	4096	/* key lines in one file */
+#define CONFIG_MAX_LINE		(INI_MAX_LINE - 2)
+
+enum option_type {
+	OPT_DURATION,
+	OPT_SIZE,
+	OPT_UINT,
+	OPT_URL,
+	OPT_LISTEN
+};
+
+struct option {
+	const char		*section;
+	const char		*key;
+	enum option_type	 type;
+	size_t			 offset;	/* into struct config */
+	const char		*def;		/* NULL: required */
+	uint64_t		 min;
+	uint64_t		 max;
+	int			 repeat;	/* may be given several times */
+};
+
+#define OFF(f)	offsetof(struct config, f)
+#define MS(n)	((uint64_t)(n))
+#define S(n)	((uint64_t)(n) * 1000)
+#define KIB(n)	((uint64_t)(n) << 10)
+#define GIB(n)	((uint64_t)(n) << 30)
+
+static const struct option config_options[] = {
+	{ "server", "workers", OPT_UINT, OFF(workers), "auto", 1, 256, 0 },
+	{ "server", "drain_timeout", OPT_DURATION, OFF(drain_timeout_ms),
+	    "10s", MS(0), S(3600), 0 },
+
+	{ "listen", "address", OPT_LISTEN, 0, NULL, 0, 0, 1 },
+	{ "listen", "backlog", OPT_UINT, OFF(backlog), "511", 1, 65535, 0 },
+	{ "listen", "max_connections", OPT_UINT, OFF(max_connections),
+	    "10000", 1, 1000000, 0 },
+
+	{ "primary", "url", OPT_URL, OFF(primary), NULL, 0, 0, 0 },
+	{ "primary", "connect_timeout", OPT_DURATION,
+	    OFF(primary.connect_timeout_ms), "2s", MS(1), S(3600), 0 },
+	{ "primary", "read_timeout", OPT_DURATION,
+	    OFF(primary.read_timeout_ms), "60s", MS(1), S(86400), 0 },
+	{ "primary", "idle_timeout", OPT_DURATION,
+	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
+	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
+	    0, 100000, 0 },
+
+	{ "limits", "max_header_bytes", OPT_SIZE, OFF(max_header_bytes),
+	    "16KiB", 1024, KIB(1024), 0 },
+	{ "limits", "max_header_count", OPT_UINT, OFF(max_header_count),
+	    "100", 1, 10000, 0 },
+	{ "limits", "max_request_body", OPT_SIZE, OFF(max_request_body),
+	    "1GiB", 0, GIB(1024), 0 },
+	{ "limits", "client_header_timeout", OPT_DURATION,
+	    OFF(client_header_timeout_ms), "10s", MS(1), S(3600), 0 },
+	{ "limits", "client_body_timeout", OPT_DURATION,
+	    OFF(client_body_timeout_ms), "30s", MS(1), S(3600), 0 },
+	{ "limits", "keepalive_timeout", OPT_DURATION,
+	    OFF(keepalive_timeout_ms), "75s", MS(1), S(86400), 0 },
+	{ "limits", "send_timeout", OPT_DURATION, OFF(send_timeout_ms),
+	    "60s", MS(1), S(86400), 0 },
+};
+
+/* Sections other than those of the table. */
+#define SECTION_DIFF	"diff"
+#define SECTION_ROUTE	"route"
+
+/* One key line of the file, kept until the whole file is read. */
+struct entry {
+	char		*section;
+	char		*key;
+	char		*value;
+	unsigned int	 line;
+};
+
+struct error {
+	unsigned int	 line;
+	size_t		 seq;		/* keeps the sort stable */
+	char		*text;		/* "file:line: ..." */
+};
+
+struct parse {
+	const char	*file;
+	FILE		*fp;
+	char		*buf;		/* getline(3) buffer */
+	size_t		 bufsize;
+	unsigned int	 line;		/* of the line last read */
+	int		 continuation;	/* that line continues a value */
+	int		 in_key;	/* a key line came since the section */
+
+	struct entry	*entries;
+	size_t		 nentries;
+
+	struct error	*errors;	/* the first CONFIG_MAX_ERRORS */
+	size_t		 nerrors;	/* all of them */
+};
+
+static void	parse_error(struct parse *, unsigned int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* Adds one error; the first CONFIG_MAX_ERRORS are kept. */
+static void
+parse_error(struct parse *p, unsigned int line, const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*msg;
+	struct error	*e;
+
+	if (p->nerrors++ >= CONFIG_MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	p->errors = xreallocarray(p->errors, p->nerrors, sizeof(*p->errors));
+	e = &p->errors[p->nerrors - 1];
+	e->line = line;
+	e->seq = p->nerrors;
+	if (line > 0)
+		e->text = xasprintf("%s:%u: %s", p->file, line, msg);
+	else
+		e->text = xasprintf("%s: %s", p->file, msg);
+	free(msg);
+}
+
+static int
+error_cmp(const void *a, const void *b)
+{
+	const struct error	*ea = a, *eb = b;
+
+	if (ea->line != eb->line)
+		return (ea->line < eb->line ? -1 : 1);
+	return (ea->seq < eb->seq ? -1 : 1);
+}
+
+/* All errors as one text, in line order, and frees them. */
+static char *
+parse_errors_text(struct parse *p)
+{
+	size_t	 i, n = p->nerrors < CONFIG_MAX_ERRORS ? p->nerrors :
+		    CONFIG_MAX_ERRORS;
+	char	*all = NULL, *next;
+
+	qsort(p->errors, n, sizeof(*p->errors), error_cmp);
+	for (i = 0; i < n; i++) {
+		next = xasprintf("%s%s%s", all ? all : "", all ? "\n" : "",
+		    p->errors[i].text);
+		free(all);
+		free(p->errors[i].text);
+		all = next;
+	}
+	if (p->nerrors > n) {
+		next = xasprintf("%s\n%s: ... and %zu more errors", all,
+		    p->file, p->nerrors - n);
+		free(all);
+		all = next;
+	}
+	free(p->errors);
+	return (all);
+}
+
+/* Skips leading blanks. */
+static const char *
+skip_blanks(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return (s);
+}
+
+/* Whether NAME is a section of the table, [diff] or [route NAME]. */
+static int
+section_known(const char *name)
+{
+	size_t	 i;
+
+	if (strcmp(name, SECTION_DIFF) == 0)
+		return (1);
+	for (i = 0; i < nitems(config_options); i++)
+		if (strcmp(name, config_options[i].section) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * The route name of a "route NAME" section, or NULL if NAME is not one.
+ * A route name is what labels exchanges in the log and the metrics, so it
+ * is kept to a plain word.
+ */
+static const char *
+section_route_name(const char *section)
+{
+	const char	*name, *s;
+
+	if (strncmp(section, SECTION_ROUTE " ", sizeof(SECTION_ROUTE)) != 0)
+		return (NULL);
+	name = skip_blanks(section + sizeof(SECTION_ROUTE));
+	if (*name == '\0')
+		return (NULL);
+	for (s = name; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
+			return (NULL);
+	return (name);
+}
+
+/* Checks a "[section]" line that inih will act on. */
+static void
+reader_check_section(struct parse *p, const char *start)
+{
+	const char	*end;
+	char		*name;
+	size_t		 len;
+
+	if ((end = strchr(start, ']')) == NULL) {
+		parse_error(p, p->line, "section header has no closing ']'");
+		return;
+	}
+	len = (size_t)(end - start - 1);
+	name = xstrndup(start + 1, len);
+	/* inih trims the name as well. */
+	while (len > 0 && isspace((unsigned char)name[len - 1]))
+		name[--len] = '\0';
+	if (!section_known(skip_blanks(name)) &&
+	    section_route_name(skip_blanks(name)) == NULL) {
+		if (strncmp(skip_blanks(name), SECTION_ROUTE,
+		    sizeof(SECTION_ROUTE) - 1) == 0)
+			parse_error(p, p->line, "bad section [%s]: expected "
+			    "[route NAME] with NAME made of letters, digits, "
+			    "'_', '-' and '.'", name);
+		else
+			parse_error(p, p->line, "unknown section [%s]: "
+			    "expected [server], [listen], [primary], "
+			    "[limits], [diff] or [route NAME]", name);
+	}
+	free(name);
+}
+
+/*
+ * inih's line reader. Counts lines, and reports what inih would skip or
+ * cut silently: lines too long for its buffer, lines that are neither
+ * a section, a key nor a comment. Marks indented continuation lines,
+ * which inih hands over as the previous key again.
+ */
+static char *
+reader(char *str, int num, void *arg)
+{
+	struct parse	*p = arg;
+	const char	*start;
+	ssize_t		 len;
+
+	p->continuation = 0;
+	if ((len = getline(&p->buf, &p->bufsize, p->fp)) == -1)
+		return (NULL);
+	p->line++;
+	if (len > 0 && p->buf[len - 1] == '\n')
+		p->buf[--len] = '\0';
+	if (len > 0 && p->buf[len - 1] == '\r')
+		p->buf[--len] = '\0';
+	if (len > CONFIG_MAX_LINE || len >= num - 1) {
+		parse_error(p, p->line, "line longer than %d bytes: continue "
+		    "a long value on indented lines", CONFIG_MAX_LINE);
+		str[0] = '\0';
+		return (str);
+	}
+	if (memchr(p->buf, '\0', (size_t)len) != NULL) {
+		parse_error(p, p->line, "NUL byte in line");
+		str[0] = '\0';
+		return (str);
+	}
+	start = skip_blanks(p->buf);
+	if (*start == '\0' || *start == '#' || *start == ';')
+		;
+	else if (start != p->buf && p->in_key)
+		p->continuation = 1;
+	else if (*start == '[') {
+		p->in_key = 0;
+		reader_check_section(p, start);
+	} else if (strpbrk(start, "=:") == NULL)
+		parse_error(p, p->line, "expected 'key = value', a "
+		    "[section] or a comment");
+	else
+		p->in_key = 1;
+	memcpy(str, p->buf, (size_t)len + 1);
+	return (str);
+}
+
+/* inih's handler: keeps each key line, or joins a continuation to it. */
+static int
+handler(void *arg, const char *section, const char *key, const char *value)
+{
+	struct parse	*p = arg;
+	struct entry	*e;
+	char		*joined;
+
+	if (p->continuation) {
+		if (p->nentries == 0)
+			return (1);
+		e = &p->entries[p->nentries - 1];
+		if (strchr(value, '=') != NULL)
+			parse_error(p, p->line, "indented line continues the "
+			    "value of %s; to start a key, remove the "
+			    "indentation", e->key);
+		joined = xasprintf("%s %s", e->value, value);
+		free(e->value);
+		e->value = joined;
+		return (1);
+	}
+	if (p->nentries >= CONFIG_MAX_ENTRIES) {
+		parse_error(p, p->line, "more than %d keys", CONFIG_MAX_ENTRIES);
+		return (1);
+	}
+	p->entries = xreallocarray(p->entries, p->nentries + 1,
+	    sizeof(*p->entries));
+	e = &p->entries[p->nentries++];
+	e->section = xstrdup(section);
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->line = p->line;
+	return (1);
+}
+
+/* Parses a whole decimal number; 0 or -1. END gets the first other byte. */
+static int
+parse_number(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t	 v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return (-1);
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	*end = s;
+	return (0);
+}
+
+/* Multiplies with overflow detection. */
+static int
+scale(uint64_t v, uint64_t unit, uint64_t *out)
+{
+	if (unit != 0 && v > UINT64_MAX / unit)
+		return (-1);
+	*out = v * unit;
+	return (0);
+}
+
+/* "250ms", "5s", "2m", "1h" into milliseconds. */
+int
+config_parse_duration(const char *s, uint64_t *ms, char **cause)
+{
+	static const struct { const char *unit; uint64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
+	};
+	const char	*end;
+	uint64_t	 v;
+	size_t		 i;
+
+	if (parse_number(s, &v, &end) == 0)
+		for (i = 0; i < nitems(units); i++)
+			if (strcmp(end, units[i].unit) == 0 &&
+			    scale(v, units[i].ms, ms) == 0)
+				return (0);
+	*cause = xstrdup("a duration such as 250ms, 5s, 2m or 1h");
+	return (-1);
+}
+
+/* "512", "16KiB", "1MiB", "2GiB" into bytes. */
+int
+config_parse_size(const char *s, uint64_t *bytes, char **cause)
+{
+	static const struct { const char *unit; uint64_t n; } units[] = {
+		{ "", 1 }, { "B", 1 }, { "KiB", 1 << 10 }, { "MiB", 1 << 20 },
+		{ "GiB", 1 << 30 }, { "TiB", (uint64_t)1 << 40 }
+	};
+	const char	*end;
+	uint64_t	 v;
+	size_t		 i;
+
+	if (parse_number(s, &v, &end) == 0)
+		for (i = 0; i < nitems(units); i++)
+			if (strcmp(end, units[i].unit) == 0 &&
+			    scale(v, units[i].n, bytes) == 0)
+				return (0);
+	*cause = xstrdup("a size such as 512, 16KiB, 1MiB or 2GiB");
+	return (-1);
+}
+
+/* "10%", "0.5%" into a fraction of one. */
+int
+config_parse_percent(const char *s, double *fraction, char **cause)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	if (isdigit((unsigned char)*s)) {
+		v = strtod(s, &end);
+		if (errno == 0 && strcmp(end, "%") == 0 && v >= 0 &&
+		    v <= 100) {
+			*fraction = v / 100;
+			return (0);
+		}
+	}
+	*cause = xstrdup("a percentage from 0% to 100%, such as 10% or 0.5%");
+	return (-1);
+}
+
+/* "yes"/"no" (and true/false, on/off). */
+int
+config_parse_bool(const char *s, int *flag, char **cause)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcasecmp(s, "on") == 0) {
+		*flag = 1;
+		return (0);
+	}
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcasecmp(s, "off") == 0) {
+		*flag = 0;
+		return (0);
+	}
+	*cause = xstrdup("yes or no");
+	return (-1);
+}
+
+/* Splits on blanks into a NULL-terminated array (never NULL itself). */
+char **
+config_split_words(const char *s)
+{
+	char	**words = NULL;
+	size_t	  n = 0, len;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " \t");
+		words = xreallocarray(words, n + 2, sizeof(*words));
+		words[n++] = xstrndup(s, len);
+		s += len;
+	}
+	words = xreallocarray(words, n + 1, sizeof(*words));
+	words[n] = NULL;
+	return (words);
+}
+
+/* Frees what config_split_words returned. */
+void
+config_free_words(char **words)
+{
+	size_t	 i;
+
+	if (words == NULL)
+		return;
+	for (i = 0; words[i] != NULL; i++)
+		free(words[i]);
+	free(words);
+}
+
+/* Resolves HOST and PORT into the first stream address. */
+static int
+resolve(const char *host, const char *port, int passive,
+    struct sockaddr_storage *ss, socklen_t *len, char **cause)
+{
+	struct addrinfo	 hints, *res;
+	int		 error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		*cause = xasprintf("cannot resolve %s: %s", host,
+		    gai_strerror(error));
+		return (-1);
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+/* Splits "host:port" or "[v6]:port" into its parts; 0, or -1 if malformed. */
+static int
+split_hostport(const char *s, char **host, char **port)
+{
+	const char	*colon, *close;
+	uint64_t	 v;
+	const char	*end;
+
+	if (*s == '[') {
+		if ((close = strchr(s, ']')) == NULL || close[1] != ':')
+			return (-1);
+		*host = xstrndup(s + 1, (size_t)(close - s - 1));
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL || colon == s)
+			return (-1);
+		*host = xstrndup(s, (size_t)(colon - s));
+		if (strchr(*host, ':') != NULL) {
+			free(*host);
+			return (-1);
+		}
+	}
+	if (parse_number(colon + 1, &v, &end) == -1 || *end != '\0' ||
+	    v > 65535) {
+		free(*host);
+		return (-1);
+	}
+	*port = xstrdup(colon + 1);
+	return (0);
+}
+
+/* An [listen] address: "host:port", port 0 meaning any free port. */
+static int
+parse_listen(struct config *cfg, const char *s, char **cause)
+{
+	struct config_listen	*l;
+	char			*host, *port;
+	int			 rc;
+
+	if (split_hostport(s, &host, &port) == -1) {
+		*cause = xstrdup("host:port, such as 127.0.0.1:8080, "
+		    "[::1]:8080 or 0.0.0.0:80");
+		return (-1);
+	}
+	cfg->listen = xreallocarray(cfg->listen, cfg->nlisten + 1,
+	    sizeof(*cfg->listen));
+	l = &cfg->listen[cfg->nlisten];
+	memset(l, 0, sizeof(*l));
+	rc = resolve(host, port, 1, &l->addr, &l->addrlen, cause);
+	free(host);
+	free(port);
+	if (rc == 0) {
+		l->text = xstrdup(s);
+		cfg->nlisten++;
+	}
+	return (rc);
+}
+
+/* A backend URL: http://host[:port][/]. */
+static int
+parse_url(struct config_backend *b, const char *s, char **cause)
+{
+	const char	*rest, *slash;
+	char		*hostport;
+	int		 rc;
+
+	if (strncasecmp(s, "http://", 7) == 0)
+		rest = s + 7;
+	else {
+		if (strncasecmp(s, "https://", 8) == 0)
+			*cause = xstrdup("http://host:port (https backends "
+			    "are not supported by this version)");
+		else
+			*cause = xstrdup("a URL such as http://127.0.0.1:8080");
+		return (-1);
+	}
+	slash = strchr(rest, '/');
+	if (slash != NULL && strcmp(slash, "/") != 0) {
+		*cause = xstrdup("a URL with no path, such as "
+		    "http://127.0.0.1:8080 (requests keep their own path)");
+		return (-1);
+	}
+	hostport = slash ? xstrndup(rest, (size_t)(slash - rest)) :
+	    xstrdup(rest);
+	if (strchr(hostport, ':') == NULL || (*hostport == '[' &&
+	    strstr(hostport, "]:") == NULL)) {
+		b->hostport = xasprintf("%s:80", hostport);
+		free(hostport);
+	} else
+		b->hostport = hostport;
+	if (split_hostport(b->hostport, &b->host, &b->port) == -1 ||
+	    *b->host == '\0') {
+		*cause = xstrdup("a URL such as http://127.0.0.1:8080");
+		return (-1);
+	}
+	rc = resolve(b->host, b->port, 0, &b->addr, &b->addrlen, cause);
+	if (rc == 0)
+		b->url = xstrdup(s);
+	return (rc);
+}
+
+/* Applies one table option to CFG; 0 or -1 with *cause. */
+static int
+option_apply(struct config *cfg, const struct option *o, const char *value,
+    char **cause)
+{
+	uint64_t	 v = 0, *field = (uint64_t *)((char *)cfg + o->offset);
+	const char	*end;
+	long		 ncpu;
+
+	switch (o->type) {
+	case OPT_LISTEN:
+		return (parse_listen(cfg, value, cause));
+	case OPT_URL:
+		return (parse_url((struct config_backend *)field, value,
+		    cause));
+	case OPT_DURATION:
+		if (config_parse_duration(value, &v, cause) == -1)
+			return (-1);
+		break;
+	case OPT_SIZE:
+		if (config_parse_size(value, &v, cause) == -1)
+			return (-1);
+		break;
+	case OPT_UINT:
+		if (strcmp(value, "auto") == 0 &&
+		    strcmp(o->key, "workers") == 0) {
+			ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			v = ncpu < 1 ? 1 : (uint64_t)ncpu;
+			break;
+		}
+		if (parse_number(value, &v, &end) == -1 || *end != '\0') {
+			*cause = xasprintf("a whole number from %llu to %llu%s",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max,
+			    strcmp(o->key, "workers") == 0 ? ", or auto" : "");
+			return (-1);
+		}
+		break;
+	}
+	if (v < o->min || v > o->max) {
+		switch (o->type) {
+		case OPT_DURATION:
+			*cause = xasprintf("a duration from %llums to %llus",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max / 1000);
+			break;
+		case OPT_SIZE:
+			*cause = xasprintf("a size from %llu to %llu bytes",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max);
+			break;
+		default:
+			*cause = xasprintf("a whole number from %llu to %llu",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max);
+			break;
+		}
+		return (-1);
+	}
+	*field = v;
+	return (0);
+}
+
+/* The table entry for SECTION and KEY, or NULL. */
+static const struct option *
+option_find(const char *section, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(config_options); i++)
+		if (strcmp(config_options[i].section, section) == 0 &&
+		    strcmp(config_options[i].key, key) == 0)
+			return (&config_options[i]);
+	return (NULL);
+}
+
+/* The keys of SECTION, for "expected one of" messages. */
+static char *
+option_keys(const char *section)
+{
+	char	*list = NULL, *next;
+	size_t	 i;
+
+	for (i = 0; i < nitems(config_options); i++) {
+		if (strcmp(config_options[i].section, section) != 0)
+			continue;
+		next = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
+		    config_options[i].key);
+		free(list);
+		list = next;
+	}
+	return (list ? list : xstrdup(""));
+}
+
+/* The line of an earlier entry with the same section and key, or 0. */
+static unsigned int
+entry_duplicate(const struct parse *p, size_t i)
+{
+	const struct entry	*e = &p->entries[i];
+	size_t			 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(p->entries[j].section, e->section) == 0 &&
+		    strcmp(p->entries[j].key, e->key) == 0)
+			return (p->entries[j].line);
+	return (0);
+}
+
+/* Reports a bad value of entry E: what was written and what was expected. */
+static void
+entry_bad_value(struct parse *p, const struct entry *e, char *cause)
+{
+	parse_error(p, e->line, "[%s] %s = \"%s\": expected %s", e->section,
+	    e->key, e->value, cause);
+	free(cause);
+}
+
+/* Splits a route's path pattern into segments after checking it. */
+static int
+route_set_match(struct config_route *r, const char *value, char **cause)
+{
+	char	**segs;
+	size_t	  i;
+
+	if (value[0] != '/' || strpbrk(value, " \t?#") != NULL) {
+		*cause = xstrdup("a path pattern starting with '/', such as "
+		    "/users/* or /api/**");
+		return (-1);
+	}
+	segs = xcalloc(strlen(value) + 1, sizeof(*segs));
+	{
+		const char	*s = value + 1;
+		size_t		 n = 0, len;
+
+		for (;;) {
+			len = strcspn(s, "/");
+			segs[n++] = xstrndup(s, len);
+			if (s[len] == '\0')
+				break;
+			s += len + 1;
+		}
+	}
+	for (i = 0; segs[i] != NULL; i++) {
+		if (strcmp(segs[i], "**") == 0 && segs[i + 1] != NULL) {
+			*cause = xstrdup("a path pattern with '**' only as "
+			    "its last segment, such as /api/**");
+			goto fail;
+		}
+		if (strchr(segs[i], '*') != NULL && strcmp(segs[i], "*") != 0 &&
+		    strcmp(segs[i], "**") != 0) {
+			*cause = xstrdup("a path pattern whose '*' stands for "
+			    "a whole segment, such as /users/*/orders");
+			goto fail;
+		}
+	}
+	free(r->match);
+	config_free_words(r->segments);
+	r->match = xstrdup(value);
+	r->segments = segs;
+	return (0);
+fail:
+	config_free_words(segs);
+	return (-1);
+}
+
+/* Sets a route's methods: uppercase tokens. */
+static int
+route_set_methods(struct config_route *r, const char *value, char **cause)
+{
+	char	**words = config_split_words(value);
+	size_t	  i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strspn(words[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+		    strlen(words[i])) {
+			*cause = xstrdup("HTTP methods in capitals, such as "
+			    "GET HEAD");
+			config_free_words(words);
+			return (-1);
+		}
+	if (words[0] == NULL) {
+		*cause = xstrdup("at least one method, such as GET HEAD");
+		config_free_words(words);
+		return (-1);
+	}
+	config_free_words(r->methods);
+	r->methods = words;
+	return (0);
+}
+
+/* Creates the route of each [route NAME] section, in file order. */
+static void
+apply_routes(struct config *cfg, struct parse *p)
+{
+	struct config_route	*r;
+	struct entry		*e;
+	const char		*name;
+	char			*cause;
+	size_t			 i, j;
+	int			 rc;
+
+	for (i = 0; i < p->nentries; i++) {
+		e = &p->entries[i];
+		if ((name = section_route_name(e->section)) == NULL)
+			continue;
+		r = NULL;
+		for (j = 0; j < cfg->nroutes; j++)
+			if (strcmp(cfg->routes[j].name, name) == 0)
+				r = &cfg->routes[j];
+		if (r == NULL) {
+			cfg->routes = xreallocarray(cfg->routes,
+			    cfg->nroutes + 1, sizeof(*cfg->routes));
+			r = &cfg->routes[cfg->nroutes++];
+			memset(r, 0, sizeof(*r));
+			r->name = xstrdup(name);
+			r->line = e->line;
+			r->rules = diff_rules_new(cfg->diff_rules);
+		}
+		cause = NULL;
+		if (strcmp(e->key, "match") == 0)
+			rc = route_set_match(r, e->value, &cause);
+		else if (strcmp(e->key, "methods") == 0)
+			rc = route_set_methods(r, e->value, &cause);
+		else
+			rc = diff_rules_set(r->rules, e->key, e->value, &cause);
+		if (rc == 1)
+			parse_error(p, e->line, "[%s] unknown key \"%s\": "
+			    "expected match, methods or a diff rule (see "
+			    "docs/configuration.md)", e->section, e->key);
+		else if (rc == -1)
+			entry_bad_value(p, e, cause);
+	}
+	for (j = 0; j < cfg->nroutes; j++)
+		if (cfg->routes[j].match == NULL)
+			parse_error(p, cfg->routes[j].line, "[route %s] has no "
+			    "match key: expected match = /path/pattern",
+			    cfg->routes[j].name);
+}
+
+/* Applies the collected entries, then the defaults of unset keys. */
+static void
+apply(struct config *cfg, struct parse *p)
+{
+	const struct option	*o;
+	struct entry		*e;
+	unsigned int		 first;
+	char			*cause, *keys;
+	size_t			 i;
+	int			 rc;
+	unsigned char		 set[nitems(config_options)] = { 0 };
+
+	for (i = 0; i < p->nentries; i++) {
+		e = &p->entries[i];
+		if (section_route_name(e->section) != NULL) {
+			/* Duplicates here; applied in apply_routes. */
+			if ((first = entry_duplicate(p, i)) != 0)
+				parse_error(p, e->line, "[%s] duplicate key "
+				    "\"%s\" (first set at line %u)",
+				    e->section, e->key, first);
+			continue;
+		}
+		if (!section_known(e->section))
+			continue;	/* reported with the section line */
+		o = option_find(e->section, e->key);
+		if ((o == NULL || !o->repeat) &&
+		    (first = entry_duplicate(p, i)) != 0) {
+			parse_error(p, e->line, "[%s] duplicate key \"%s\" "
+			    "(first set at line %u)", e->section, e->key,
+			    first);
+			continue;
+		}
+		cause = NULL;
+		if (o != NULL) {
+			set[o - config_options] = 1;
+			rc = option_apply(cfg, o, e->value, &cause);
+		} else if (strcmp(e->section, SECTION_DIFF) == 0)
+			rc = diff_rules_set(cfg->diff_rules, e->key, e->value,
+			    &cause);
+		else
+			rc = 1;
+		if (rc == 1) {
+			keys = option_keys(e->section);
+			parse_error(p, e->line, "[%s] unknown key \"%s\": "
+			    "expected %s", e->section, e->key,
+			    strcmp(e->section, SECTION_DIFF) == 0 ?
+			    "a diff rule (see docs/configuration.md)" : keys);
+			free(keys);
+		} else if (rc == -1)
+			entry_bad_value(p, e, cause);
+	}
+	for (i = 0; i < nitems(config_options); i++) {
+		o = &config_options[i];
+		if (set[i])
+			continue;
+		if (o->def == NULL) {
+			parse_error(p, 0, "[%s] %s is required", o->section,
+			    o->key);
+			continue;
+		}
+		cause = NULL;
+		if (option_apply(cfg, o, o->def, &cause) == -1)
+			fatalx("default of [%s] %s: %s", o->section, o->key,
+			    cause);
+	}
+	apply_routes(cfg, p);
+}
+
+/* Frees a config; only config_unref calls this. */
+static void
+config_free(struct config *cfg)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i].text);
+	free(cfg->listen);
+	free(cfg->primary.url);
+	free(cfg->primary.host);
+	free(cfg->primary.port);
+	free(cfg->primary.hostport);
+	for (i = 0; i < cfg->nroutes; i++) {
+		free(cfg->routes[i].name);
+		free(cfg->routes[i].match);
+		config_free_words(cfg->routes[i].segments);
+		config_free_words(cfg->routes[i].methods);
+		diff_rules_free(cfg->routes[i].rules);
+	}
+	free(cfg->routes);
+	diff_rules_free(cfg->diff_rules);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* Parses and validates FILE; NULL with *cause ("file:line: ...") on error. */
+struct config *
+config_load(const char *file, char **cause)
+{
+	struct parse	 p;
+	struct config	*cfg;
+	size_t		 i;
+
+	memset(&p, 0, sizeof(p));
+	p.file = file;
+	if ((p.fp = fopen(file, "r")) == NULL) {
+		*cause = xasprintf("%s: %s", file, strerror(errno));
+		return (NULL);
+	}
+	cfg = xcalloc(1, sizeof(*cfg));
+	atomic_init(&cfg->refs, 1);
+	cfg->path = xstrdup(file);
+	cfg->diff_rules = diff_rules_new(NULL);
+
+	if (ini_parse_stream(reader, &p, handler, &p) == -2)
+		fatalx("out of memory");
+	if (ferror(p.fp))
+		parse_error(&p, p.line, "read error");
+	fclose(p.fp);
+	free(p.buf);
+	/* Apply even after syntax errors, to report every error at once. */
+	apply(cfg, &p);
+	if (p.nerrors == 0 && cfg->nlisten == 0)
+		parse_error(&p, 0, "[listen] address is required");
+
+	for (i = 0; i < p.nentries; i++) {
+		free(p.entries[i].section);
+		free(p.entries[i].key);
+		free(p.entries[i].value);
+	}
+	free(p.entries);
+	if (p.nerrors > 0) {
+		*cause = parse_errors_text(&p);
+		config_free(cfg);
+		return (NULL);
+	}
+	return (cfg);
+}
+
+/* Takes a reference. */
+struct config *
+config_ref(struct config *cfg)
+{
+	atomic_fetch_add_explicit(&cfg->refs, 1, memory_order_relaxed);
+	return (cfg);
+}
+
+/* Drops a reference; the last one frees. */
+void
+config_unref(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&cfg->refs, 1,
+	    memory_order_acq_rel) == 1)
+		config_free(cfg);
+}
+
+/* Whether PATH (LEN bytes, no query) matches the route's segments. */
+static int
+route_matches_path(const struct config_route *r, const char *path,
+    size_t len)
+{
+	const char	*s = path, *end = path + len, *slash;
+	size_t		 i, seglen;
+
+	if (len == 0 || *s != '/')
+		return (0);
+	s++;
+	for (i = 0; r->segments[i] != NULL; i++) {
+		if (strcmp(r->segments[i], "**") == 0)
+			return (1);
+		if (s > end)
+			return (0);
+		slash = memchr(s, '/', (size_t)(end - s));
+		seglen = slash ? (size_t)(slash - s) : (size_t)(end - s);
+		if (strcmp(r->segments[i], "*") == 0) {
+			if (seglen == 0)
+				return (0);
+		} else if (strlen(r->segments[i]) != seglen ||
+		    memcmp(r->segments[i], s, seglen) != 0)
+			return (0);
+		s += seglen + 1;
+	}
+	return (s > end);
+}
+
+/* The first route whose pattern and methods match, or NULL. */
+const struct config_route *
+config_route_match(const struct config *cfg, const char *path, size_t len,
+    const char *method)
+{
+	const struct config_route	*r;
+	const char			*q;
+	size_t				 i, j;
+
+	if ((q = memchr(path, '?', len)) != NULL)
+		len = (size_t)(q - path);
+	for (i = 0; i < cfg->nroutes; i++) {
+		r = &cfg->routes[i];
+		if (!route_matches_path(r, path, len))
+			continue;
+		if (r->methods == NULL)
+			return (r);
+		for (j = 0; r->methods[j] != NULL; j++)
+			if (strcmp(r->methods[j], method) == 0)
+				return (r);
+	}
+	return (NULL);
+}
+
+/* The route named NAME, or NULL. */
+const struct config_route *
+config_route_find(const struct config *cfg, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		if (strcmp(cfg->routes[i].name, name) == 0)
+			return (&cfg->routes[i]);
+	return (NULL);
+}

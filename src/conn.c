@@ -1,0 +1,759 @@
+/*
+ * A client connection: parse requests, forward each to the primary
+ * re-framed, stream the response back.
+ *
+ * Requests are handled one at a time. When a request has been read, the
+ * parser stops (llhttp pauses at every message end) and what the client
+ * pipelined behind it stays in the input buffer, which the read
+ * watermark bounds; the next request is parsed once the response is
+ * written. That answers pipelined requests in order with no queue.
+ *
+ * Flow control, both ways, is the le-proxy pattern: we feed the parser in
+ * slices and stop while the partner's output is above UPSTREAM_BUF_HIGH;
+ * the partner's drain callback (below UPSTREAM_BUF_LOW) resumes us. So
+ * a connection holds at most about UPSTREAM_BUF_HIGH + UPSTREAM_SLICE
+ * per direction plus the read watermarks, whatever the body size.
+ *
+ * Callbacks nest (an upstream callback may end the exchange, a parser
+ * callback may reject the request), so every entry point counts itself
+ * in `busy`, and conn_close() frees the memory only when the outermost
+ * one returns.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/conn.h"
+#include "shadowdiff/http.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/stats.h"
+#include "shadowdiff/upstream.h"
+#include "shadowdiff/util.h"
+#include "shadowdiff/worker.h"
+
+#define CONN_LINGER_MS	2000	/* reading and discarding after our FIN */
+
+enum conn_state {
+	C_IDLE,		/* between requests */
+	C_HEAD,		/* reading a request head */
+	C_BODY,		/* reading a request body, forwarding it */
+	C_WAIT,		/* the request is read; the response is coming */
+	C_TUNNEL,	/* raw bytes both ways after a 101 */
+	C_CLOSING,	/* writing our last bytes */
+	C_LINGER	/* write side shut; discarding what still comes */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct worker		*w;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	struct event		*ev_resume;	/* parse what is pipelined */
+	char			 peer[INET6_ADDRSTRLEN + 8];
+	char			 addr[INET6_ADDRSTRLEN];
+	enum conn_state		 state;
+	struct http_parser	 parser;
+
+	/* The exchange in progress. */
+	struct upstream		*up;
+	enum http_framing	 req_framing;	/* toward the primary */
+	enum http_framing	 resp_framing;	/* toward the client */
+	uint64_t		 body_bytes;
+	int			 retriable;	/* may be sent again */
+	int			 retried;
+	int			 req_done;
+	int			 resp_started;
+	int			 keepalive;
+	int			 resp_paused;	/* client output is full */
+	int			 feed_paused;	/* primary output is full */
+
+	int			 busy;
+	int			 closed;
+};
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static void	conn_resume_cb(evutil_socket_t, short, void *);
+static void	conn_process(struct conn *);
+
+static int	cp_head(void *, struct http_msg *);
+static int	cp_body(void *, const char *, size_t);
+static void	cp_done(void *, struct http_msg *);
+static int	cu_head(void *, struct http_msg *);
+static void	cu_body(void *, const char *, size_t);
+static void	cu_done(void *, struct http_msg *);
+static void	cu_error(void *, enum upstream_error, const char *);
+static void	cu_drained(void *);
+
+static const struct http_parser_cbs conn_parser_cbs = {
+	cp_head, cp_body, cp_done
+};
+
+static const struct upstream_cbs conn_upstream_cbs = {
+	cu_head, cu_body, cu_done, cu_error, cu_drained
+};
+
+/* The current config of the connection's worker. */
+static const struct config *
+conn_cfg(const struct conn *c)
+{
+	return (c->w->cfg);
+}
+
+/* Enters a callback frame. */
+static void
+conn_busy(struct conn *c)
+{
+	c->busy++;
+}
+
+/* Leaves a callback frame; frees a closed connection at the outermost. */
+static void
+conn_unbusy(struct conn *c)
+{
+	if (--c->busy == 0 && c->closed) {
+		http_parser_free(&c->parser);
+		free(c);
+	}
+}
+
+/* Arms the connection's timer for MS milliseconds (0: disarms it). */
+static void
+conn_timer_set(struct conn *c, uint64_t ms)
+{
+	struct timeval	 tv;
+
+	if (ms == 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(c->timer, &tv);
+}
+
+/* Takes over an accepted socket. */
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct config	*cfg = w->cfg;
+	struct conn		*c;
+	struct timeval		 tv;
+	const char		*colon;
+	int			 one = 1;
+
+	c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	util_sockaddr_str(sa, c->peer, sizeof(c->peer));
+	/* The address without the port, for X-Forwarded-For. */
+	colon = strrchr(c->peer, ':');
+	memcpy(c->addr, c->peer[0] == '[' ? c->peer + 1 : c->peer,
+	    (size_t)(colon - c->peer) - (c->peer[0] == '[' ? 2 : 0));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(w->base, conn_timer_cb, c);
+	c->ev_resume = event_new(w->base, -1, 0, conn_resume_cb, c);
+	if (c->bev == NULL || c->timer == NULL || c->ev_resume == NULL)
+		fatalx("out of memory");
+	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
+	    cfg->max_header_bytes, cfg->max_header_count);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, UPSTREAM_READ_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, UPSTREAM_BUF_LOW, 0);
+	tv.tv_sec = (time_t)(cfg->send_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)((cfg->send_timeout_ms % 1000) * 1000);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = C_IDLE;
+	conn_timer_set(c, cfg->keepalive_timeout_ms);
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	w->nconns++;
+	stats_inc(&w->stats, STAT_CONN_ACCEPTED);
+	stats_inc(&w->stats, STAT_CONN_OPEN);
+	log_debug("client %s: connected", c->peer);
+}
+
+/* The single teardown: unhooks and frees everything of the connection. */
+void
+conn_close(struct conn *c, const char *why)
+{
+	if (c->closed)
+		return;
+	c->closed = 1;
+	log_debug("client %s: closed: %s", c->peer, why);
+	if (c->up != NULL) {
+		upstream_abort(c->up);
+		c->up = NULL;
+	}
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	event_free(c->ev_resume);
+	c->bev = NULL;
+	TAILQ_REMOVE(&c->w->conns, c, entry);
+	c->w->nconns--;
+	stats_dec(&c->w->stats, STAT_CONN_OPEN);
+	worker_conn_gone(c->w, c);
+	conn_busy(c);
+	conn_unbusy(c);
+}
+
+/* Closes the connection now if idle, else after its current response. */
+void
+conn_drain(struct conn *c)
+{
+	if (c->state == C_IDLE &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		conn_close(c, "draining");
+		return;
+	}
+	c->keepalive = 0;
+}
+
+/* conn_drain for every connection of the worker. */
+void
+conn_drain_all(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
+}
+
+/* conn_close for every connection of the worker. */
+void
+conn_close_all(struct worker *w, const char *why)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(c, why);
+}
+
+/* Counts a response by status class. */
+static void
+conn_count_status(struct conn *c, int status)
+{
+	static const enum stats_counter classes[] = {
+		STAT_RESP_1XX, STAT_RESP_1XX, STAT_RESP_2XX, STAT_RESP_3XX,
+		STAT_RESP_4XX, STAT_RESP_5XX
+	};
+
+	if (status >= 100 && status < 600)
+		stats_inc(&c->w->stats, classes[status / 100]);
+}
+
+/* Counts an error status of our own. */
+static void
+conn_count_error(struct conn *c, int status)
+{
+	static const struct { int status; enum stats_counter which; } map[] = {
+		{ 400, STAT_ERR_400 }, { 405, STAT_ERR_405 },
+		{ 408, STAT_ERR_408 }, { 413, STAT_ERR_413 },
+		{ 414, STAT_ERR_414 }, { 417, STAT_ERR_417 },
+		{ 431, STAT_ERR_431 }, { 502, STAT_ERR_502 },
+		{ 504, STAT_ERR_504 }
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(map); i++)
+		if (map[i].status == status)
+			stats_inc(&c->w->stats, map[i].which);
+	conn_count_status(c, status);
+}
+
+/* Stops reading requests; closes once the output is written. */
+static void
+conn_finish(struct conn *c)
+{
+	c->state = C_CLOSING;
+	conn_timer_set(c, 0);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_write_cb(c->bev, c);
+}
+
+/*
+ * Our output is written: shut our side and read what the client still
+ * sends for a while, so that a client still sending a body we refused
+ * gets our response rather than a reset.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	c->state = C_LINGER;
+	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) == -1) {
+		conn_close(c, "shutdown");
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ);
+	conn_timer_set(c, CONN_LINGER_MS);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+}
+
+/*
+ * Answers with an error status of ours. The request never reached the
+ * primary whole: any upstream is aborted mid-request. With KEEP the
+ * connection goes on (the request was read whole); otherwise it closes.
+ */
+static void
+conn_error(struct conn *c, int status, const char *reason, int keep)
+{
+	log_info("client %s: %d %s: %s", c->peer, status,
+	    http_status_text(status), reason);
+	conn_count_error(c, status);
+	if (c->up != NULL) {
+		upstream_abort(c->up);
+		c->up = NULL;
+	}
+	if (c->resp_started) {
+		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
+		conn_close(c, reason);
+		return;
+	}
+	keep = keep && c->keepalive && c->req_done;
+	http_write_status(bufferevent_get_output(c->bev), status, !keep);
+	if (!keep) {
+		conn_finish(c);
+		return;
+	}
+	c->state = C_IDLE;
+	http_parser_next(&c->parser);
+	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->ev_resume, EV_TIMEOUT, 0);
+}
+
+/* Sends the parsed request's head to the primary on a connection. */
+static int
+conn_send_request(struct conn *c, enum upstream_use use)
+{
+	const struct http_msg	*m = &c->parser.msg;
+	struct http_forward	 fw;
+
+	c->up = upstream_get(c->w->primary, &conn_upstream_cbs, c, m->method,
+	    use);
+	if (c->up == NULL)
+		return (-1);
+	memset(&fw, 0, sizeof(fw));
+	fw.client_addr = c->addr;
+	fw.proto = "http";
+	fw.framing = c->req_framing;
+	fw.length = m->content_length;
+	fw.upgrade = m->upgrade;
+	http_write_request_head(upstream_output(c->up), m, &fw);
+	return (0);
+}
+
+/* Whether METHOD is idempotent (RFC 9110 9.2.2). */
+static int
+method_idempotent(int method)
+{
+	switch (method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* A request head is parsed: check it and start the exchange. */
+static int
+cp_head(void *arg, struct http_msg *m)
+{
+	struct conn		*c = arg;
+	const struct config	*cfg = conn_cfg(c);
+	const char		*target;
+	size_t			 len;
+	int			 body;
+
+	target = http_msg_target(m, &len);
+	if (m->method == HTTP_CONNECT) {
+		http_parser_fail(&c->parser, 405, "CONNECT is not proxied");
+		return (-1);
+	}
+	if (len == 0 || (target[0] != '/' && !(len == 1 && target[0] == '*' &&
+	    m->method == HTTP_OPTIONS))) {
+		http_parser_fail(&c->parser, 400, "request target is not in "
+		    "origin form");
+		return (-1);
+	}
+	if (m->framing == HTTP_FRAMING_LENGTH &&
+	    m->content_length > cfg->max_request_body) {
+		http_parser_fail(&c->parser, 413, "Content-Length over "
+		    "max_request_body");
+		return (-1);
+	}
+	stats_inc(&c->w->stats, STAT_REQUESTS);
+	body = m->framing == HTTP_FRAMING_CHUNKED ||
+	    (m->framing == HTTP_FRAMING_LENGTH && m->content_length > 0);
+	c->req_framing = m->framing;
+	c->body_bytes = 0;
+	c->req_done = c->resp_started = 0;
+	c->retried = 0;
+	c->retriable = method_idempotent(m->method) && !body;
+	/* An upgrade that the primary refuses leaves the stream unclear. */
+	c->keepalive = m->keepalive && !m->upgrade && !c->w->draining;
+	if (conn_send_request(c, c->retriable ? UPSTREAM_POOLED :
+	    UPSTREAM_POOLED_CHECKED) == -1) {
+		http_parser_fail(&c->parser, 502, "cannot connect to the "
+		    "primary");
+		return (-1);
+	}
+	if (body && m->expect_continue && m->minor == 1)
+		evbuffer_add(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	if (body) {
+		c->state = C_BODY;
+		conn_timer_set(c, cfg->client_body_timeout_ms);
+	} else {
+		c->state = C_WAIT;
+		conn_timer_set(c, 0);
+	}
+	return (0);
+}
+
+/* Request body bytes: on to the primary, re-framed. */
+static int
+cp_body(void *arg, const char *data, size_t len)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out;
+
+	c->body_bytes += len;
+	if (c->body_bytes > conn_cfg(c)->max_request_body) {
+		http_parser_fail(&c->parser, 413, "body over "
+		    "max_request_body");
+		return (-1);
+	}
+	if (c->up == NULL)
+		return (0);
+	out = upstream_output(c->up);
+	if (c->req_framing == HTTP_FRAMING_CHUNKED)
+		http_write_chunk(out, data, len);
+	else
+		evbuffer_add(out, data, len);
+	conn_timer_set(c, conn_cfg(c)->client_body_timeout_ms);
+	return (0);
+}
+
+/* The request ended: the response may already be on its way. */
+static void
+cp_done(void *arg, struct http_msg *m)
+{
+	struct conn	*c = arg;
+
+	c->req_done = 1;
+	if (c->state == C_BODY || c->state == C_WAIT) {
+		c->state = C_WAIT;
+		conn_timer_set(c, 0);
+	}
+	if (c->up == NULL)
+		return;
+	if (c->req_framing == HTTP_FRAMING_CHUNKED)
+		http_write_last_chunk(upstream_output(c->up));
+	upstream_request_sent(c->up);
+}
+
+/* Feeds the parser from the input while the primary can take more. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 n, used;
+
+	conn_busy(c);
+	while (!c->closed && evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+		if (c->state == C_LINGER) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			break;
+		}
+		if (c->state == C_TUNNEL) {
+			if (c->up == NULL)
+				break;
+			if (evbuffer_get_length(upstream_output(c->up)) >=
+			    UPSTREAM_BUF_HIGH) {
+				c->feed_paused = 1;
+				upstream_want_drain(c->up);
+				break;
+			}
+			evbuffer_remove_buffer(in, upstream_output(c->up),
+			    UPSTREAM_SLICE);
+			continue;
+		}
+		if (c->state != C_IDLE && c->state != C_HEAD &&
+		    c->state != C_BODY)
+			break;
+		if (c->up != NULL && evbuffer_get_length(upstream_output(
+		    c->up)) >= UPSTREAM_BUF_HIGH) {
+			c->feed_paused = 1;
+			upstream_want_drain(c->up);
+			break;
+		}
+		if (c->state == C_IDLE) {
+			c->state = C_HEAD;
+			conn_timer_set(c, conn_cfg(c)->client_header_timeout_ms);
+		}
+		n = v.iov_len < UPSTREAM_SLICE ? v.iov_len : UPSTREAM_SLICE;
+		if (http_parser_feed(&c->parser, v.iov_base, n, &used) ==
+		    HTTP_FEED_ERROR) {
+			if (!c->closed)
+				conn_error(c, c->parser.error_status,
+				    c->parser.error_reason, 0);
+			break;
+		}
+		evbuffer_drain(in, used);
+	}
+	conn_unbusy(c);
+}
+
+/* The response head (or an interim one) arrived from the primary. */
+static int
+cu_head(void *arg, struct http_msg *r)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 nobody, conn_hdr;
+
+	if (r->status < 200) {
+		/* 100: ours was sent already. Others go to HTTP/1.1 clients. */
+		if (r->status != 100 && r->status != 101 &&
+		    c->parser.msg.minor == 1)
+			http_write_response_head(out, r, HTTP_FRAMING_NONE, 0);
+		return (0);
+	}
+	nobody = c->parser.msg.method == HTTP_HEAD || r->status == 204 ||
+	    r->status == 304;
+	if (nobody)
+		c->resp_framing = HTTP_FRAMING_NONE;
+	else if (r->framing == HTTP_FRAMING_LENGTH)
+		c->resp_framing = HTTP_FRAMING_LENGTH;
+	else
+		c->resp_framing = c->parser.msg.minor == 1 ?
+		    HTTP_FRAMING_CHUNKED : HTTP_FRAMING_CLOSE;
+	/* A request not yet read whole can't be followed by another. */
+	c->keepalive = c->keepalive && c->req_done && !c->w->draining &&
+	    c->resp_framing != HTTP_FRAMING_CLOSE;
+	if (!c->keepalive)
+		conn_hdr = 1;
+	else
+		conn_hdr = c->parser.msg.minor == 0 ? 2 : 0;
+	http_write_response_head(out, r, c->resp_framing, conn_hdr);
+	c->resp_started = 1;
+	conn_count_status(c, r->status);
+	return (nobody);
+}
+
+/* Response body bytes: on to the client, pausing the primary if full. */
+static void
+cu_body(void *arg, const char *data, size_t len)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->resp_framing == HTTP_FRAMING_CHUNKED && c->state != C_TUNNEL)
+		http_write_chunk(out, data, len);
+	else
+		evbuffer_add(out, data, len);
+	if (evbuffer_get_length(out) >= UPSTREAM_BUF_HIGH && c->up != NULL) {
+		c->resp_paused = 1;
+		upstream_set_reading(c->up, 0);
+	}
+}
+
+/* The exchange is over: the next request, or the end. */
+static void
+conn_exchange_end(struct conn *c)
+{
+	upstream_release(c->up, c->req_done);
+	c->up = NULL;
+	c->resp_paused = c->feed_paused = 0;
+	if (!c->keepalive || !c->req_done) {
+		conn_finish(c);
+		return;
+	}
+	c->state = C_IDLE;
+	http_parser_next(&c->parser);
+	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+	/* Not from here: we are inside the primary's read callback. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->ev_resume, EV_TIMEOUT, 0);
+}
+
+/* A response ended (or an interim one, or a 101). */
+static void
+cu_done(void *arg, struct http_msg *r)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	conn_busy(c);
+	if (r->status == 101) {
+		if (!c->parser.msg.upgrade || !c->req_done) {
+			conn_error(c, 502, "101 for a request that did not "
+			    "ask to upgrade", 0);
+			goto out;
+		}
+		http_write_response_head(out, r, HTTP_FRAMING_NONE, 0);
+		conn_count_status(c, r->status);
+		c->resp_started = 1;
+		c->state = C_TUNNEL;
+		conn_timer_set(c, 0);
+		upstream_tunnel(c->up);
+		event_active(c->ev_resume, EV_TIMEOUT, 0);
+		goto out;
+	}
+	if (r->status < 200)
+		goto out;
+	if (c->resp_framing == HTTP_FRAMING_CHUNKED)
+		http_write_last_chunk(out);
+	conn_exchange_end(c);
+out:
+	conn_unbusy(c);
+}
+
+/* The primary failed: retry, answer 502/504, or cut a started response. */
+static void
+cu_error(void *arg, enum upstream_error err, const char *reason)
+{
+	struct conn	*c = arg;
+
+	conn_busy(c);
+	c->up = NULL;	/* gone when we return */
+	if (err == UPSTREAM_STALE && c->retriable && !c->retried &&
+	    c->req_done) {
+		c->retried = 1;
+		stats_inc(&c->w->stats, STAT_UP_RETRIES);
+		if (conn_send_request(c, UPSTREAM_NEW) == 0) {
+			upstream_request_sent(c->up);
+			goto out;
+		}
+	}
+	if (c->state == C_TUNNEL) {
+		conn_finish(c);		/* write what the primary sent, then close */
+		goto out;
+	}
+	if (c->resp_started) {
+		log_info("client %s: primary failed mid-response: %s",
+		    c->peer, reason);
+		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
+		conn_close(c, reason);
+		goto out;
+	}
+	conn_error(c, err == UPSTREAM_TIMEOUT ? 504 : 502,
+	    err == UPSTREAM_TIMEOUT ? "primary timed out" :
+	    err == UPSTREAM_REFUSED ? "primary refused the connection" :
+	    err == UPSTREAM_BAD_RESPONSE ? "primary sent a bad response" :
+	    "primary closed the connection", 1);
+out:
+	conn_unbusy(c);
+}
+
+/* The primary took our output: feed it more. */
+static void
+cu_drained(void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->feed_paused) {
+		c->feed_paused = 0;
+		event_active(c->ev_resume, EV_TIMEOUT, 0);
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+static void
+conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Our output fell below the low mark, or is empty. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_busy(c);
+	if (c->resp_paused && c->up != NULL) {
+		c->resp_paused = 0;
+		upstream_set_reading(c->up, 1);
+	}
+	if (!c->closed && c->state == C_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_linger(c);
+	conn_unbusy(c);
+}
+
+/* The client closed, failed, or did not take our bytes in time. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_busy(c);
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "send timeout");
+	else if (c->state == C_IDLE || c->state == C_LINGER ||
+	    c->state == C_CLOSING)
+		conn_close(c, "client closed");
+	else if (c->state == C_TUNNEL)
+		conn_close(c, "tunnel closed by the client");
+	else {
+		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
+		conn_close(c, "client closed mid-exchange");
+	}
+	conn_unbusy(c);
+}
+
+/* The timer of the current state ran out. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_busy(c);
+	switch (c->state) {
+	case C_HEAD:
+		conn_error(c, 408, "request head not received in time", 0);
+		break;
+	case C_BODY:
+		conn_error(c, 408, "request body stalled", 0);
+		break;
+	case C_IDLE:
+		conn_close(c, "keep-alive timeout");
+		break;
+	default:
+		conn_close(c, "linger timeout");
+		break;
+	}
+	conn_unbusy(c);
+}

@@ -1,0 +1,693 @@
+/*
+ * The message model and the llhttp wrapper.
+ *
+ * llhttp's callbacks hand over spans of the input; we copy the request
+ * line, status line and headers into the message's arena as they come,
+ * enforcing the header limits as we go, so a header block is never
+ * buffered whole before it is checked. Every message ends with a pause
+ * (on_message_complete returns HPE_PAUSED): the caller decides when the
+ * next pipelined message may be read.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "shadowdiff/http.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/util.h"
+
+/* Where the parser is within a header block. */
+enum {
+	HS_START,	/* no header field yet */
+	HS_FIELD,	/* reading a field name */
+	HS_VALUE	/* reading a field value */
+};
+
+static const char *const hop_by_hop[] = {
+	/* RFC 9110 section 7.6.1, plus the framing fields we recompute. */
+	"connection", "proxy-connection", "keep-alive", "te",
+	"transfer-encoding", "upgrade", "trailer"
+};
+
+static struct http_parser *
+parser_of(llhttp_t *ll)
+{
+	return (ll->data);
+}
+
+/* Stops the parser with STATUS for the client; see http_parser_fail. */
+void
+http_parser_fail(struct http_parser *p, int status, const char *reason)
+{
+	if (p->error_status == 0) {
+		p->error_status = status;
+		p->error_reason = reason;
+	}
+}
+
+/* Copies a span into the arena, within the header-bytes bound. */
+static int
+msg_append(struct http_parser *p, const char *at, size_t len, int status)
+{
+	struct http_msg	*m = &p->msg;
+	size_t		 cap;
+
+	if (m->len + len > p->max_header_bytes) {
+		http_parser_fail(p, status, status == 414 ?
+		    "request target longer than the header limit" :
+		    "header block larger than the limit");
+		return (-1);
+	}
+	if (m->len + len > m->cap) {
+		cap = m->cap == 0 ? 1024 : m->cap;
+		while (cap < m->len + len)
+			cap *= 2;
+		if (cap > p->max_header_bytes)
+			cap = p->max_header_bytes;
+		m->buf = xreallocarray(m->buf, cap, 1);
+		m->cap = cap;
+	}
+	memcpy(m->buf + m->len, at, len);
+	m->len += len;
+	return (0);
+}
+
+static int
+on_message_begin(llhttp_t *ll)
+{
+	struct http_parser	*p = parser_of(ll);
+	struct http_msg		*m = &p->msg;
+
+	m->len = 0;
+	m->nhdrs = 0;
+	m->target_off = m->target_len = 0;
+	m->reason_off = m->reason_len = 0;
+	m->status = 0;
+	m->framing = HTTP_FRAMING_NONE;
+	m->content_length = 0;
+	m->keepalive = m->upgrade = m->expect_continue = 0;
+	p->state = HS_START;
+	p->in_body = 0;
+	p->ended = 0;
+	return (0);
+}
+
+static int
+on_url(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser	*p = parser_of(ll);
+
+	if (p->msg.target_len == 0)
+		p->msg.target_off = (uint32_t)p->msg.len;
+	if (msg_append(p, at, len, 414) == -1)
+		return (-1);
+	p->msg.target_len += (uint32_t)len;
+	return (0);
+}
+
+static int
+on_status(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser	*p = parser_of(ll);
+
+	if (p->msg.reason_len == 0)
+		p->msg.reason_off = (uint32_t)p->msg.len;
+	if (msg_append(p, at, len, 502) == -1)
+		return (-1);
+	p->msg.reason_len += (uint32_t)len;
+	return (0);
+}
+
+static int
+on_header_field(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser	*p = parser_of(ll);
+	struct http_msg		*m = &p->msg;
+	struct http_header	*h;
+
+	if (p->state != HS_FIELD) {
+		if (m->nhdrs >= p->max_header_count) {
+			http_parser_fail(p, 431, "more header fields than "
+			    "the limit");
+			return (-1);
+		}
+		if (m->nhdrs == m->hcap) {
+			m->hcap = m->hcap == 0 ? 16 : m->hcap * 2;
+			m->hdrs = xreallocarray(m->hdrs, m->hcap,
+			    sizeof(*m->hdrs));
+		}
+		h = &m->hdrs[m->nhdrs++];
+		memset(h, 0, sizeof(*h));
+		h->name_off = (uint32_t)m->len;
+		p->state = HS_FIELD;
+	}
+	h = &m->hdrs[m->nhdrs - 1];
+	if (msg_append(p, at, len, 431) == -1)
+		return (-1);
+	h->name_len += (uint32_t)len;
+	return (0);
+}
+
+static int
+on_header_field_complete(llhttp_t *ll)
+{
+	struct http_parser	*p = parser_of(ll);
+	struct http_header	*h;
+
+	/* llhttp 8.1 accepts ": value"; RFC 9110 does not. */
+	if (p->state != HS_FIELD ||
+	    (h = &p->msg.hdrs[p->msg.nhdrs - 1])->name_len == 0) {
+		http_parser_fail(p, 400, "empty header field name");
+		return (-1);
+	}
+	h->value_off = (uint32_t)p->msg.len;
+	h->value_len = 0;
+	p->state = HS_VALUE;
+	return (0);
+}
+
+static int
+on_header_value(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser	*p = parser_of(ll);
+	struct http_header	*h;
+	char			 before;
+
+	if (p->state != HS_VALUE) {
+		http_parser_fail(p, 400, "header value without a name");
+		return (-1);
+	}
+	h = &p->msg.hdrs[p->msg.nhdrs - 1];
+	/*
+	 * llhttp 8.1 joins an obs-fold continuation line to the value as a
+	 * second span. A span of a value that starts right after a line
+	 * feed can only be such a continuation.
+	 */
+	before = at > p->feed_start ? at[-1] : p->last_byte;
+	if (h->value_len > 0 && len > 0 && before == '\n') {
+		http_parser_fail(p, 400, "obsolete line folding in a header");
+		return (-1);
+	}
+	if (msg_append(p, at, len, 431) == -1)
+		return (-1);
+	h->value_len += (uint32_t)len;
+	return (0);
+}
+
+static int
+on_header_value_complete(llhttp_t *ll)
+{
+	struct http_parser	*p = parser_of(ll);
+
+	p->state = HS_START;
+	return (0);
+}
+
+/* Whether VALUE (LEN bytes) is exactly the token "chunked". */
+static int
+is_chunked(const char *v, size_t len)
+{
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return (util_eqcase(v, len, "chunked"));
+}
+
+/* Checks what llhttp lets through; 0, or -1 with the error set. */
+static int
+head_check(struct http_parser *p)
+{
+	struct http_msg		*m = &p->msg;
+	const struct http_header *h;
+	size_t			 i, nhost = 0, nte = 0;
+
+	if (m->major != 1) {
+		http_parser_fail(p, 400, "unsupported HTTP version");
+		return (-1);
+	}
+	for (i = 0; i < m->nhdrs; i++) {
+		h = &m->hdrs[i];
+		if (http_msg_name_is(m, h, "host"))
+			nhost++;
+		else if (http_msg_name_is(m, h, "transfer-encoding")) {
+			nte++;
+			/* We implement chunked only; RFC 9112 6.1. */
+			if (!is_chunked(m->buf + h->value_off, h->value_len)) {
+				http_parser_fail(p, m->is_request ? 400 : 502,
+				    "transfer coding other than chunked");
+				return (-1);
+			}
+		} else if (m->is_request &&
+		    http_msg_name_is(m, h, "expect")) {
+			if (!util_eqcase(m->buf + h->value_off, h->value_len,
+			    "100-continue")) {
+				http_parser_fail(p, 417, "unknown expectation");
+				return (-1);
+			}
+			m->expect_continue = 1;
+		}
+	}
+	if (nte > 1) {
+		http_parser_fail(p, m->is_request ? 400 : 502,
+		    "more than one Transfer-Encoding field");
+		return (-1);
+	}
+	if (nte > 0 && m->minor == 0) {
+		/* RFC 9112 6.1: faulty framing in HTTP/1.0. */
+		http_parser_fail(p, m->is_request ? 400 : 502,
+		    "Transfer-Encoding in an HTTP/1.0 message");
+		return (-1);
+	}
+	if (m->is_request && (nhost > 1 || (nhost == 0 && m->minor == 1))) {
+		http_parser_fail(p, 400, nhost > 1 ? "more than one Host "
+		    "field" : "no Host field in an HTTP/1.1 request");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+on_headers_complete(llhttp_t *ll)
+{
+	struct http_parser	*p = parser_of(ll);
+	struct http_msg		*m = &p->msg;
+	int			 rc;
+
+	m->major = ll->http_major;
+	m->minor = ll->http_minor;
+	m->method = ll->method;
+	m->status = ll->status_code;
+	if (head_check(p) == -1)
+		return (-1);
+	if (ll->flags & F_CHUNKED)
+		m->framing = HTTP_FRAMING_CHUNKED;
+	else if (ll->flags & F_CONTENT_LENGTH) {
+		m->framing = HTTP_FRAMING_LENGTH;
+		m->content_length = ll->content_length;
+	} else if (!m->is_request && llhttp_message_needs_eof(ll))
+		m->framing = HTTP_FRAMING_CLOSE;
+	m->keepalive = llhttp_should_keep_alive(ll);
+	m->upgrade = ll->upgrade;
+	p->in_body = 1;
+	rc = p->cbs->head(p->arg, m);
+	if (rc == -1) {
+		http_parser_fail(p, 500, "rejected");
+		return (-1);
+	}
+	if (rc == 1)
+		m->framing = HTTP_FRAMING_NONE;
+	return (rc);
+}
+
+static int
+on_body(llhttp_t *ll, const char *at, size_t len)
+{
+	struct http_parser	*p = parser_of(ll);
+
+	if (p->cbs->body(p->arg, at, len) == -1) {
+		http_parser_fail(p, 500, "rejected");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+on_message_complete(llhttp_t *ll)
+{
+	struct http_parser	*p = parser_of(ll);
+
+	p->in_body = 0;
+	p->ended = 1;
+	p->cbs->done(p->arg, &p->msg);
+	/* Stop here: the caller decides when the next message is read. */
+	return (HPE_PAUSED);
+}
+
+/* Prepares a parser; TYPE is HTTP_REQUEST or HTTP_RESPONSE. */
+void
+http_parser_init(struct http_parser *p, llhttp_type_t type,
+    const struct http_parser_cbs *cbs, void *arg, size_t max_bytes,
+    size_t max_count)
+{
+	/* The same callbacks for every parser; llhttp keeps a pointer. */
+	static const llhttp_settings_t settings = {
+		.on_message_begin = on_message_begin,
+		.on_url = on_url,
+		.on_status = on_status,
+		.on_header_field = on_header_field,
+		.on_header_value = on_header_value,
+		.on_header_field_complete = on_header_field_complete,
+		.on_header_value_complete = on_header_value_complete,
+		.on_headers_complete = on_headers_complete,
+		.on_body = on_body,
+		.on_message_complete = on_message_complete,
+	};
+
+	memset(p, 0, sizeof(*p));
+	llhttp_init(&p->ll, type, &settings);
+	p->ll.data = p;
+	p->msg.is_request = (type == HTTP_REQUEST);
+	p->cbs = cbs;
+	p->arg = arg;
+	p->max_header_bytes = max_bytes;
+	p->max_header_count = max_count;
+}
+
+/* Frees what the parser allocated. */
+void
+http_parser_free(struct http_parser *p)
+{
+	free(p->msg.buf);
+	free(p->msg.hdrs);
+	p->msg.buf = NULL;
+	p->msg.hdrs = NULL;
+}
+
+/* Readies the parser for the next message on the same connection. */
+void
+http_parser_next(struct http_parser *p)
+{
+	if (llhttp_get_errno(&p->ll) == HPE_PAUSED)
+		llhttp_resume(&p->ll);
+	p->ended = 0;
+}
+
+/* For a response parser: the method of the request being answered. */
+void
+http_parser_set_request_method(struct http_parser *p, int method)
+{
+	p->ll.method = (uint8_t)method;
+}
+
+/* Feeds LEN bytes at DATA; *USED gets how many were consumed. */
+enum http_feed
+http_parser_feed(struct http_parser *p, const char *data, size_t len,
+    size_t *used)
+{
+	llhttp_errno_t	 err;
+
+	*used = 0;
+	if (p->error_status != 0)
+		return (HTTP_FEED_ERROR);
+	p->feed_start = data;
+	err = llhttp_execute(&p->ll, data, len);
+	switch (err) {
+	case HPE_OK:
+		*used = len;
+		break;
+	case HPE_PAUSED:
+	case HPE_PAUSED_UPGRADE:
+		*used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
+		break;
+	default:
+		if (p->error_status == 0)
+			http_parser_fail(p, p->msg.is_request ? 400 : 502,
+			    llhttp_get_error_reason(&p->ll));
+		return (HTTP_FEED_ERROR);
+	}
+	if (*used > 0)
+		p->last_byte = data[*used - 1];
+	return (err == HPE_OK ? HTTP_FEED_OK : HTTP_FEED_DONE);
+}
+
+/* The peer closed: ends a close-delimited body, or it is an error. */
+enum http_feed
+http_parser_eof(struct http_parser *p)
+{
+	llhttp_errno_t	 err;
+
+	if (p->error_status != 0)
+		return (HTTP_FEED_ERROR);
+	err = llhttp_finish(&p->ll);
+	if (err == HPE_PAUSED || p->ended)
+		return (HTTP_FEED_DONE);
+	if (err == HPE_OK && !p->in_body && p->msg.nhdrs == 0 &&
+	    p->msg.len == 0)
+		return (HTTP_FEED_OK);		/* closed between messages */
+	http_parser_fail(p, p->msg.is_request ? 400 : 502,
+	    "connection closed in the middle of a message");
+	return (HTTP_FEED_ERROR);
+}
+
+/* The request target and its length. */
+const char *
+http_msg_target(const struct http_msg *m, size_t *len)
+{
+	*len = m->target_len;
+	return (m->buf + m->target_off);
+}
+
+/* Whether header H is named NAME (lowercase), ignoring case. */
+int
+http_msg_name_is(const struct http_msg *m, const struct http_header *h,
+    const char *name)
+{
+	return (util_eqcase(m->buf + h->name_off, h->name_len, name));
+}
+
+/* The value of the first header named NAME, or NULL. */
+const char *
+http_msg_header(const struct http_msg *m, const char *name, size_t *len)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nhdrs; i++)
+		if (http_msg_name_is(m, &m->hdrs[i], name)) {
+			*len = m->hdrs[i].value_len;
+			return (m->buf + m->hdrs[i].value_off);
+		}
+	return (NULL);
+}
+
+/* Whether a Connection header of M lists the token NAME. */
+int
+http_msg_connection_has(const struct http_msg *m, const char *name,
+    size_t len)
+{
+	const struct http_header	*h;
+	const char			*v, *end, *tok;
+	size_t				 i, toklen;
+
+	for (i = 0; i < m->nhdrs; i++) {
+		h = &m->hdrs[i];
+		if (!http_msg_name_is(m, h, "connection"))
+			continue;
+		v = m->buf + h->value_off;
+		end = v + h->value_len;
+		while (v < end) {
+			while (v < end && (*v == ' ' || *v == '\t' ||
+			    *v == ','))
+				v++;
+			tok = v;
+			while (v < end && *v != ',' && *v != ' ' && *v != '\t')
+				v++;
+			toklen = (size_t)(v - tok);
+			if (toklen == len && strncasecmp(tok, name, len) == 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/* Whether NAME is hop-by-hop in M: a fixed one or listed in Connection. */
+int
+http_is_hop_by_hop(const struct http_msg *m, const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(hop_by_hop); i++)
+		if (util_eqcase(name, len, hop_by_hop[i]))
+			return (1);
+	return (http_msg_connection_has(m, name, len));
+}
+
+/* Appends "Name: value\r\n" for header H of M. */
+static void
+write_header(struct evbuffer *out, const struct http_msg *m,
+    const struct http_header *h)
+{
+	evbuffer_add(out, m->buf + h->name_off, h->name_len);
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, m->buf + h->value_off, h->value_len);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Appends the framing header for FRAMING. */
+static void
+write_framing(struct evbuffer *out, enum http_framing framing,
+    uint64_t length)
+{
+	if (framing == HTTP_FRAMING_LENGTH)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)length);
+	else if (framing == HTTP_FRAMING_CHUNKED)
+		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+}
+
+/*
+ * Writes the request head toward a backend: the client's headers less
+ * the hop-by-hop ones, Expect (we answer 100-continue ourselves) and
+ * the framing; then X-Forwarded-For, X-Forwarded-Proto, Via, and the
+ * framing of the body as it will be sent.
+ */
+void
+http_write_request_head(struct evbuffer *out, const struct http_msg *m,
+    const struct http_forward *fw)
+{
+	const struct http_header	*h;
+	const char			*name, *upgrade;
+	size_t				 i, upgrade_len;
+	int				 xff = 0;
+
+	evbuffer_add(out, llhttp_method_name(m->method),
+	    strlen(llhttp_method_name(m->method)));
+	evbuffer_add(out, " ", 1);
+	evbuffer_add(out, m->buf + m->target_off, m->target_len);
+	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	for (i = 0; i < m->nhdrs; i++) {
+		h = &m->hdrs[i];
+		name = m->buf + h->name_off;
+		if (util_eqcase(name, h->name_len, "x-forwarded-for"))
+			xff = 1;
+		else if (!http_is_hop_by_hop(m, name, h->name_len) &&
+		    !util_eqcase(name, h->name_len, "content-length") &&
+		    !util_eqcase(name, h->name_len, "expect") &&
+		    !util_eqcase(name, h->name_len, "x-forwarded-proto"))
+			write_header(out, m, h);
+	}
+	/* The client's address joins the list it sent, in order. */
+	evbuffer_add(out, "X-Forwarded-For: ", 17);
+	for (i = 0; xff && i < m->nhdrs; i++) {
+		h = &m->hdrs[i];
+		if (!http_msg_name_is(m, h, "x-forwarded-for"))
+			continue;
+		evbuffer_add(out, m->buf + h->value_off, h->value_len);
+		evbuffer_add(out, ", ", 2);
+	}
+	evbuffer_add_printf(out, "%s\r\n", fw->client_addr);
+	evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\nVia: %u.%u "
+	    "shadowdiff\r\n", fw->proto, m->major, m->minor);
+	if (fw->upgrade &&
+	    (upgrade = http_msg_header(m, "upgrade", &upgrade_len)) != NULL) {
+		evbuffer_add(out, "Connection: upgrade\r\nUpgrade: ", 30);
+		evbuffer_add(out, upgrade, upgrade_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	write_framing(out, fw->framing, fw->length);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * Writes the response head toward the client: the primary's status line
+ * and headers less the hop-by-hop ones, with FRAMING for the body as we
+ * send it. With HTTP_FRAMING_NONE (HEAD, 304) the primary's
+ * Content-Length is passed as it was: it describes the body not sent.
+ * CONN is 0, or "close" / "keep-alive" for the Connection field.
+ */
+void
+http_write_response_head(struct evbuffer *out, const struct http_msg *m,
+    enum http_framing framing, int conn)
+{
+	const struct http_header	*h;
+	const char			*name, *upgrade;
+	size_t				 i, upgrade_len;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %03d ", m->status);
+	evbuffer_add(out, m->buf + m->reason_off, m->reason_len);
+	evbuffer_add(out, "\r\n", 2);
+	for (i = 0; i < m->nhdrs; i++) {
+		h = &m->hdrs[i];
+		name = m->buf + h->name_off;
+		if (http_is_hop_by_hop(m, name, h->name_len))
+			continue;
+		if (util_eqcase(name, h->name_len, "content-length") &&
+		    (framing != HTTP_FRAMING_NONE || m->status == 204 ||
+		    m->status < 200))
+			continue;
+		write_header(out, m, h);
+	}
+	if (m->status == 101) {
+		evbuffer_add(out, "Connection: upgrade\r\n", 21);
+		if ((upgrade = http_msg_header(m, "upgrade", &upgrade_len)) !=
+		    NULL) {
+			evbuffer_add(out, "Upgrade: ", 9);
+			evbuffer_add(out, upgrade, upgrade_len);
+			evbuffer_add(out, "\r\n", 2);
+		}
+	} else if (conn == 1)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	else if (conn == 2)
+		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+	write_framing(out, framing, m->content_length);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Writes one chunk of LEN (> 0) bytes. */
+void
+http_write_chunk(struct evbuffer *out, const void *data, size_t len)
+{
+	evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, data, len);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Writes the last chunk (trailers are not forwarded). */
+void
+http_write_last_chunk(struct evbuffer *out)
+{
+	evbuffer_add(out, "0\r\n\r\n", 5);
+}
+
+/* The reason phrase of a status we send ourselves. */
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 100:
+		return ("Continue");
+	case 400:
+		return ("Bad Request");
+	case 405:
+		return ("Method Not Allowed");
+	case 408:
+		return ("Request Timeout");
+	case 413:
+		return ("Content Too Large");
+	case 414:
+		return ("URI Too Long");
+	case 417:
+		return ("Expectation Failed");
+	case 431:
+		return ("Request Header Fields Too Large");
+	case 500:
+		return ("Internal Server Error");
+	case 502:
+		return ("Bad Gateway");
+	case 503:
+		return ("Service Unavailable");
+	case 504:
+		return ("Gateway Timeout");
+	default:
+		return ("Error");
+	}
+}
+
+/* Writes a short response of our own, with a plain-text body. */
+void
+http_write_status(struct evbuffer *out, int status, int close)
+{
+	const char	*text = http_status_text(status);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/plain"
+	    "\r\nContent-Length: %zu\r\n%s\r\n%d %s\n", status, text,
+	    strlen(text) + 5, close ? "Connection: close\r\n" : "", status,
+	    text);
+}

@@ -1,0 +1,39 @@
+# The daemon's modules, built once into a convenience library that the
+# daemon, the tools and the tests link.
+noinst_LIBRARIES += libshadowdiff.a
+libshadowdiff_a_SOURCES = \
+	src/log.c \
+	src/config.c \
+	src/http.c \
+	src/conn.c \
+	src/upstream.c \
+	src/worker.c \
+	src/stats.c \
+	src/util.c
+noinst_HEADERS = \
+	include/shadowdiff/log.h \
+	include/shadowdiff/config.h \
+	include/shadowdiff/http.h \
+	include/shadowdiff/conn.h \
+	include/shadowdiff/upstream.h \
+	include/shadowdiff/worker.h \
+	include/shadowdiff/stats.h \
+	include/shadowdiff/util.h
+
+sbin_PROGRAMS += shadowdiff
+shadowdiff_SOURCES = src/main.c
+shadowdiff_LDADD = $(SHADOWDIFF_LIBS)
+
+# llhttp from the system's sources (Debian 12 ships no library): the
+# wrappers below include them, so nothing third-party is in the tree or
+# in the tarball.
+if LLHTTP_BUNDLED
+noinst_LIBRARIES += libllhttp.a
+libllhttp_a_SOURCES = src/llhttp/sys-llhttp.c src/llhttp/sys-api.c \
+	src/llhttp/sys-http.c
+libllhttp_a_CPPFLAGS = -I$(LLHTTP_SRCDIR) -DLLHTTP_STRICT_MODE=1
+libllhttp_a_CFLAGS = $(LLHTTP_CFLAGS) $(SAN_CFLAGS) -w
+LLHTTP_LIBADD = libllhttp.a
+else
+LLHTTP_LIBADD = $(LLHTTP_LIBS)
+endif

@@ -1,0 +1,258 @@
+/*
+ * shadowdiff: command line, start-up, signals, and the worker threads'
+ * start and stop. The main thread does no request work.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/util.h"
+#include "shadowdiff/worker.h"
+
+#define MAIN_POLL_MS	50	/* how often a drain looks for the end */
+
+struct daemon {
+	struct config	 *cfg;
+	struct event_base *base;
+	struct worker	**workers;
+	size_t		  nworkers;
+	int		 *fds;		/* [worker][listen address] */
+	int		  draining;
+	uint64_t	  drain_start;
+	struct event	 *ev_poll;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: shadowdiff [-dhtV] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -d       debug messages\n"
+	    "  -t       check the configuration file and exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", CONFIG_DEFAULT_PATH);
+}
+
+/* One listening socket on ADDR (its port fixed by the caller); -1 on error. */
+static int
+listen_socket(const struct sockaddr *sa, socklen_t len, int backlog)
+{
+	int	 fd, one = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return (-1);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, sa, len) == -1 || listen(fd, backlog) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
+ * Opens one socket per worker and address. Port 0 is resolved by the
+ * first socket and reused for the others, so that all workers share it.
+ */
+static void
+open_listeners(struct daemon *d)
+{
+	const struct config	*cfg = d->cfg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			 buf[128];
+	size_t			 i, k;
+	int			 fd;
+
+	d->fds = xcalloc(cfg->nlisten * d->nworkers, sizeof(*d->fds));
+	for (i = 0; i < cfg->nlisten; i++) {
+		ss = cfg->listen[i].addr;
+		len = cfg->listen[i].addrlen;
+		for (k = 0; k < d->nworkers; k++) {
+			fd = listen_socket((struct sockaddr *)&ss, len,
+			    (int)cfg->backlog);
+			if (fd == -1)
+				fatal("listen on %s", cfg->listen[i].text);
+			if (k == 0 && getsockname(fd, (struct sockaddr *)&ss,
+			    &len) == -1)
+				fatal("getsockname");
+			d->fds[k * cfg->nlisten + i] = fd;
+		}
+		log_info("listening on %s",
+		    util_sockaddr_str(&ss, buf, sizeof(buf)));
+	}
+}
+
+/* Waits for the workers to finish draining, or stops them at the timeout. */
+static void
+poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 tv = { 0, MAIN_POLL_MS * 1000 };
+	size_t		 i;
+
+	if (atomic_load(&worker_running) == 0) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	if (util_now_ms() - d->drain_start >= d->cfg->drain_timeout_ms) {
+		log_warnx("drain timeout: closing %zu connections",
+		    atomic_load(&worker_total_conns));
+		for (i = 0; i < d->nworkers; i++)
+			worker_stop(d->workers[i]);
+	}
+	evtimer_add(d->ev_poll, &tv);
+}
+
+/* SIGTERM, SIGINT: stop accepting, let in-flight requests finish. */
+static void
+signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 tv = { 0, 0 };
+	size_t		 i;
+
+	if (d->draining)
+		return;
+	d->draining = 1;
+	log_info("%s: draining (at most %llums)", strsignal((int)sig),
+	    (unsigned long long)d->cfg->drain_timeout_ms);
+	d->drain_start = util_now_ms();
+	for (i = 0; i < d->nworkers; i++)
+		worker_drain(d->workers[i]);
+	evtimer_add(d->ev_poll, &tv);
+}
+
+/* SIGHUP: live reload comes with a later version; say so, change nothing. */
+static void
+signal_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_warnx("SIGHUP: this version does not reload its configuration; "
+	    "restart to apply changes");
+}
+
+/* Loads the config file, or says why not; exits 1 on error. */
+static struct config *
+load(const char *path)
+{
+	struct config	*cfg;
+	char		*cause = NULL;
+
+	if ((cfg = config_load(path, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		exit(1);
+	}
+	return (cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct daemon	 d;
+	const char	*path = CONFIG_DEFAULT_PATH;
+	struct event	*sigs[4];
+	size_t		 i;
+	int		 ch, test = 0, debug = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:dhtV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("shadowdiff %s\n", PACKAGE_VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (2);
+	}
+	log_init(debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	memset(&d, 0, sizeof(d));
+	d.cfg = load(path);
+	if (test) {
+		fprintf(stderr, "shadowdiff: %s: configuration is valid\n",
+		    path);
+		config_unref(d.cfg);
+		return (0);
+	}
+
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads failed");
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d.ev_poll = evtimer_new(d.base, poll_cb, &d);
+	sigs[0] = evsignal_new(d.base, SIGTERM, signal_stop_cb, &d);
+	sigs[1] = evsignal_new(d.base, SIGINT, signal_stop_cb, &d);
+	sigs[2] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
+	sigs[3] = NULL;
+	for (i = 0; sigs[i] != NULL; i++)
+		evsignal_add(sigs[i], NULL);
+
+	d.nworkers = d.cfg->workers;
+	d.workers = xcalloc(d.nworkers, sizeof(*d.workers));
+	open_listeners(&d);
+	for (i = 0; i < d.nworkers; i++) {
+		d.workers[i] = worker_new((unsigned int)i, d.cfg,
+		    d.fds + i * d.cfg->nlisten, d.cfg->nlisten);
+		if (worker_start(d.workers[i]) == -1)
+			fatal("worker %zu: pthread_create", i);
+	}
+	log_info("shadowdiff %s started: %zu workers, primary %s",
+	    PACKAGE_VERSION, d.nworkers, d.cfg->primary.url);
+
+	event_base_dispatch(d.base);
+
+	for (i = 0; i < d.nworkers; i++) {
+		worker_join(d.workers[i]);
+		worker_free(d.workers[i]);
+	}
+	log_info("stopped");
+	for (i = 0; sigs[i] != NULL; i++)
+		event_free(sigs[i]);
+	event_free(d.ev_poll);
+	event_base_free(d.base);
+	free(d.workers);
+	free(d.fds);
+	config_unref(d.cfg);
+	libevent_global_shutdown();
+	return (0);
+}

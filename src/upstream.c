@@ -1,0 +1,541 @@
+/*
+ * Connections to a backend: a per-worker pool, one request at a time per
+ * connection, the response parsed with llhttp and handed to the owner.
+ *
+ * The owner's callbacks may release or abort the upstream while we are
+ * still inside our own read loop; `busy` counts those frames and the
+ * teardown waits for the outermost one (upstream_unbusy).
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/http.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/stats.h"
+#include "shadowdiff/upstream.h"
+#include "shadowdiff/util.h"
+
+enum upstream_state {
+	UP_CONNECTING,
+	UP_ACTIVE,	/* carrying a request */
+	UP_TUNNEL,	/* raw bytes after a 101 */
+	UP_IDLE,	/* in the pool */
+	UP_DEAD		/* to be freed when no frame uses it */
+};
+
+struct upstream {
+	TAILQ_ENTRY(upstream)		 entry;		/* in the idle list */
+	struct upstream_pool		*pool;
+	struct bufferevent		*bev;
+	enum upstream_state		 state;
+	struct http_parser		 parser;
+
+	const struct upstream_cbs	*cbs;
+	void				*arg;
+	int				 method;
+	int				 reused;	/* came from the pool */
+	int				 got_bytes;	/* response started */
+	int				 resp_done;
+	int				 sent;		/* request written */
+	int				 reading;	/* owner wants bytes */
+	int				 want_drain;
+	short				 eof;		/* seen while paused */
+
+	int				 busy;
+	int				 release;	/* -1 none, 0 close, 1 pool */
+};
+
+TAILQ_HEAD(upstream_list, upstream);
+
+struct upstream_pool {
+	struct event_base		*base;
+	const struct config_backend	*backend;
+	struct stats			*stats;
+	struct upstream_list		 idle;
+	size_t				 nidle;
+};
+
+static void	upstream_read_cb(struct bufferevent *, void *);
+static void	upstream_write_cb(struct bufferevent *, void *);
+static void	upstream_event_cb(struct bufferevent *, short, void *);
+static void	upstream_idle_cb(struct bufferevent *, void *);
+static void	upstream_idle_event_cb(struct bufferevent *, short, void *);
+static void	upstream_free(struct upstream *);
+static void	upstream_end(struct upstream *, short);
+static void	upstream_unbusy(struct upstream *);
+
+static int	up_head(void *, struct http_msg *);
+static int	up_body(void *, const char *, size_t);
+static void	up_done(void *, struct http_msg *);
+
+static const struct http_parser_cbs upstream_parser_cbs = {
+	up_head, up_body, up_done
+};
+
+/* A millisecond count as a timeval. */
+static struct timeval
+tv_ms(uint64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return (tv);
+}
+
+/* Creates the pool of one worker for BACKEND. */
+struct upstream_pool *
+upstream_pool_new(struct event_base *base, const struct config_backend *b,
+    struct stats *stats)
+{
+	struct upstream_pool	*pool;
+
+	pool = xcalloc(1, sizeof(*pool));
+	pool->base = base;
+	pool->backend = b;
+	pool->stats = stats;
+	TAILQ_INIT(&pool->idle);
+	return (pool);
+}
+
+/* Closes every idle connection of the pool. */
+void
+upstream_pool_close_idle(struct upstream_pool *pool)
+{
+	struct upstream	*up;
+
+	while ((up = TAILQ_FIRST(&pool->idle)) != NULL)
+		upstream_free(up);
+}
+
+/* Frees the pool; its busy connections must be gone already. */
+void
+upstream_pool_free(struct upstream_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	upstream_pool_close_idle(pool);
+	free(pool);
+}
+
+/* Closes the connection and frees it, now. */
+static void
+upstream_free(struct upstream *up)
+{
+	if (up->state == UP_IDLE) {
+		TAILQ_REMOVE(&up->pool->idle, up, entry);
+		up->pool->nidle--;
+	}
+	if (up->bev != NULL) {
+		bufferevent_free(up->bev);
+		stats_dec(up->pool->stats, STAT_UP_OPEN);
+	}
+	http_parser_free(&up->parser);
+	free(up);
+}
+
+/* Opens a new connection to the backend on UP; 0 or -1. */
+static int
+upstream_connect(struct upstream *up)
+{
+	const struct config_backend	*b = up->pool->backend;
+	struct timeval			 tv = tv_ms(b->connect_timeout_ms);
+
+	up->bev = bufferevent_socket_new(up->pool->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (up->bev == NULL)
+		return (-1);
+	stats_inc(up->pool->stats, STAT_UP_OPEN);
+	bufferevent_setcb(up->bev, upstream_read_cb, upstream_write_cb,
+	    upstream_event_cb, up);
+	bufferevent_setwatermark(up->bev, EV_READ, 0, UPSTREAM_READ_MAX);
+	bufferevent_setwatermark(up->bev, EV_WRITE, UPSTREAM_BUF_LOW, 0);
+	/* libevent times the connect with the write timeout. */
+	bufferevent_set_timeouts(up->bev, NULL, &tv);
+	up->state = UP_CONNECTING;
+	if (bufferevent_socket_connect(up->bev,
+	    (const struct sockaddr *)&b->addr, (int)b->addrlen) == -1)
+		return (-1);
+	stats_inc(up->pool->stats, STAT_UP_CONNECTS);
+	return (0);
+}
+
+/* Whether a pooled connection still looks open: no EOF, no stray bytes. */
+static int
+upstream_alive(struct upstream *up)
+{
+	char	 c;
+	ssize_t	 n;
+
+	n = recv(bufferevent_getfd(up->bev), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* Makes UP ready to carry a request for the owner. */
+static void
+upstream_attach(struct upstream *up, const struct upstream_cbs *cbs,
+    void *arg, int method)
+{
+	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+
+	up->cbs = cbs;
+	up->arg = arg;
+	up->method = method;
+	up->got_bytes = up->resp_done = up->sent = 0;
+	up->eof = 0;
+	up->reading = 1;
+	up->want_drain = 0;
+	up->release = -1;
+	http_parser_init(&up->parser, HTTP_RESPONSE, &upstream_parser_cbs, up,
+	    UPSTREAM_READ_MAX, 256);
+	http_parser_set_request_method(&up->parser, method);
+	if (up->state != UP_CONNECTING) {
+		up->state = UP_ACTIVE;
+		bufferevent_setcb(up->bev, upstream_read_cb, upstream_write_cb,
+		    upstream_event_cb, up);
+		/* Until the request is sent only the send is timed. */
+		bufferevent_set_timeouts(up->bev, NULL, &tv);
+		bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+	}
+}
+
+/* A connection for one request of METHOD; NULL if none can be made. */
+struct upstream *
+upstream_get(struct upstream_pool *pool, const struct upstream_cbs *cbs,
+    void *arg, int method, enum upstream_use use)
+{
+	struct upstream	*up;
+
+	while (use != UPSTREAM_NEW && (up = TAILQ_FIRST(&pool->idle)) != NULL) {
+		TAILQ_REMOVE(&pool->idle, up, entry);
+		pool->nidle--;
+		up->state = UP_ACTIVE;
+		/*
+		 * A retriable request survives a connection closed under it;
+		 * any other must not be sent on one we can see is closed.
+		 */
+		if (use == UPSTREAM_POOLED_CHECKED && !upstream_alive(up)) {
+			stats_inc(pool->stats, STAT_UP_STALE);
+			upstream_free(up);
+			continue;
+		}
+		stats_inc(pool->stats, STAT_UP_REUSED);
+		up->reused = 1;
+		upstream_attach(up, cbs, arg, method);
+		return (up);
+	}
+	up = xcalloc(1, sizeof(*up));
+	up->pool = pool;
+	if (upstream_connect(up) == -1) {
+		log_warn("primary %s: connect", pool->backend->hostport);
+		upstream_free(up);
+		return (NULL);
+	}
+	upstream_attach(up, cbs, arg, method);
+	return (up);
+}
+
+/* Where the request is written. */
+struct evbuffer *
+upstream_output(struct upstream *up)
+{
+	return (bufferevent_get_output(up->bev));
+}
+
+/* The whole request is written: from now on the response is timed. */
+void
+upstream_request_sent(struct upstream *up)
+{
+	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+
+	up->sent = 1;
+	if (up->state == UP_ACTIVE)
+		bufferevent_set_timeouts(up->bev, &tv, &tv);
+}
+
+/* Pauses or resumes reading the response. */
+void
+upstream_set_reading(struct upstream *up, int on)
+{
+	up->reading = on;
+	if (up->state != UP_ACTIVE && up->state != UP_TUNNEL)
+		return;
+	if (on) {
+		up->busy++;
+		/* Bytes may be waiting already: the read callback won't fire. */
+		if (evbuffer_get_length(bufferevent_get_input(up->bev)) > 0)
+			upstream_read_cb(up->bev, up);
+		if (up->eof != 0 && up->cbs != NULL)
+			upstream_end(up, up->eof);
+		else if (up->cbs != NULL)
+			bufferevent_enable(up->bev, EV_READ);
+		upstream_unbusy(up);
+	} else
+		bufferevent_disable(up->bev, EV_READ);
+}
+
+/* Asks for the drained callback when the output is below the mark. */
+void
+upstream_want_drain(struct upstream *up)
+{
+	up->want_drain = 1;
+}
+
+/* After a 101: bytes pass raw from now on. */
+void
+upstream_tunnel(struct upstream *up)
+{
+	/* A tunnel may be quiet for long: it ends when either side closes. */
+	up->state = UP_TUNNEL;
+	bufferevent_set_timeouts(up->bev, NULL, NULL);
+}
+
+/* Ends the exchange: to the pool if reusable, else closed. */
+static void
+upstream_finish(struct upstream *up, int reusable)
+{
+	struct upstream_pool	*pool = up->pool;
+	struct timeval		 tv = tv_ms(pool->backend->idle_timeout_ms);
+
+	if (up->busy > 0) {
+		up->release = reusable;
+		up->cbs = NULL;
+		return;
+	}
+	if (!reusable || up->state != UP_ACTIVE || !up->resp_done ||
+	    !up->sent || !up->parser.msg.keepalive ||
+	    evbuffer_get_length(bufferevent_get_input(up->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(up->bev)) > 0 ||
+	    pool->nidle >= pool->backend->pool_size) {
+		upstream_free(up);
+		return;
+	}
+	http_parser_free(&up->parser);
+	up->cbs = NULL;
+	up->arg = NULL;
+	up->state = UP_IDLE;
+	bufferevent_setcb(up->bev, upstream_idle_cb, NULL,
+	    upstream_idle_event_cb, up);
+	bufferevent_set_timeouts(up->bev, &tv, NULL);
+	bufferevent_enable(up->bev, EV_READ);
+	/* Most recently used first: it is the least likely to be closed. */
+	TAILQ_INSERT_HEAD(&pool->idle, up, entry);
+	pool->nidle++;
+}
+
+/* The exchange is over; pooled if REUSABLE and the backend agrees. */
+void
+upstream_release(struct upstream *up, int reusable)
+{
+	upstream_finish(up, reusable);
+}
+
+/* The exchange was abandoned: close. */
+void
+upstream_abort(struct upstream *up)
+{
+	upstream_finish(up, 0);
+}
+
+/* Leaves a callback frame; does the teardown a nested call asked for. */
+static void
+upstream_unbusy(struct upstream *up)
+{
+	if (--up->busy == 0 && up->release != -1)
+		upstream_finish(up, up->release);
+}
+
+/* Reports an error to the owner (once), then closes. */
+static void
+upstream_fail(struct upstream *up, enum upstream_error err,
+    const char *reason)
+{
+	const struct upstream_cbs	*cbs = up->cbs;
+
+	if (cbs == NULL)
+		return;
+	up->cbs = NULL;
+	up->busy++;
+	cbs->error(up->arg, err, reason);
+	up->release = 0;
+	upstream_unbusy(up);
+}
+
+/* Judges how a connection ended: a complete response, or an error. */
+static void
+upstream_end(struct upstream *up, short what)
+{
+	struct bufferevent	*bev = up->bev;
+	const char		*host = up->pool->backend->hostport;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warnx("primary %s: %s timed out", host,
+		    up->state == UP_CONNECTING ? "connect" :
+		    up->sent ? "response" : "request send");
+		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");
+		return;
+	}
+	if (up->state == UP_CONNECTING) {
+		log_warn("primary %s: connect", host);
+		upstream_fail(up, UPSTREAM_REFUSED, "connection refused");
+		return;
+	}
+	/* Parse what is left before judging the end. */
+	upstream_read_cb(bev, up);
+	if (up->cbs == NULL || up->resp_done)
+		return;
+	if (!up->reading &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		/* The owner paused; it sees the end when it resumes. */
+		bufferevent_disable(bev, EV_READ);
+		up->eof = what;
+		return;
+	}
+	if (up->state == UP_TUNNEL) {
+		upstream_fail(up, UPSTREAM_RESET, "closed");
+		return;
+	}
+	if (up->reused && !up->got_bytes) {
+		upstream_fail(up, UPSTREAM_STALE, "pooled connection closed");
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) &&
+	    http_parser_eof(&up->parser) == HTTP_FEED_DONE)
+		return;
+	log_warnx("primary %s: connection %s before the response ended", host,
+	    (what & BEV_EVENT_EOF) ? "closed" : "reset");
+	upstream_fail(up, UPSTREAM_RESET, (what & BEV_EVENT_EOF) ?
+	    "closed" : "reset");
+}
+
+/* Parses what arrived, slice by slice, while the owner wants bytes. */
+static void
+upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upstream		*up = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 v;
+	size_t			 n, used;
+	enum http_feed		 rc;
+
+	up->busy++;
+	while (up->cbs != NULL && up->reading && !up->resp_done &&
+	    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+		n = v.iov_len < UPSTREAM_SLICE ? v.iov_len : UPSTREAM_SLICE;
+		up->got_bytes = 1;
+		if (up->state == UP_TUNNEL) {
+			up->cbs->body(up->arg, v.iov_base, n);
+			evbuffer_drain(in, n);
+			continue;
+		}
+		rc = http_parser_feed(&up->parser, v.iov_base, n, &used);
+		evbuffer_drain(in, used);
+		if (rc == HTTP_FEED_ERROR) {
+			log_warnx("primary %s: bad response: %s",
+			    up->pool->backend->hostport,
+			    up->parser.error_reason);
+			upstream_fail(up, UPSTREAM_BAD_RESPONSE,
+			    up->parser.error_reason);
+			break;
+		}
+		if (rc == HTTP_FEED_DONE && up->cbs != NULL &&
+		    up->parser.msg.status >= 100 &&
+		    up->parser.msg.status < 200 &&
+		    up->parser.msg.status != 101)
+			http_parser_next(&up->parser);	/* interim */
+	}
+	upstream_unbusy(up);
+}
+
+/* The request output drained below the low mark. */
+static void
+upstream_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct upstream	*up = arg;
+
+	if (up->want_drain && up->cbs != NULL) {
+		up->want_drain = 0;
+		up->busy++;
+		up->cbs->drained(up->arg);
+		upstream_unbusy(up);
+	}
+}
+
+/* Connected, closed, failed or timed out. */
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upstream	*up = arg;
+	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+
+	if (what & BEV_EVENT_CONNECTED) {
+		up->state = UP_ACTIVE;
+		if (up->sent)
+			bufferevent_set_timeouts(up->bev, &tv, &tv);
+		else
+			bufferevent_set_timeouts(up->bev, NULL, &tv);
+		bufferevent_enable(up->bev, up->reading ? EV_READ | EV_WRITE :
+		    EV_WRITE);
+		return;
+	}
+	up->busy++;
+	upstream_end(up, what);
+	upstream_unbusy(up);
+}
+
+/* A pooled connection received bytes or EOF: it can't be used again. */
+static void
+upstream_idle_cb(struct bufferevent *bev, void *arg)
+{
+	upstream_free(arg);
+}
+
+/* A pooled connection closed or timed out. */
+static void
+upstream_idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	upstream_free(arg);
+}
+
+static int
+up_head(void *arg, struct http_msg *msg)
+{
+	struct upstream	*up = arg;
+
+	if (up->cbs == NULL)
+		return (1);
+	return (up->cbs->head(up->arg, msg));
+}
+
+static int
+up_body(void *arg, const char *data, size_t len)
+{
+	struct upstream	*up = arg;
+
+	if (up->cbs != NULL)
+		up->cbs->body(up->arg, data, len);
+	return (0);
+}
+
+static void
+up_done(void *arg, struct http_msg *msg)
+{
+	struct upstream	*up = arg;
+
+	if (msg->status >= 200 || msg->status == 101)
+		up->resp_done = msg->status != 101;
+	if (up->cbs != NULL)
+		up->cbs->done(up->arg, msg);
+}

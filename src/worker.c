@@ -1,0 +1,210 @@
+/*
+ * Worker threads: each runs its own event loop over its own listening
+ * sockets (SO_REUSEPORT lets the kernel spread connections over them),
+ * its client connections and its upstream pool. Nothing here is shared
+ * but the atomic connection count and counters read by other threads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/conn.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/upstream.h"
+#include "shadowdiff/util.h"
+#include "shadowdiff/worker.h"
+
+#define WORKER_ACCEPT_PAUSE_MS	100	/* after accept fails (EMFILE...) */
+
+atomic_size_t	worker_total_conns;
+atomic_int	worker_running;
+
+static void	worker_accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	worker_accept_error_cb(struct evconnlistener *, void *);
+static void	worker_drain_cb(evutil_socket_t, short, void *);
+static void	worker_stop_cb(evutil_socket_t, short, void *);
+static void	worker_resume_accept_cb(evutil_socket_t, short, void *);
+
+/* Creates a worker serving CFG on the listening sockets FDS. */
+struct worker *
+worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds)
+{
+	struct worker	*w;
+	size_t		 i;
+
+	w = xcalloc(1, sizeof(*w));
+	w->id = id;
+	w->cfg = config_ref(cfg);
+	TAILQ_INIT(&w->conns);
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("worker %u: event_base_new failed", id);
+	w->ev_drain = event_new(w->base, -1, 0, worker_drain_cb, w);
+	w->ev_stop = event_new(w->base, -1, 0, worker_stop_cb, w);
+	w->ev_accept = evtimer_new(w->base, worker_resume_accept_cb, w);
+	if (w->ev_drain == NULL || w->ev_stop == NULL || w->ev_accept == NULL)
+		fatalx("out of memory");
+	w->listeners = xcalloc(nfds, sizeof(*w->listeners));
+	for (i = 0; i < nfds; i++) {
+		/* Bound and listening already; -1: don't listen() again. */
+		w->listeners[i] = evconnlistener_new(w->base, worker_accept_cb,
+		    w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+		    fds[i]);
+		if (w->listeners[i] == NULL)
+			fatalx("worker %u: evconnlistener_new failed", id);
+		evconnlistener_set_error_cb(w->listeners[i],
+		    worker_accept_error_cb);
+	}
+	w->nlisteners = nfds;
+	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats);
+	return (w);
+}
+
+/* A new client connection, unless at max_connections. */
+static void
+worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (atomic_fetch_add(&worker_total_conns, 1) >=
+	    w->cfg->max_connections) {
+		atomic_fetch_sub(&worker_total_conns, 1);
+		stats_inc(&w->stats, STAT_CONN_REFUSED);
+		close(fd);
+		return;
+	}
+	conn_accept(w, fd, sa, (socklen_t)salen);
+}
+
+/* accept(2) failed, likely out of descriptors: pause, don't spin. */
+static void
+worker_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tv = { 0, WORKER_ACCEPT_PAUSE_MS * 1000 };
+	size_t		 i;
+
+	log_warn("worker %u: accept", w->id);
+	for (i = 0; i < w->nlisteners; i++)
+		evconnlistener_disable(w->listeners[i]);
+	evtimer_add(w->ev_accept, &tv);
+}
+
+/* Accepts again after a pause. */
+static void
+worker_resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	size_t		 i;
+
+	for (i = 0; i < w->nlisteners && !w->draining; i++)
+		evconnlistener_enable(w->listeners[i]);
+}
+
+/* Called by conn when a connection ends. */
+void
+worker_conn_gone(struct worker *w, struct conn *c)
+{
+	atomic_fetch_sub(&worker_total_conns, 1);
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* Stops accepting; idle connections close, busy ones after their response. */
+static void
+worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	size_t		 i;
+
+	w->draining = 1;
+	for (i = 0; i < w->nlisteners; i++)
+		evconnlistener_free(w->listeners[i]);
+	w->nlisteners = 0;
+	evtimer_del(w->ev_accept);
+	upstream_pool_close_idle(w->primary);
+	conn_drain_all(w);
+	if (w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* The drain timeout ran out: stop now. */
+static void
+worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_loopbreak(w->base);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_dispatch(w->base);
+	atomic_fetch_sub(&worker_running, 1);
+	return (NULL);
+}
+
+/* Starts the worker's thread. */
+int
+worker_start(struct worker *w)
+{
+	int	 error;
+
+	atomic_fetch_add(&worker_running, 1);
+	if ((error = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		atomic_fetch_sub(&worker_running, 1);
+		errno = error;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Asks the worker, from another thread, to drain. */
+void
+worker_drain(struct worker *w)
+{
+	event_active(w->ev_drain, EV_TIMEOUT, 0);
+}
+
+/* Asks the worker, from another thread, to stop now. */
+void
+worker_stop(struct worker *w)
+{
+	event_active(w->ev_stop, EV_TIMEOUT, 0);
+}
+
+/* Waits for the worker's thread to end. */
+void
+worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+/* Frees a worker whose thread has ended, closing what is left. */
+void
+worker_free(struct worker *w)
+{
+	size_t		 i;
+
+	conn_close_all(w, "shutting down");
+	for (i = 0; i < w->nlisteners; i++)
+		evconnlistener_free(w->listeners[i]);
+	free(w->listeners);
+	upstream_pool_free(w->primary);
+	event_free(w->ev_drain);
+	event_free(w->ev_stop);
+	event_free(w->ev_accept);
+	event_base_free(w->base);
+	config_unref(w->cfg);
+	free(w);
+}

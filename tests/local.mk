@@ -1,0 +1,13 @@
+# Tests: one Check program per module, plus integration tests that run the
+# real daemon against real backends on 127.0.0.1. Every Check program
+# prints TAP, so each test case is one PASS/FAIL line.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+AM_TESTS_ENVIRONMENT = \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
+
+check_LIBRARIES = tests/libtestutil.a
+tests_libtestutil_a_SOURCES = tests/testutil.c tests/testutil.h
+TEST_LIBS = tests/libtestutil.a $(SHADOWDIFF_LIBS) $(CHECK_LIBS)
+LDADD = $(TEST_LIBS)
