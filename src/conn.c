@@ -482,11 +482,12 @@ static void
 conn_process(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec	 v;
+	const char		*data;
 	size_t			 n, used;
 
 	conn_busy(c);
-	while (!c->closed && evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+	while (!c->closed &&
+	    (data = http_buffer_slice(in, UPSTREAM_SLICE, &n)) != NULL) {
 		if (c->state == C_LINGER) {
 			evbuffer_drain(in, evbuffer_get_length(in));
 			break;
@@ -517,8 +518,7 @@ conn_process(struct conn *c)
 			c->state = C_HEAD;
 			conn_timer_set(c, conn_cfg(c)->client_header_timeout_ms);
 		}
-		n = v.iov_len < UPSTREAM_SLICE ? v.iov_len : UPSTREAM_SLICE;
-		if (http_parser_feed(&c->parser, v.iov_base, n, &used) ==
+		if (http_parser_feed(&c->parser, data, n, &used) ==
 		    HTTP_FEED_ERROR) {
 			if (!c->closed)
 				conn_error(c, c->parser.error_status,

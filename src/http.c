@@ -437,6 +437,27 @@ http_parser_eof(struct http_parser *p)
 	return (HTTP_FEED_ERROR);
 }
 
+/*
+ * The next at most MAX contiguous bytes of BUF, without copying when the
+ * first chain holds them. An evbuffer may start with an empty chain (as
+ * after a read that met EOF): that must not look like "no data".
+ */
+const char *
+http_buffer_slice(struct evbuffer *buf, size_t max, size_t *len)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 total = evbuffer_get_length(buf);
+
+	if (total == 0)
+		return (NULL);
+	if (evbuffer_peek(buf, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		*len = v.iov_len < max ? v.iov_len : max;
+		return (v.iov_base);
+	}
+	*len = total < max ? total : max;
+	return ((const char *)evbuffer_pullup(buf, (ssize_t)*len));
+}
+
 /* The request target and its length. */
 const char *
 http_msg_target(const struct http_msg *m, size_t *len)

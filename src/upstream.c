@@ -426,21 +426,20 @@ upstream_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct upstream		*up = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_iovec	 v;
+	const char		*data;
 	size_t			 n, used;
 	enum http_feed		 rc;
 
 	up->busy++;
 	while (up->cbs != NULL && up->reading && !up->resp_done &&
-	    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-		n = v.iov_len < UPSTREAM_SLICE ? v.iov_len : UPSTREAM_SLICE;
+	    (data = http_buffer_slice(in, UPSTREAM_SLICE, &n)) != NULL) {
 		up->got_bytes = 1;
 		if (up->state == UP_TUNNEL) {
-			up->cbs->body(up->arg, v.iov_base, n);
+			up->cbs->body(up->arg, data, n);
 			evbuffer_drain(in, n);
 			continue;
 		}
-		rc = http_parser_feed(&up->parser, v.iov_base, n, &used);
+		rc = http_parser_feed(&up->parser, data, n, &used);
 		evbuffer_drain(in, used);
 		if (rc == HTTP_FEED_ERROR) {
 			log_warnx("primary %s: bad response: %s",

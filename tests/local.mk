@@ -11,3 +11,8 @@ check_LIBRARIES = tests/libtestutil.a
 tests_libtestutil_a_SOURCES = tests/testutil.c tests/testutil.h
 TEST_LIBS = tests/libtestutil.a $(SHADOWDIFF_LIBS) $(CHECK_LIBS)
 LDADD = $(TEST_LIBS)
+
+# Integration: the daemon and sd-backend, as built by `make all`.
+check_PROGRAMS += tests/check_proxy
+TESTS += tests/check_proxy
+tests_check_proxy_SOURCES = tests/check_proxy.c

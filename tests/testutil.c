@@ -1,9 +1,39 @@
-/* Helpers shared by the Check test programs. */
+/*
+ * Helpers shared by the Check programs: TAP output, starting and
+ * stopping real processes by PID, and a small raw HTTP/1.1 client (raw,
+ * so that tests can send what no library would).
+ *
+ * Every wait is bounded. Processes a test starts die with the test
+ * (PR_SET_PDEATHSIG), and tu_proc_stop kills them by PID.
+ */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
+
+#define TU_START_MS	10000	/* a process has this long to listen */
+#define TU_STOP_MS	10000	/* and this long to exit on a signal */
+#define TU_IO_MS	10000	/* a response has this long to arrive */
 
 /* Runs one suite with TAP output on stdout; returns the exit status. */
 int
@@ -18,4 +48,504 @@ tu_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/* The path of a built program, under $top_builddir (or "."). */
+const char *
+tu_build_path(const char *name)
+{
+	static char	 path[PATH_MAX];
+	const char	*top = getenv("top_builddir");
+
+	snprintf(path, sizeof(path), "%s/%s", top ? top : ".", name);
+	return (path);
+}
+
+static char	tu_dir[64];
+
+static void
+tu_tmpdir_remove(void)
+{
+	char	 cmd[128];
+
+	if (tu_dir[0] != '\0' && getpid() == (pid_t)strtol(
+	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tu_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tu_dir);
+	}
+}
+
+/* A temporary directory of this process, removed when it exits. */
+const char *
+tu_tmpdir(void)
+{
+	if (tu_dir[0] == '\0' || getpid() != (pid_t)strtol(
+	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
+		snprintf(tu_dir, sizeof(tu_dir), "/tmp/sdtest.%ld",
+		    (long)getpid());
+		if (mkdir(tu_dir, 0700) == -1 && errno != EEXIST)
+			return (NULL);
+		atexit(tu_tmpdir_remove);
+	}
+	return (tu_dir);
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+tu_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Sleeps MS milliseconds. */
+static void
+tu_sleep_ms(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Starts ARGV with its output in P->out; 0 or -1. */
+static int
+tu_spawn(struct tu_proc *p, char *const argv[], const char *env)
+{
+	int	 fd;
+
+	p->pid = fork();
+	if (p->pid == -1)
+		return (-1);
+	if (p->pid == 0) {
+		/* Dies with the test, whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd == -1)
+			_exit(127);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (env != NULL)
+			putenv((char *)env);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return (0);
+}
+
+/* Reads P's output file into BUF. */
+static size_t
+tu_read_output(const struct tu_proc *p, char *buf, size_t len)
+{
+	FILE	*f;
+	size_t	 n;
+
+	if ((f = fopen(p->out, "r")) == NULL)
+		return (0);
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (n);
+}
+
+/* Waits until P's output holds PREFIX followed by a port; 0 or -1. */
+static int
+tu_wait_port(struct tu_proc *p, const char *prefix)
+{
+	char		 buf[65536];
+	const char	*at;
+	long long	 deadline = tu_now_ms() + TU_START_MS;
+	int		 status;
+
+	while (tu_now_ms() < deadline) {
+		tu_read_output(p, buf, sizeof(buf));
+		if ((at = strstr(buf, prefix)) != NULL &&
+		    strchr(at, '\n') != NULL) {
+			p->port = atoi(at + strlen(prefix));
+			return (p->port > 0 ? 0 : -1);
+		}
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			fprintf(stderr, "process exited: %s\n", buf);
+			p->pid = 0;
+			return (-1);
+		}
+		tu_sleep_ms(10);
+	}
+	return (-1);
+}
+
+/* Starts sd-backend with FLAVOR (and one extra argument, or NULL). */
+int
+tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
+{
+	static int	 n;
+	char		 bin[PATH_MAX], f[] = "-f", fl[16], ex[64];
+	char *const	 argv[] = { bin, f, fl, extra ? ex : NULL, NULL };
+
+	memset(p, 0, sizeof(*p));
+	snprintf(fl, sizeof(fl), "%s", flavor);
+	snprintf(ex, sizeof(ex), "%s", extra ? extra : "");
+	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-backend"));
+	snprintf(p->out, sizeof(p->out), "%s/backend.%d.out", tu_tmpdir(),
+	    n++);
+	if (tu_spawn(p, argv, NULL) == -1)
+		return (-1);
+	return (tu_wait_port(p, "port "));
+}
+
+/* Writes CONF, "%BACKEND%" replaced by the backend port, to PATH. */
+static int
+tu_write_conf(const char *path, const char *conf, int backend_port)
+{
+	FILE		*f;
+	const char	*s, *mark;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return (-1);
+	for (s = conf; (mark = strstr(s, "%BACKEND%")) != NULL;
+	    s = mark + 9) {
+		fwrite(s, 1, (size_t)(mark - s), f);
+		fprintf(f, "%d", backend_port);
+	}
+	fputs(s, f);
+	return (fclose(f));
+}
+
+/* Starts the daemon with CONF and learns its port. */
+int
+tu_daemon_start(struct tu_proc *p, const char *conf, int backend_port)
+{
+	static int	 n;
+	char		 bin[PATH_MAX], c[] = "-c";
+	char *const	 argv[] = { bin, c, p->conf, NULL };
+
+	memset(p, 0, sizeof(*p));
+	snprintf(bin, sizeof(bin), "%s", tu_build_path("shadowdiff"));
+	snprintf(p->out, sizeof(p->out), "%s/daemon.%d.out", tu_tmpdir(), n);
+	snprintf(p->conf, sizeof(p->conf), "%s/daemon.%d.conf", tu_tmpdir(),
+	    n++);
+	if (tu_write_conf(p->conf, conf, backend_port) == -1)
+		return (-1);
+	/* ASan keeps freed memory for a while; the RSS tests need less. */
+	if (tu_spawn(p, argv, "ASAN_OPTIONS=quarantine_size_mb=8:"
+	    "detect_leaks=1") == -1)
+		return (-1);
+	return (tu_wait_port(p, "listening on 127.0.0.1:"));
+}
+
+/* Sends SIG and waits for the exit; the exit status, or -1. */
+int
+tu_proc_stop(struct tu_proc *p, int sig)
+{
+	long long	 deadline = tu_now_ms() + TU_STOP_MS;
+	int		 status;
+
+	if (p->pid <= 0)
+		return (-1);
+	kill(p->pid, sig);
+	while (tu_now_ms() < deadline) {
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return (WIFEXITED(status) ? WEXITSTATUS(status) :
+			    128 + WTERMSIG(status));
+		}
+		tu_sleep_ms(10);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &status, 0);
+	p->pid = 0;
+	return (-1);
+}
+
+/* Whether P's output contains TEXT. */
+int
+tu_proc_output_has(const struct tu_proc *p, const char *text)
+{
+	static char	 buf[1 << 20];
+
+	tu_read_output(p, buf, sizeof(buf));
+	return (strstr(buf, text) != NULL);
+}
+
+/* Peak resident memory of P in KiB, or -1. */
+long
+tu_proc_peak_kib(const struct tu_proc *p)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)p->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return (kib);
+}
+
+/*
+ * Buffered reading of responses. One reader for the test process: it is
+ * reset for every new connection, so pipelined responses read one after
+ * the other on one connection keep their bytes.
+ */
+struct tu_reader {
+	int	 fd;
+	char	 buf[65536];
+	size_t	 off;
+	size_t	 len;
+	int	 eof;
+};
+
+static struct tu_reader	tu_rd;
+
+/* A blocking connection to 127.0.0.1:PORT, or -1. */
+int
+tu_connect(int port)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { TU_IO_MS / 1000, 0 };
+	int			 fd, one = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return (-1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return (-1);
+	}
+	memset(&tu_rd, 0, sizeof(tu_rd));
+	tu_rd.fd = fd;
+	return (fd);
+}
+
+/* Sends LEN bytes; 0 or -1. */
+int
+tu_send(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = send(fd, p, len, MSG_NOSIGNAL)) <= 0)
+			return (-1);
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+int
+tu_send_str(int fd, const char *s)
+{
+	return (tu_send(fd, s, strlen(s)));
+}
+
+
+/* Fills the reader's buffer; 0, or -1 at EOF or error. */
+static int
+tu_fill(struct tu_reader *r)
+{
+	ssize_t	 n;
+
+	if (r->off < r->len)
+		return (0);
+	r->off = r->len = 0;
+	n = recv(r->fd, r->buf, sizeof(r->buf), 0);
+	if (n <= 0) {
+		r->eof = 1;
+		return (-1);
+	}
+	r->len = (size_t)n;
+	return (0);
+}
+
+/* Reads a line ending in LF (kept) into BUF; its length, or -1. */
+static ssize_t
+tu_getline(struct tu_reader *r, char *buf, size_t size)
+{
+	size_t	 n = 0;
+
+	while (n + 1 < size) {
+		if (tu_fill(r) == -1)
+			return (-1);
+		buf[n++] = r->buf[r->off++];
+		if (buf[n - 1] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return ((ssize_t)n);
+}
+
+/* Appends LEN body bytes to R's body. */
+static int
+tu_body_read(struct tu_reader *rd, struct tu_resp *r, size_t len)
+{
+	size_t	 take;
+
+	r->body = realloc(r->body, r->body_len + len + 1);
+	if (r->body == NULL)
+		return (-1);
+	while (len > 0) {
+		if (tu_fill(rd) == -1)
+			return (-1);
+		take = rd->len - rd->off < len ? rd->len - rd->off : len;
+		memcpy(r->body + r->body_len, rd->buf + rd->off, take);
+		rd->off += take;
+		r->body_len += take;
+		len -= take;
+	}
+	r->body[r->body_len] = '\0';
+	return (0);
+}
+
+/* The value of header NAME in R, copied into BUF, or NULL. */
+const char *
+tu_resp_header(const struct tu_resp *r, const char *name, char *buf,
+    size_t size)
+{
+	const char	*line = strchr(r->head, '\n'), *end;
+	size_t		 len = strlen(name), n;
+
+	while (line != NULL && *++line != '\0') {
+		if (strncasecmp(line, name, len) == 0 && line[len] == ':') {
+			line += len + 1;
+			line += strspn(line, " \t");
+			end = strpbrk(line, "\r\n");
+			n = end ? (size_t)(end - line) : strlen(line);
+			if (n >= size)
+				n = size - 1;
+			memcpy(buf, line, n);
+			buf[n] = '\0';
+			return (buf);
+		}
+		line = strchr(line, '\n');
+	}
+	return (NULL);
+}
+
+/* Reads one final response from FD; interim 1xx ones go into the head. */
+int
+tu_read_response(int fd, int head_req, struct tu_resp *r)
+{
+	struct tu_reader	*rdp = &tu_rd;
+	char			 line[16384], val[64];
+	size_t			 hlen = 0;
+	ssize_t			 n;
+	unsigned long		 chunk;
+
+	if (rdp->fd != fd) {
+		memset(rdp, 0, sizeof(*rdp));
+		rdp->fd = fd;
+	}
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		if ((n = tu_getline(rdp, line, sizeof(line))) <= 0)
+			return (-1);
+		if (hlen + (size_t)n + 1 < sizeof(r->head)) {
+			memcpy(r->head + hlen, line, (size_t)n + 1);
+			hlen += (size_t)n;
+		}
+		if (r->status == 0 && strncmp(line, "HTTP/1.", 7) == 0)
+			r->status = atoi(line + 9);
+		if (strcmp(line, "\r\n") == 0) {
+			if (r->status >= 200 || r->status == 101)
+				break;
+			r->status = 0;		/* interim: read on */
+		}
+	}
+	r->body = calloc(1, 1);
+	if (head_req || r->status == 204 || r->status == 304 ||
+	    r->status == 101)
+		return (0);
+	if (tu_resp_header(r, "Transfer-Encoding", val, sizeof(val))) {
+		for (;;) {
+			if (tu_getline(rdp, line, sizeof(line)) <= 0)
+				return (-1);
+			chunk = strtoul(line, NULL, 16);
+			if (chunk == 0)
+				break;
+			if (tu_body_read(rdp, r, chunk) == -1 ||
+			    tu_getline(rdp, line, sizeof(line)) <= 0)
+				return (-1);
+		}
+		/* Trailers (none expected), then the empty line. */
+		while (tu_getline(rdp, line, sizeof(line)) > 0 &&
+		    strcmp(line, "\r\n") != 0)
+			;
+	} else if (tu_resp_header(r, "Content-Length", val, sizeof(val))) {
+		if (tu_body_read(rdp, r, strtoul(val, NULL, 10)) == -1)
+			return (-1);
+	} else {
+		while (tu_fill(rdp) == 0) {
+			if (tu_body_read(rdp, r, rdp->len - rdp->off) == -1)
+				return (-1);
+		}
+		r->closed = 1;
+	}
+	return (0);
+}
+
+void
+tu_resp_free(struct tu_resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* Sends RAW on a new connection and reads one response. */
+int
+tu_exchange(int port, const char *raw, struct tu_resp *r)
+{
+	int	 fd, rc;
+
+	if ((fd = tu_connect(port)) == -1)
+		return (-1);
+	rc = tu_send_str(fd, raw);
+	if (rc == 0)
+		rc = tu_read_response(fd, strncmp(raw, "HEAD ", 5) == 0, r);
+	close(fd);
+	return (rc);
+}
+
+/* Whether the peer closed FD within MS milliseconds (bytes are skipped). */
+int
+tu_wait_closed(int fd, int ms)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	char		 buf[4096];
+	long long	 deadline = tu_now_ms() + ms;
+	ssize_t		 n;
+
+	while (tu_now_ms() < deadline) {
+		if (poll(&pfd, 1, (int)(deadline - tu_now_ms())) <= 0)
+			return (0);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN))
+			return (1);
+	}
+	return (0);
+}
+
+/* Requests the backend received completely, from its /stats; -1 on error. */
+long
+tu_backend_count(int port)
+{
+	struct tu_resp	 r;
+	long		 n = -1;
+
+	if (tu_exchange(port, "GET /stats HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: close\r\n\r\n", &r) == 0 && r.status == 200)
+		n = strtol(r.body + strlen("requests "), NULL, 10);
+	tu_resp_free(&r);
+	return (n);
 }

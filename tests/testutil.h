@@ -1,9 +1,65 @@
 #ifndef TESTS_TESTUTIL_H
 #define TESTS_TESTUTIL_H
 
+#include <sys/types.h>
+
+#include <stddef.h>
+
 #include <check.h>
 
 /* Runs one suite with TAP output on stdout; returns the exit status. */
 int	tu_run(Suite *);
+
+/* A process a test started; stopped by the test, by its PID. */
+struct tu_proc {
+	pid_t	 pid;
+	int	 port;		/* what it listens on */
+	char	 out[256];	/* its stdout and stderr, in one file */
+	char	 conf[256];	/* its config file, if any */
+};
+
+/* The build directory's path of a built program. */
+const char *tu_build_path(const char *);
+/* A fresh temporary directory, removed at exit. */
+const char *tu_tmpdir(void);
+
+/* Starts sd-backend (FLAVOR "go" or "rust", extra argument or NULL). */
+int	tu_backend_start(struct tu_proc *, const char *, const char *);
+/*
+ * Starts the daemon with CONF (its text; "%BACKEND%" is replaced by
+ * BACKEND_PORT) listening on 127.0.0.1:0, and learns its port.
+ */
+int	tu_daemon_start(struct tu_proc *, const char *, int);
+/* Sends SIG and waits for the exit (bounded); returns the exit status. */
+int	tu_proc_stop(struct tu_proc *, int);
+/* Whether the process's output file contains TEXT. */
+int	tu_proc_output_has(const struct tu_proc *, const char *);
+/* Peak resident memory of the process, in KiB (VmHWM). */
+long	tu_proc_peak_kib(const struct tu_proc *);
+
+/* A parsed response. */
+struct tu_resp {
+	int	 status;
+	char	 head[16384];	/* status line and headers, as received */
+	char	*body;		/* malloc'd, NUL-terminated */
+	size_t	 body_len;
+	int	 closed;	/* the server closed after it */
+};
+
+int	tu_connect(int);
+int	tu_send(int, const void *, size_t);
+int	tu_send_str(int, const char *);
+/* Reads one response; HEAD says the request was HEAD. 0 or -1. */
+int	tu_read_response(int, int, struct tu_resp *);
+void	tu_resp_free(struct tu_resp *);
+/* The value of a header of R (case-insensitive), copied into BUF. */
+const char *tu_resp_header(const struct tu_resp *, const char *, char *,
+	    size_t);
+/* Sends RAW on a new connection and reads one response. */
+int	tu_exchange(int, const char *, struct tu_resp *);
+/* Whether the peer closed FD within MS milliseconds. */
+int	tu_wait_closed(int, int);
+/* Requests received by the backend (its /stats). */
+long	tu_backend_count(int);
 
 #endif

@@ -117,6 +117,9 @@ void	http_parser_fail(struct http_parser *, int, const char *);
 /* For a response parser: the method of the request it answers. */
 void	http_parser_set_request_method(struct http_parser *, int);
 
+/* The next at most MAX contiguous bytes of BUF (NULL if empty). */
+const char *http_buffer_slice(struct evbuffer *, size_t, size_t *);
+
 /* Header access on a parsed message. */
 const char *http_msg_target(const struct http_msg *, size_t *);
 const char *http_msg_header(const struct http_msg *, const char *, size_t *);

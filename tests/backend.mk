@@ -1,0 +1,6 @@
+# sd-backend: the test, demo and benchmark backend (libevent only, none of
+# the daemon's code). Built by plain make: tools/demo.sh and
+# bench/proxy.sh run it too.
+noinst_PROGRAMS += tests/sd-backend
+tests_sd_backend_SOURCES = tests/backend.c
+tests_sd_backend_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(LIBS)

@@ -1,0 +1,700 @@
+/*
+ * Integration tests of the primary path: the real daemon on an ephemeral
+ * loopback port in front of the real test backend (sd-backend), both
+ * started and stopped by each test, by PID.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define MIB		(1024L * 1024)
+#define BIG_BODY	(100 * MIB)
+
+/*
+ * Peak RSS allowed to the daemon while 100 MiB stream through it: far
+ * below the body size. Sanitizers add their shadow memory and
+ * quarantine, so they get more room (still below the body size).
+ */
+#ifdef HAVE_SANITIZERS
+#define RSS_BOUND_KIB	(90 * 1024)
+#else
+#define RSS_BOUND_KIB	(32 * 1024)
+#endif
+
+static const char *const base_conf =
+	"[server]\n"
+	"workers = 2\n"
+	"drain_timeout = 5s\n"
+	"[listen]\n"
+	"address = 127.0.0.1:0\n"
+	"[primary]\n"
+	"url = http://127.0.0.1:%BACKEND%\n"
+	"read_timeout = 1s\n"
+	"[limits]\n"
+	"max_header_bytes = 4KiB\n"
+	"max_header_count = 40\n"
+	"max_request_body = 200MiB\n"
+	"client_header_timeout = 400ms\n"
+	"client_body_timeout = 400ms\n";
+
+static struct tu_proc	backend, daemon_;
+
+/* Starts the backend and the daemon with CONF. */
+static void
+start_with(const char *conf)
+{
+	ck_assert_int_eq(tu_backend_start(&backend, "go", NULL), 0);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, backend.port), 0);
+}
+
+static void
+setup(void)
+{
+	start_with(base_conf);
+}
+
+/* Stops both; the daemon must exit 0 on SIGTERM. */
+static void
+teardown(void)
+{
+	int	 status = 0;
+
+	if (daemon_.pid > 0)
+		status = tu_proc_stop(&daemon_, SIGTERM);
+	if (backend.pid > 0)
+		tu_proc_stop(&backend, SIGTERM);
+	ck_assert_int_eq(status, 0);
+}
+
+/* One request on a new connection; asserts it got a response. */
+static void
+exchange(const char *raw, struct tu_resp *r)
+{
+	ck_assert_int_eq(tu_exchange(daemon_.port, raw, r), 0);
+}
+
+START_TEST(test_keepalive)
+{
+	struct tu_resp	 r;
+	int		 fd, i;
+
+	fd = tu_connect(daemon_.port);
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(tu_send_str(fd, "GET /hello HTTP/1.1\r\n"
+		    "Host: t\r\n\r\n"), 0);
+		ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.body, "hello\n");
+		ck_assert(strstr(r.head, "Connection: close") == NULL);
+		tu_resp_free(&r);
+	}
+	close(fd);
+	ck_assert_int_eq(tu_backend_count(backend.port), 5);
+}
+END_TEST
+
+START_TEST(test_pipelining)
+{
+	struct tu_resp	 r;
+	char		 v[64];
+	int		 fd, i;
+
+	fd = tu_connect(daemon_.port);
+	/* Three requests in one write, one with a body, one HEAD. */
+	ck_assert_int_eq(tu_send_str(fd,
+	    "GET /echo?n=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "POST /echo?n=2 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
+	    "hello"
+	    "HEAD /echo?n=3 HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /echo?n=4 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+	    0);
+	for (i = 1; i <= 4; i++) {
+		ck_assert_int_eq(tu_read_response(fd, i == 3, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		snprintf(v, sizeof(v), "/echo?n=%d", i);
+		ck_assert_ptr_nonnull(tu_resp_header(&r, "X-Echo-Uri", v + 32,
+		    32));
+		ck_assert_str_eq(v + 32, v);
+		if (i == 2)
+			ck_assert_str_eq(r.body, "hello");
+		tu_resp_free(&r);
+	}
+	ck_assert(tu_wait_closed(fd, 2000));
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_chunked_request)
+{
+	struct tu_resp	 r;
+	char		 v[32];
+
+	exchange("POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Type: text/x-test\r\n\r\n"
+	    "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "hello world");
+	ck_assert_str_eq(tu_resp_header(&r, "X-Echo-Length", v, sizeof(v)),
+	    "11");
+	ck_assert_str_eq(tu_resp_header(&r, "Content-Type", v, sizeof(v)),
+	    "text/x-test");
+	tu_resp_free(&r);
+}
+END_TEST
+
+/* Whether BODY is the backend's /bytes pattern. */
+static int
+is_pattern(const char *body, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (body[i] != 'a' + (char)(i % 26))
+			return (0);
+	return (1);
+}
+
+START_TEST(test_chunked_response)
+{
+	struct tu_resp	 r;
+	char		 v[32];
+
+	exchange("GET /bytes/100000?chunked=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(tu_resp_header(&r, "Transfer-Encoding", v, sizeof(v)),
+	    "chunked");
+	ck_assert_uint_eq(r.body_len, 100000);
+	ck_assert(is_pattern(r.body, r.body_len));
+	tu_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_http10_client)
+{
+	struct tu_resp	 r;
+	char		 v[32];
+
+	/* A chunked response can't go to HTTP/1.0: close-delimited. */
+	exchange("GET /bytes/1000?chunked=1 HTTP/1.0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(tu_resp_header(&r, "Transfer-Encoding", v,
+	    sizeof(v)));
+	ck_assert_uint_eq(r.body_len, 1000);
+	ck_assert(r.closed);
+	tu_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_no_body_statuses)
+{
+	struct tu_resp	 r;
+	char		 v[32];
+	int		 fd;
+
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "HEAD /bytes/10 HTTP/1.1\r\nHost: t\r\n\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 1, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	/* HEAD keeps the primary's Content-Length; no body follows. */
+	ck_assert_str_eq(tu_resp_header(&r, "Content-Length", v, sizeof(v)),
+	    "10");
+	tu_resp_free(&r);
+	tu_send_str(fd, "GET /status/204 HTTP/1.1\r\nHost: t\r\n\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_ptr_null(tu_resp_header(&r, "Content-Length", v, sizeof(v)));
+	tu_resp_free(&r);
+	tu_send_str(fd, "GET /status/304 HTTP/1.1\r\nHost: t\r\n\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 304);
+	tu_resp_free(&r);
+	/* Still in step: the connection carried no stray body bytes. */
+	tu_send_str(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_str_eq(r.body, "hello\n");
+	tu_resp_free(&r);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_expect_continue)
+{
+	struct tu_resp	 r;
+	char		 buf[64];
+	ssize_t		 n;
+	int		 fd;
+
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	    "Expect: 100-continue\r\n\r\n");
+	/* The body is not sent before the 100. */
+	n = recv(fd, buf, 25, MSG_WAITALL);
+	ck_assert_int_eq(n, 25);
+	ck_assert(memcmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+	tu_send_str(fd, "hello");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "hello");
+	tu_resp_free(&r);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_headers_reframed)
+{
+	struct tu_resp	 r;
+
+	exchange("GET /headers HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\n"
+	    "Keep-Alive: timeout=5\r\nTE: trailers\r\n"
+	    "Proxy-Connection: keep-alive\r\nTrailer: X-T\r\n"
+	    "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+	    "Via: 1.0 edge\r\nX-Keep: yes\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "X-Keep: yes\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "Via: 1.0 edge\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "Via: 1.1 shadowdiff\n"));
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "X-Forwarded-For: 10.0.0.1, 127.0.0.1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "X-Forwarded-Proto: http\n"));
+	ck_assert_ptr_null(strstr(r.body, "X-Hop"));
+	ck_assert_ptr_null(strstr(r.body, "Keep-Alive"));
+	ck_assert_ptr_null(strstr(r.body, "TE:"));
+	ck_assert_ptr_null(strstr(r.body, "Proxy-Connection"));
+	ck_assert_ptr_null(strstr(r.body, "Trailer"));
+	ck_assert_ptr_null(strstr(r.body, "https"));
+	tu_resp_free(&r);
+}
+END_TEST
+
+/* Malformed requests: each gets its status, and none reaches the backend. */
+static const struct {
+	const char	*name;
+	const char	*raw;
+	int		 status;
+} rejects[] = {
+	{ "obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400 },
+	{ "empty name", "GET / HTTP/1.1\r\nHost: t\r\n: b\r\n\r\n", 400 },
+	{ "bare LF", "GET / HTTP/1.1\nHost: t\n\n", 400 },
+	{ "CL and TE", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+	{ "two CL", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+	    "Content-Length: 1\r\n\r\nx", 400 },
+	{ "TE gzip", "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400 },
+	{ "TE unknown", "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: foo\r\n\r\n", 400 },
+	{ "TE in 1.0", "POST /echo HTTP/1.0\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+	{ "no Host", "GET / HTTP/1.1\r\n\r\n", 400 },
+	{ "two Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+	{ "absolute form", "GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n", 400 },
+	{ "bad chunk", "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400 },
+	{ "CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", 405 },
+	{ "Expect other", "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 1\r\nExpect: 200-ok\r\n\r\nx", 417 },
+	{ "CL too big", "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 209715201\r\n\r\n", 413 },
+};
+
+START_TEST(test_rejects)
+{
+	struct tu_resp	 r;
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
+		fd = tu_connect(daemon_.port);
+		ck_assert_int_eq(tu_send_str(fd, rejects[i].raw), 0);
+		ck_assert_msg(tu_read_response(fd, 0, &r) == 0, "%s",
+		    rejects[i].name);
+		ck_assert_msg(r.status == rejects[i].status, "%s: %d",
+		    rejects[i].name, r.status);
+		ck_assert_msg(strstr(r.head, "Connection: close") != NULL,
+		    "%s", rejects[i].name);
+		ck_assert_msg(tu_wait_closed(fd, 3000), "%s",
+		    rejects[i].name);
+		tu_resp_free(&r);
+		close(fd);
+	}
+	ck_assert(tu_proc_output_has(&daemon_, "400 Bad Request: obsolete "
+	    "line folding"));
+	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+}
+END_TEST
+
+START_TEST(test_header_limits)
+{
+	struct tu_resp	 r;
+	char		 req[16384];
+	size_t		 len;
+	int		 i;
+
+	/* A header block over max_header_bytes (4 KiB). */
+	len = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: t\r\n"
+	    "X-Big: ");
+	memset(req + len, 'x', 5000);
+	len += 5000;
+	snprintf(req + len, sizeof(req) - len, "\r\n\r\n");
+	exchange(req, &r);
+	ck_assert_int_eq(r.status, 431);
+	tu_resp_free(&r);
+	/* More header fields than max_header_count (40). */
+	len = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < 50; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len,
+		    "X-%d: v\r\n", i);
+	snprintf(req + len, sizeof(req) - len, "\r\n");
+	exchange(req, &r);
+	ck_assert_int_eq(r.status, 431);
+	tu_resp_free(&r);
+	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+}
+END_TEST
+
+START_TEST(test_timeouts_408)
+{
+	struct tu_resp	 r;
+	int		 fd;
+
+	/* A head that never ends. */
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 408);
+	tu_resp_free(&r);
+	close(fd);
+	/* A body that stalls. */
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 10\r\n\r\nhello");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 408);
+	tu_resp_free(&r);
+	close(fd);
+	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+}
+END_TEST
+
+START_TEST(test_primary_timeout_504)
+{
+	struct tu_resp	 r;
+
+	exchange("GET /sleep/3000 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 504);
+	tu_resp_free(&r);
+	/* The daemon goes on serving. */
+	exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+}
+END_TEST
+
+START_TEST(test_primary_down_502)
+{
+	struct tu_resp	 r;
+
+	/* Stop the backend: its port now refuses connections. */
+	ck_assert_int_eq(tu_proc_stop(&backend, SIGTERM), 0);
+	exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 502);
+	tu_resp_free(&r);
+	ck_assert(tu_proc_output_has(&daemon_, "502 Bad Gateway"));
+}
+END_TEST
+
+START_TEST(test_primary_reset_502)
+{
+	struct tu_resp	 r;
+	int		 fd;
+
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "GET /sleep/2000 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(200 * 1000);
+	/* The primary dies with our request in flight. */
+	ck_assert_int_eq(tu_proc_stop(&backend, SIGKILL), 128 + SIGKILL);
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 502);
+	tu_resp_free(&r);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_stream_upload)
+{
+	struct tu_resp	 r;
+	static char	 chunk[64 * 1024];
+	char		 head[256];
+	long		 sent, peak;
+	int		 fd;
+
+	fd = tu_connect(daemon_.port);
+	snprintf(head, sizeof(head), "PUT /sink HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: %ld\r\n\r\n", BIG_BODY);
+	tu_send_str(fd, head);
+	memset(chunk, 'u', sizeof(chunk));
+	for (sent = 0; sent < BIG_BODY; sent += (long)sizeof(chunk))
+		ck_assert_int_eq(tu_send(fd, chunk, sizeof(chunk)), 0);
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	snprintf(head, sizeof(head), "received %ld\n", BIG_BODY);
+	ck_assert_str_eq(r.body, head);
+	tu_resp_free(&r);
+	close(fd);
+	peak = tu_proc_peak_kib(&daemon_);
+	ck_assert_msg(peak > 0 && peak < RSS_BOUND_KIB, "peak RSS %ld KiB",
+	    peak);
+}
+END_TEST
+
+START_TEST(test_stream_download)
+{
+	char		 buf[64 * 1024], req[128];
+	long		 got = 0, peak;
+	ssize_t		 n;
+	size_t		 i;
+	int		 fd, ok = 1;
+
+	fd = tu_connect(daemon_.port);
+	snprintf(req, sizeof(req), "GET /bytes/%ld HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: close\r\n\r\n", BIG_BODY);
+	tu_send_str(fd, req);
+	/* Skip the head, then count (and check) the body bytes. */
+	n = recv(fd, buf, 1, 0);
+	while (n == 1 && got < 4) {
+		got = buf[0] == (got % 2 == 0 ? '\r' : '\n') ? got + 1 :
+		    (buf[0] == '\r' ? 1 : 0);
+		n = recv(fd, buf, 1, 0);
+	}
+	ck_assert_int_eq(got, 4);
+	got = 1;	/* the byte read last is body byte 0 */
+	ck_assert_int_eq(buf[0], 'a');
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		for (i = 0; i < (size_t)n && ok; i += 4096)
+			ok = buf[i] == 'a' + (char)((got + (long)i) % 26);
+		got += n;
+	}
+	ck_assert(ok);
+	ck_assert_int_eq(got, BIG_BODY);
+	close(fd);
+	peak = tu_proc_peak_kib(&daemon_);
+	ck_assert_msg(peak > 0 && peak < RSS_BOUND_KIB, "peak RSS %ld KiB",
+	    peak);
+}
+END_TEST
+
+START_TEST(test_chunked_over_limit_413)
+{
+	struct tu_resp	 r;
+	static char	 chunk[8192];
+	char		 size[16];
+	int		 fd, i;
+
+	teardown();
+	start_with("[listen]\naddress = 127.0.0.1:0\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n[limits]\n"
+	    "max_request_body = 64KiB\n");
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "POST /sink HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
+	memset(chunk, 'c', sizeof(chunk));
+	snprintf(size, sizeof(size), "%zx\r\n", sizeof(chunk));
+	/* 80 KiB in chunks; the daemon may stop reading after 64 KiB. */
+	for (i = 0; i < 10; i++)
+		if (tu_send_str(fd, size) == -1 ||
+		    tu_send(fd, chunk, sizeof(chunk)) == -1 ||
+		    tu_send_str(fd, "\r\n") == -1)
+			break;
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 413);
+	tu_resp_free(&r);
+	close(fd);
+	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+}
+END_TEST
+
+/* A backend that answers one upgrade with 101 and then echoes bytes. */
+static pid_t
+upgrade_backend(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	char			 buf[4096];
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(lfd, 4) == -1 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len) == -1)
+		return (-1);
+	*port = ntohs(sin.sin_port);
+	if ((pid = fork()) != 0) {
+		close(lfd);
+		return (pid);
+	}
+	/* Check's handler would signal the whole test process group. */
+	signal(SIGTERM, SIG_DFL);
+	alarm(20);	/* bounded, whatever happens */
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	/* Read the request head, then switch protocols. */
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0 || (buf[n] = '\0', strstr(buf, "Upgrade: echo") == NULL))
+		_exit(1);
+	tu_send_str(fd, "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Connection: upgrade\r\nUpgrade: echo\r\n\r\n");
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		tu_send(fd, buf, (size_t)n);
+	_exit(0);
+}
+
+START_TEST(test_upgrade_tunnel)
+{
+	struct tu_resp	 r;
+	char		 buf[16];
+	int		 port, fd, status;
+	pid_t		 pid;
+
+	teardown();
+	pid = upgrade_backend(&port);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, "[listen]\n"
+	    "address = 127.0.0.1:0\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n", port), 0);
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "GET /ws HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 101);
+	ck_assert_ptr_nonnull(strstr(r.head, "Upgrade: echo\r\n"));
+	tu_resp_free(&r);
+	tu_send_str(fd, "ping");
+	ck_assert_int_eq(recv(fd, buf, 4, MSG_WAITALL), 4);
+	ck_assert(memcmp(buf, "ping", 4) == 0);
+	close(fd);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+END_TEST
+
+START_TEST(test_drain_on_sigterm)
+{
+	struct tu_resp	 r;
+	int		 fd, idle;
+
+	idle = tu_connect(daemon_.port);
+	fd = tu_connect(daemon_.port);
+	tu_send_str(fd, "GET /sleep/700 HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(200 * 1000);
+	kill(daemon_.pid, SIGTERM);
+	/* The request in flight completes; the idle connection is closed. */
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "slept\n");
+	ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
+	tu_resp_free(&r);
+	ck_assert(tu_wait_closed(idle, 2000));
+	close(idle);
+	close(fd);
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	ck_assert_int_eq(tu_connect(daemon_.port), -1);
+}
+END_TEST
+
+/* Runs `shadowdiff -t -c FILE`; its exit status, and its output in OUT. */
+static int
+check_config(const char *text, char *out, size_t len)
+{
+	char	 path[256], cmd[1024];
+	FILE	*f, *p;
+	size_t	 n;
+	int	 status;
+
+	snprintf(path, sizeof(path), "%s/check.conf", tu_tmpdir());
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s -t -c %s 2>&1",
+	    tu_build_path("shadowdiff"), path);
+	p = popen(cmd, "r");
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return (WEXITSTATUS(status));
+}
+
+START_TEST(test_config_check)
+{
+	char	 out[4096];
+
+	ck_assert_int_eq(check_config("[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:1\n", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "configuration is valid"));
+	ck_assert_int_eq(check_config("[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:1\nread_timeout = 5 s\n", out,
+	    sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "check.conf:5: [primary] "
+	    "read_timeout = \"5 s\": expected a duration"));
+}
+END_TEST
+
+static Suite *
+proxy_suite(void)
+{
+	Suite	*s = suite_create("proxy");
+	TCase	*tc;
+
+	tc = tcase_create("primary");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_keepalive);
+	tcase_add_test(tc, test_pipelining);
+	tcase_add_test(tc, test_chunked_request);
+	tcase_add_test(tc, test_chunked_response);
+	tcase_add_test(tc, test_http10_client);
+	tcase_add_test(tc, test_no_body_statuses);
+	tcase_add_test(tc, test_expect_continue);
+	tcase_add_test(tc, test_headers_reframed);
+	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_header_limits);
+	tcase_add_test(tc, test_timeouts_408);
+	tcase_add_test(tc, test_primary_timeout_504);
+	tcase_add_test(tc, test_primary_down_502);
+	tcase_add_test(tc, test_primary_reset_502);
+	tcase_add_test(tc, test_stream_upload);
+	tcase_add_test(tc, test_stream_download);
+	tcase_add_test(tc, test_chunked_over_limit_413);
+	tcase_add_test(tc, test_upgrade_tunnel);
+	tcase_add_test(tc, test_drain_on_sigterm);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cli");
+	tcase_add_test(tc, test_config_check);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (tu_run(proxy_suite()));
+}

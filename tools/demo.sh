@@ -1,0 +1,161 @@
+#!/bin/sh
+# tools/demo.sh: shadowdiff in one command on Debian 12. Installs what is
+# missing (tools/deps.sh), builds into ./build (or $BUILD), starts the
+# test backend twice, as the Go service (primary) and as its Rust
+# rewrite (shadow), puts shadowdiff in front and sends a few requests
+# through it, printing each answer. Stops everything it started, by PID.
+# Exits non-zero if any step fails.
+set -eu
+
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+BUILD=${BUILD:-$TOP/build}
+TRIES=100		# readiness polls of 0.1 s: 10 s at most
+PIDS=""
+DIR=""
+
+# Says whether process $1 is running (a zombie is not).
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Stops what we started (TERM, then KILL after 5 s) and removes $DIR.
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $PIDS; do
+		n=0
+		while alive "$pid" && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	[ -n "$DIR" ] && rm -rf "$DIR"
+	[ "$status" -eq 0 ] || echo "demo.sh: failed" >&2
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "demo.sh: $*" >&2
+	exit 1
+}
+
+step() {
+	printf '\n==> %s\n' "$*"
+}
+
+# Prints a TCP port that is free on 127.0.0.1 now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# Starts sd-backend with flavor $1; sets BACKEND_PID and BACKEND_PORT.
+start_backend() {
+	"$BUILD/tests/sd-backend" -f "$1" >"$DIR/$1.out" 2>"$DIR/$1.err" &
+	BACKEND_PID=$!
+	PIDS="$PIDS $BACKEND_PID"
+	n=0
+	while ! grep -q '^port ' "$DIR/$1.out" && [ $n -lt $TRIES ]; do
+		alive "$BACKEND_PID" || break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	BACKEND_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$1.out")
+	[ -n "$BACKEND_PORT" ] ||
+	    die "sd-backend -f $1 did not start: $(cat "$DIR/$1.err")"
+}
+
+# Sends request $2 (path) with method $1 through shadowdiff, expects
+# status $3, prints the status line, a few headers and the body; further
+# arguments go to curl.
+show() {
+	method=$1
+	path=$2
+	want=$3
+	shift 3
+	printf '\n--- %s %s%s\n' "$method" "$SD" "$path"
+	curl -sS -i -X "$method" "$@" "$SD$path" >"$DIR/response" ||
+	    die "$method $path: no answer"
+	tr -d '\r' <"$DIR/response" | awk '
+	NR == 1 { print; next }
+	body { print; next }
+	/^$/ { body = 1; print; next }
+	tolower($0) ~ /^(content-type|content-length|server|x-echo-[a-z]+):/ {
+		print
+	}'
+	got=$(awk 'NR == 1 { print $2; exit }' "$DIR/response")
+	[ "$got" = "$want" ] || die "$method $path: status $got, expected $want"
+}
+
+step "dependencies (tools/deps.sh)"
+sh tools/deps.sh
+echo "all installed"
+
+step "build in $BUILD"
+[ -f configure ] || autoreconf -fi
+if [ ! -f "$BUILD/Makefile" ]; then
+	mkdir -p "$BUILD"
+	(cd "$BUILD" && "$TOP/configure" -q)
+fi
+make -C "$BUILD" -j2
+
+step "backends"
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-demo.XXXXXX")
+start_backend go
+GO_PORT=$BACKEND_PORT
+start_backend rust
+RUST_PORT=$BACKEND_PORT
+echo "Go service (sd-backend -f go)     on 127.0.0.1:$GO_PORT"
+echo "Rust rewrite (sd-backend -f rust) on 127.0.0.1:$RUST_PORT"
+
+step "shadowdiff"
+# Until the [shadow] section exists, a minimal configuration: the Go
+# service as primary. RUST_PORT is for the shadow.
+SD_PORT=$(free_port)
+cat >"$DIR/shadowdiff.conf" <<EOF
+[server]
+workers = 1
+[listen]
+address = 127.0.0.1:$SD_PORT
+[primary]
+url = http://127.0.0.1:$GO_PORT
+EOF
+sed 's/^/    /' "$DIR/shadowdiff.conf"
+"$BUILD/shadowdiff" -c "$DIR/shadowdiff.conf" >"$DIR/shadowdiff.out" \
+    2>"$DIR/shadowdiff.log" &
+SD_PID=$!
+PIDS="$PIDS $SD_PID"
+n=0
+while ! grep -q "listening on 127.0.0.1:$SD_PORT" "$DIR/shadowdiff.log" &&
+    [ $n -lt $TRIES ]; do
+	alive "$SD_PID" || break
+	sleep 0.1
+	n=$((n + 1))
+done
+grep -q "listening on 127.0.0.1:$SD_PORT" "$DIR/shadowdiff.log" ||
+    die "shadowdiff did not start: $(tail -n 5 "$DIR/shadowdiff.log")"
+SD=http://127.0.0.1:$SD_PORT
+echo "shadowdiff on 127.0.0.1:$SD_PORT (pid $SD_PID)"
+
+step "requests through shadowdiff"
+show GET /api/users/1 200
+show GET '/api/search?q=%3Cb%3E' 200
+show POST /echo 200 -H 'Content-Type: application/json' \
+    --data-binary '{"name":"Ada","balance":1}'
+show GET /status/404 404
+
+step "shadowdiff's log"
+cat "$DIR/shadowdiff.log"
