@@ -3,4 +3,4 @@
 # bench/proxy.sh run it too.
 noinst_PROGRAMS += tests/sd-backend
 tests_sd_backend_SOURCES = tests/backend.c
-tests_sd_backend_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(LIBS)
+tests_sd_backend_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS)

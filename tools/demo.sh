@@ -53,15 +53,6 @@ step() {
 	printf '\n==> %s\n' "$*"
 }
 
-# Prints a TCP port that is free on 127.0.0.1 now.
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 # Starts sd-backend with flavor $1; sets BACKEND_PID and BACKEND_PORT.
 start_backend() {
 	"$BUILD/tests/sd-backend" -f "$1" >"$DIR/$1.out" 2>"$DIR/$1.err" &
@@ -122,30 +113,27 @@ echo "Go service (sd-backend -f go)     on 127.0.0.1:$GO_PORT"
 echo "Rust rewrite (sd-backend -f rust) on 127.0.0.1:$RUST_PORT"
 
 step "shadowdiff"
-# Until the [shadow] section exists, a minimal configuration: the Go
-# service as primary. RUST_PORT is for the shadow.
-SD_PORT=$(free_port)
-cat >"$DIR/shadowdiff.conf" <<EOF
-[server]
-workers = 1
-[listen]
-address = 127.0.0.1:$SD_PORT
-[primary]
-url = http://127.0.0.1:$GO_PORT
-EOF
-sed 's/^/    /' "$DIR/shadowdiff.conf"
+# conf/shadowdiff.conf with the demo's addresses: the listener on a free
+# port (0), the Go service as primary. RUST_PORT is for the shadow.
+sed -e 's|^address = 127.0.0.1:8080|address = 127.0.0.1:0|' \
+    -e "s|^url = http://127.0.0.1:9001|url = http://127.0.0.1:$GO_PORT|" \
+    -e 's|^workers = auto|workers = 1|' \
+    conf/shadowdiff.conf >"$DIR/shadowdiff.conf"
+grep -E '^(address|url|workers) =' "$DIR/shadowdiff.conf" | sed 's/^/    /'
 "$BUILD/shadowdiff" -c "$DIR/shadowdiff.conf" >"$DIR/shadowdiff.out" \
     2>"$DIR/shadowdiff.log" &
 SD_PID=$!
 PIDS="$PIDS $SD_PID"
 n=0
-while ! grep -q "listening on 127.0.0.1:$SD_PORT" "$DIR/shadowdiff.log" &&
+while ! grep -q "listening on 127.0.0.1:" "$DIR/shadowdiff.log" &&
     [ $n -lt $TRIES ]; do
 	alive "$SD_PID" || break
 	sleep 0.1
 	n=$((n + 1))
 done
-grep -q "listening on 127.0.0.1:$SD_PORT" "$DIR/shadowdiff.log" ||
+SD_PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+    "$DIR/shadowdiff.log" | head -n 1)
+[ -n "$SD_PORT" ] ||
     die "shadowdiff did not start: $(tail -n 5 "$DIR/shadowdiff.log")"
 SD=http://127.0.0.1:$SD_PORT
 echo "shadowdiff on 127.0.0.1:$SD_PORT (pid $SD_PID)"

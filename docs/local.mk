@@ -1,0 +1,3 @@
+# Documentation shipped in the tarball and installed in $(docdir).
+dist_doc_DATA += README.md docs/architecture.md docs/configuration.md \
+	docs/http.md docs/performance.md
