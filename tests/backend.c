@@ -2,7 +2,7 @@
  * sd-backend: the backend that shadowdiff's tests, demo and benchmark
  * put behind the proxy. libevent's evhttp, one thread, keep-alive.
  *
- * usage: sd-backend [-qv] [-a address] [-f go|rust] [-p port]
+ * usage: sd-backend [-qv] [-a address] [-f go|rust] [-i ms] [-p port]
  *
  * It listens on 127.0.0.1 (-a) port 0 (-p; 0 lets the kernel choose),
  * prints "port N\n" on stdout once listening and runs until SIGTERM or
@@ -233,7 +233,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sd-backend [-qv] [-a address] [-f go|rust] [-p port]\n");
+	    "usage: sd-backend [-qv] [-a address] [-f go|rust] [-i ms] "
+	    "[-p port]\n");
 	exit(2);
 }
 
@@ -854,13 +855,23 @@ main(int argc, char *argv[])
 	struct event	*sigterm, *sigint;
 	struct pending	*p;
 	const char	*address = "127.0.0.1", *port = "0";
+	struct timeval	 idle = { 0, 0 };
 	size_t		 i;
+	long		 ms;
 	int		 ch;
 
 	memset(&be, 0, sizeof(be));
 	LIST_INIT(&be.pendings);
-	while ((ch = getopt(argc, argv, "a:f:p:qv")) != -1) {
+	while ((ch = getopt(argc, argv, "a:f:i:p:qv")) != -1) {
 		switch (ch) {
+		case 'i':
+			/* Closes keep-alive connections idle this long. */
+			ms = strtol(optarg, NULL, 10);
+			if (ms <= 0)
+				usage();
+			idle.tv_sec = ms / 1000;
+			idle.tv_usec = (ms % 1000) * 1000;
+			break;
 		case 'a':
 			address = optarg;
 			break;
@@ -906,6 +917,8 @@ main(int argc, char *argv[])
 	evhttp_set_max_headers_size(be.http, -1);
 	evhttp_set_default_content_type(be.http, NULL);
 	evhttp_set_gencb(be.http, request_cb, &be);
+	if (idle.tv_sec != 0 || idle.tv_usec != 0)
+		evhttp_set_timeout_tv(be.http, &idle);
 
 	sigterm = evsignal_new(be.base, SIGTERM, signal_cb, &be);
 	sigint = evsignal_new(be.base, SIGINT, signal_cb, &be);

@@ -567,6 +567,38 @@ upgrade_backend(int *port)
 	_exit(0);
 }
 
+START_TEST(test_pool_closed_by_primary)
+{
+	struct tu_resp	 r;
+	int		 i;
+
+	/* The primary closes keep-alive connections idle for 200 ms. */
+	teardown();
+	ck_assert_int_eq(tu_backend_start(&backend, "go", "-i200"), 0);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, base_conf, backend.port),
+	    0);
+	for (i = 0; i < 3; i++) {
+		/* A pooled connection exists; then the primary closes it. */
+		exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+		usleep(400 * 1000);
+		/* Neither a POST nor a GET may fail for it. */
+		exchange("POST /echo HTTP/1.1\r\nHost: t\r\n"
+		    "Content-Length: 2\r\n\r\nhi", &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.body, "hi");
+		tu_resp_free(&r);
+		usleep(400 * 1000);
+		exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+		usleep(400 * 1000);
+	}
+	ck_assert(!tu_proc_output_has(&daemon_, "502"));
+}
+END_TEST
+
 START_TEST(test_upgrade_tunnel)
 {
 	struct tu_resp	 r;
@@ -683,6 +715,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_stream_upload);
 	tcase_add_test(tc, test_stream_download);
 	tcase_add_test(tc, test_chunked_over_limit_413);
+	tcase_add_test(tc, test_pool_closed_by_primary);
 	tcase_add_test(tc, test_upgrade_tunnel);
 	tcase_add_test(tc, test_drain_on_sigterm);
 	suite_add_tcase(s, tc);
