@@ -131,6 +131,9 @@ struct parse {
 	struct entry	*entries;
 	size_t		 nentries;
 
+	struct entry	*routes;	/* [route NAME] headers: key unused */
+	size_t		 nroutes;
+
 	struct error	*errors;	/* the first CONFIG_MAX_ERRORS */
 	size_t		 nerrors;	/* all of them */
 };
@@ -243,36 +246,64 @@ section_route_name(const char *section)
 	return (name);
 }
 
-/* Checks a "[section]" line that inih will act on. */
+/* inih keeps at most this much of a section name (its MAX_SECTION). */
+#define CONFIG_MAX_SECTION	49
+
+/*
+ * Checks a "[section]" line and writes it to OUT as inih should see it,
+ * with no blanks inside the brackets (inih would keep them in the name).
+ */
 static void
-reader_check_section(struct parse *p, const char *start)
+reader_section(struct parse *p, const char *start, char *out, size_t size)
 {
-	const char	*end;
-	char		*name;
+	const char	*end, *name;
+	char		*trimmed;
 	size_t		 len;
 
 	if ((end = strchr(start, ']')) == NULL) {
 		parse_error(p, p->line, "section header has no closing ']'");
 		return;
 	}
-	len = (size_t)(end - start - 1);
-	name = xstrndup(start + 1, len);
-	/* inih trims the name as well. */
-	while (len > 0 && isspace((unsigned char)name[len - 1]))
-		name[--len] = '\0';
-	if (!section_known(skip_blanks(name)) &&
-	    section_route_name(skip_blanks(name)) == NULL) {
-		if (strncmp(skip_blanks(name), SECTION_ROUTE,
+	name = skip_blanks(start + 1);
+	len = (size_t)(end - name);
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	trimmed = xstrndup(name, len);
+	snprintf(out, size, "[%s]", trimmed);
+	if (len > CONFIG_MAX_SECTION - 1)
+		parse_error(p, p->line, "section name [%s] longer than %d "
+		    "bytes", trimmed, CONFIG_MAX_SECTION - 1);
+	else if (section_route_name(trimmed) != NULL) {
+		p->routes = xreallocarray(p->routes, p->nroutes + 1,
+		    sizeof(*p->routes));
+		memset(&p->routes[p->nroutes], 0, sizeof(*p->routes));
+		p->routes[p->nroutes].section = xstrdup(trimmed);
+		p->routes[p->nroutes++].line = p->line;
+	} else if (!section_known(trimmed)) {
+		if (strncmp(trimmed, SECTION_ROUTE,
 		    sizeof(SECTION_ROUTE) - 1) == 0)
 			parse_error(p, p->line, "bad section [%s]: expected "
 			    "[route NAME] with NAME made of letters, digits, "
-			    "'_', '-' and '.'", name);
+			    "'_', '-' and '.'", trimmed);
 		else
 			parse_error(p, p->line, "unknown section [%s]: "
 			    "expected [server], [listen], [primary], "
-			    "[limits], [diff] or [route NAME]", name);
+			    "[limits], [diff] or [route NAME]", trimmed);
 	}
-	free(name);
+	free(trimmed);
+}
+
+/* Cuts an inline comment (a ';' after a blank), as inih does for keys. */
+static void
+cut_inline_comment(char *s)
+{
+	char	*c;
+
+	for (c = s; (c = strchr(c, ';')) != NULL; c++)
+		if (c > s && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
 }
 
 /*
@@ -310,17 +341,20 @@ reader(char *str, int num, void *arg)
 	start = skip_blanks(p->buf);
 	if (*start == '\0' || *start == '#' || *start == ';')
 		;
-	else if (start != p->buf && p->in_key)
+	else if (start != p->buf && p->in_key) {
+		/* inih 55 keeps inline comments on continuation lines. */
 		p->continuation = 1;
-	else if (*start == '[') {
+		cut_inline_comment(p->buf);
+	} else if (*start == '[') {
 		p->in_key = 0;
-		reader_check_section(p, start);
+		reader_section(p, start, str, (size_t)num);
+		return (str);
 	} else if (strpbrk(start, "=:") == NULL)
 		parse_error(p, p->line, "expected 'key = value', a "
 		    "[section] or a comment");
 	else
 		p->in_key = 1;
-	memcpy(str, p->buf, (size_t)len + 1);
+	memcpy(str, p->buf, strlen(p->buf) + 1);
 	return (str);
 }
 
@@ -436,7 +470,9 @@ config_parse_percent(const char *s, double *fraction, char **cause)
 	double	 v;
 
 	errno = 0;
-	if (isdigit((unsigned char)*s)) {
+	/* Digits and one point only: strtod would take 0x10 and 1e1. */
+	if (isdigit((unsigned char)*s) && strspn(s, "0123456789.") ==
+	    strlen(s) - 1) {
 		v = strtod(s, &end);
 		if (errno == 0 && strcmp(end, "%") == 0 && v >= 0 &&
 		    v <= 100) {
@@ -542,12 +578,14 @@ split_hostport(const char *s, char **host, char **port)
 		*host = xstrndup(s, (size_t)(colon - s));
 		if (strchr(*host, ':') != NULL) {
 			free(*host);
+			*host = NULL;
 			return (-1);
 		}
 	}
 	if (parse_number(colon + 1, &v, &end) == -1 || *end != '\0' ||
 	    v > 65535) {
 		free(*host);
+		*host = NULL;
 		return (-1);
 	}
 	*port = xstrdup(colon + 1);
@@ -652,6 +690,8 @@ option_apply(struct config *cfg, const struct option *o, const char *value,
 		    strcmp(o->key, "workers") == 0) {
 			ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 			v = ncpu < 1 ? 1 : (uint64_t)ncpu;
+			if (v > o->max)
+				v = o->max;	/* more CPUs than workers */
 			break;
 		}
 		if (parse_number(value, &v, &end) == -1 || *end != '\0') {
@@ -814,6 +854,22 @@ route_set_methods(struct config_route *r, const char *value, char **cause)
 	return (0);
 }
 
+/* Whether the file gives route NAME a match key (valid or not). */
+static int
+route_has_match(const struct parse *p, const char *name)
+{
+	const char	*section;
+	size_t		 i;
+
+	for (i = 0; i < p->nentries; i++) {
+		section = section_route_name(p->entries[i].section);
+		if (section != NULL && strcmp(section, name) == 0 &&
+		    strcmp(p->entries[i].key, "match") == 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* Creates the route of each [route NAME] section, in file order. */
 static void
 apply_routes(struct config *cfg, struct parse *p)
@@ -825,23 +881,28 @@ apply_routes(struct config *cfg, struct parse *p)
 	size_t			 i, j;
 	int			 rc;
 
+	for (i = 0; i < p->nroutes; i++) {
+		name = section_route_name(p->routes[i].section);
+		if (config_route_find(cfg, name) != NULL) {
+			parse_error(p, p->routes[i].line, "[%s] appears twice: "
+			    "route names label the log and must be unique",
+			    p->routes[i].section);
+			continue;
+		}
+		cfg->routes = xreallocarray(cfg->routes, cfg->nroutes + 1,
+		    sizeof(*cfg->routes));
+		r = &cfg->routes[cfg->nroutes++];
+		memset(r, 0, sizeof(*r));
+		r->name = xstrdup(name);
+		r->line = p->routes[i].line;
+		r->rules = diff_rules_new(cfg->diff_rules);
+	}
 	for (i = 0; i < p->nentries; i++) {
 		e = &p->entries[i];
-		if ((name = section_route_name(e->section)) == NULL)
+		if ((name = section_route_name(e->section)) == NULL ||
+		    (r = (struct config_route *)config_route_find(cfg,
+		    name)) == NULL)
 			continue;
-		r = NULL;
-		for (j = 0; j < cfg->nroutes; j++)
-			if (strcmp(cfg->routes[j].name, name) == 0)
-				r = &cfg->routes[j];
-		if (r == NULL) {
-			cfg->routes = xreallocarray(cfg->routes,
-			    cfg->nroutes + 1, sizeof(*cfg->routes));
-			r = &cfg->routes[cfg->nroutes++];
-			memset(r, 0, sizeof(*r));
-			r->name = xstrdup(name);
-			r->line = e->line;
-			r->rules = diff_rules_new(cfg->diff_rules);
-		}
 		cause = NULL;
 		if (strcmp(e->key, "match") == 0)
 			rc = route_set_match(r, e->value, &cause);
@@ -857,7 +918,7 @@ apply_routes(struct config *cfg, struct parse *p)
 			entry_bad_value(p, e, cause);
 	}
 	for (j = 0; j < cfg->nroutes; j++)
-		if (cfg->routes[j].match == NULL)
+		if (!route_has_match(p, cfg->routes[j].name))
 			parse_error(p, cfg->routes[j].line, "[route %s] has no "
 			    "match key: expected match = /path/pattern",
 			    cfg->routes[j].name);
@@ -883,6 +944,11 @@ apply(struct config *cfg, struct parse *p)
 				parse_error(p, e->line, "[%s] duplicate key "
 				    "\"%s\" (first set at line %u)",
 				    e->section, e->key, first);
+			continue;
+		}
+		if (e->section[0] == '\0') {
+			parse_error(p, e->line, "%s = ...: key outside any "
+			    "section", e->key);
 			continue;
 		}
 		if (!section_known(e->section))
@@ -984,15 +1050,15 @@ config_load(const char *file, char **cause)
 	free(p.buf);
 	/* Apply even after syntax errors, to report every error at once. */
 	apply(cfg, &p);
-	if (p.nerrors == 0 && cfg->nlisten == 0)
-		parse_error(&p, 0, "[listen] address is required");
-
 	for (i = 0; i < p.nentries; i++) {
 		free(p.entries[i].section);
 		free(p.entries[i].key);
 		free(p.entries[i].value);
 	}
 	free(p.entries);
+	for (i = 0; i < p.nroutes; i++)
+		free(p.routes[i].section);
+	free(p.routes);
 	if (p.nerrors > 0) {
 		*cause = parse_errors_text(&p);
 		config_free(cfg);

@@ -40,10 +40,15 @@ parser_of(llhttp_t *ll)
 	return (ll->data);
 }
 
-/* Stops the parser with STATUS for the client; see http_parser_fail. */
+/*
+ * Stops the parser with STATUS for the client. Whatever is wrong with a
+ * response, the client hears 502 about it.
+ */
 void
 http_parser_fail(struct http_parser *p, int status, const char *reason)
 {
+	if (!p->msg.is_request)
+		status = 502;
 	if (p->error_status == 0) {
 		p->error_status = status;
 		p->error_reason = reason;
@@ -92,6 +97,7 @@ on_message_begin(llhttp_t *ll)
 	m->content_length = 0;
 	m->keepalive = m->upgrade = m->expect_continue = 0;
 	p->state = HS_START;
+	p->started = 1;
 	p->in_body = 0;
 	p->ended = 0;
 	return (0);
@@ -130,6 +136,8 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
 	struct http_msg		*m = &p->msg;
 	struct http_header	*h;
 
+	if (p->in_body)
+		return (0);	/* a trailer: not forwarded, not kept */
 	if (p->state != HS_FIELD) {
 		if (m->nhdrs >= p->max_header_count) {
 			http_parser_fail(p, 431, "more header fields than "
@@ -159,6 +167,8 @@ on_header_field_complete(llhttp_t *ll)
 	struct http_parser	*p = parser_of(ll);
 	struct http_header	*h;
 
+	if (p->in_body)
+		return (0);
 	/* llhttp 8.1 accepts ": value"; RFC 9110 does not. */
 	if (p->state != HS_FIELD ||
 	    (h = &p->msg.hdrs[p->msg.nhdrs - 1])->name_len == 0) {
@@ -176,23 +186,14 @@ on_header_value(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser	*p = parser_of(ll);
 	struct http_header	*h;
-	char			 before;
 
+	if (p->in_body)
+		return (0);
 	if (p->state != HS_VALUE) {
 		http_parser_fail(p, 400, "header value without a name");
 		return (-1);
 	}
 	h = &p->msg.hdrs[p->msg.nhdrs - 1];
-	/*
-	 * llhttp 8.1 joins an obs-fold continuation line to the value as a
-	 * second span. A span of a value that starts right after a line
-	 * feed can only be such a continuation.
-	 */
-	before = at > p->feed_start ? at[-1] : p->last_byte;
-	if (h->value_len > 0 && len > 0 && before == '\n') {
-		http_parser_fail(p, 400, "obsolete line folding in a header");
-		return (-1);
-	}
 	if (msg_append(p, at, len, 431) == -1)
 		return (-1);
 	h->value_len += (uint32_t)len;
@@ -203,7 +204,17 @@ static int
 on_header_value_complete(llhttp_t *ll)
 {
 	struct http_parser	*p = parser_of(ll);
+	struct http_header	*h;
+	const char		*v;
 
+	if (p->in_body)
+		return (0);
+	/* llhttp 8.1 keeps trailing blanks; RFC 9110 5.5 excludes them. */
+	h = &p->msg.hdrs[p->msg.nhdrs - 1];
+	v = p->msg.buf + h->value_off;
+	while (h->value_len > 0 && (v[h->value_len - 1] == ' ' ||
+	    v[h->value_len - 1] == '\t'))
+		h->value_len--;
 	p->state = HS_START;
 	return (0);
 }
@@ -324,6 +335,7 @@ on_message_complete(llhttp_t *ll)
 {
 	struct http_parser	*p = parser_of(ll);
 
+	p->started = 0;
 	p->in_body = 0;
 	p->ended = 1;
 	p->cbs->done(p->arg, &p->msg);
@@ -355,6 +367,7 @@ http_parser_init(struct http_parser *p, llhttp_type_t type,
 	llhttp_init(&p->ll, type, &settings);
 	p->ll.data = p;
 	p->msg.is_request = (type == HTTP_REQUEST);
+	p->scanning = 1;
 	p->cbs = cbs;
 	p->arg = arg;
 	p->max_header_bytes = max_bytes;
@@ -378,6 +391,9 @@ http_parser_next(struct http_parser *p)
 	if (llhttp_get_errno(&p->ll) == HPE_PAUSED)
 		llhttp_resume(&p->ll);
 	p->ended = 0;
+	p->scanning = 1;
+	p->scan_line_len = p->scan_lines = 0;
+	p->scan_prev = '\0';
 }
 
 /* For a response parser: the method of the request being answered. */
@@ -385,6 +401,46 @@ void
 http_parser_set_request_method(struct http_parser *p, int method)
 {
 	p->ll.method = (uint8_t)method;
+}
+
+/*
+ * Looks at the raw bytes of a head before llhttp does, for what llhttp
+ * 8.1 lets through even in strict mode: a bare LF (the one ending the
+ * head included) and obsolete line folding (a line that starts with a
+ * blank). It stops where the head ends: bodies are not looked at. 0, or
+ * -1 with the error set.
+ */
+static int
+head_scan(struct http_parser *p, const char *data, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	for (i = 0; i < len && p->scanning; i++) {
+		c = data[i];
+		if (c == '\n') {
+			if (p->scan_prev != '\r') {
+				http_parser_fail(p, 400, "bare LF in the head");
+				return (-1);
+			}
+			/* An empty line ends the head, unless it comes first. */
+			if (p->scan_line_len == 1 && p->scan_lines > 0)
+				p->scanning = 0;
+			else if (p->scan_line_len > 1)
+				p->scan_lines++;
+			p->scan_line_len = 0;
+		} else {
+			if (p->scan_line_len == 0 && p->scan_lines > 0 &&
+			    (c == ' ' || c == '\t')) {
+				http_parser_fail(p, 400, "obsolete line folding "
+				    "in a header");
+				return (-1);
+			}
+			p->scan_line_len++;
+		}
+		p->scan_prev = c;
+	}
+	return (0);
 }
 
 /* Feeds LEN bytes at DATA; *USED gets how many were consumed. */
@@ -397,7 +453,8 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len,
 	*used = 0;
 	if (p->error_status != 0)
 		return (HTTP_FEED_ERROR);
-	p->feed_start = data;
+	if (p->scanning && head_scan(p, data, len) == -1)
+		return (HTTP_FEED_ERROR);
 	err = llhttp_execute(&p->ll, data, len);
 	switch (err) {
 	case HPE_OK:
@@ -413,8 +470,6 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len,
 			    llhttp_get_error_reason(&p->ll));
 		return (HTTP_FEED_ERROR);
 	}
-	if (*used > 0)
-		p->last_byte = data[*used - 1];
 	return (err == HPE_OK ? HTTP_FEED_OK : HTTP_FEED_DONE);
 }
 
@@ -426,12 +481,14 @@ http_parser_eof(struct http_parser *p)
 
 	if (p->error_status != 0)
 		return (HTTP_FEED_ERROR);
+	if (p->ended)
+		return (HTTP_FEED_DONE);
+	/* llhttp only learns a message is over with the next byte. */
+	if (!p->started)
+		return (HTTP_FEED_OK);		/* closed between messages */
 	err = llhttp_finish(&p->ll);
 	if (err == HPE_PAUSED || p->ended)
 		return (HTTP_FEED_DONE);
-	if (err == HPE_OK && !p->in_body && p->msg.nhdrs == 0 &&
-	    p->msg.len == 0)
-		return (HTTP_FEED_OK);		/* closed between messages */
 	http_parser_fail(p, p->msg.is_request ? 400 : 502,
 	    "connection closed in the middle of a message");
 	return (HTTP_FEED_ERROR);
@@ -584,6 +641,10 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 		    !util_eqcase(name, h->name_len, "x-forwarded-proto"))
 			write_header(out, m, h);
 	}
+	/* HTTP/1.0 may come without Host; HTTP/1.1 backends require one. */
+	if (fw->host != NULL && http_msg_header(m, "host", &upgrade_len) ==
+	    NULL)
+		evbuffer_add_printf(out, "Host: %s\r\n", fw->host);
 	/* The client's address joins the list it sent, in order. */
 	evbuffer_add(out, "X-Forwarded-For: ", 17);
 	for (i = 0; xff && i < m->nhdrs; i++) {

@@ -92,11 +92,15 @@ struct http_parser {
 	size_t			 max_header_bytes;
 	size_t			 max_header_count;
 	int			 state;		/* within the header block */
-	char			 last_byte;	/* of the previous feed */
-	const char		*feed_start;
+	/* Our own scan of the raw head: see head_scan() in http.c. */
+	int			 scanning;	/* the head has not ended yet */
+	size_t			 scan_line_len;	/* bytes of the current line */
+	size_t			 scan_lines;	/* lines ended so far */
+	char			 scan_prev;	/* the byte before */
 
 	int			 error_status;	/* HTTP status for the client */
 	const char		*error_reason;
+	int			 started;	/* a message began, not ended */
 	int			 in_body;	/* head done, message not ended */
 	int			 ended;		/* the message ended */
 };
@@ -135,6 +139,7 @@ int	http_is_hop_by_hop(const struct http_msg *, const char *, size_t);
 struct http_forward {
 	const char		*client_addr;	/* for X-Forwarded-For */
 	const char		*proto;		/* for X-Forwarded-Proto */
+	const char		*host;		/* Host when the request had none */
 	enum http_framing	 framing;
 	uint64_t		 length;
 	int			 upgrade;	/* pass Upgrade on */
