@@ -421,22 +421,39 @@ scale(uint64_t v, uint64_t unit, uint64_t *out)
 	return (0);
 }
 
-/* "250ms", "5s", "2m", "1h" into milliseconds. */
-int
-config_parse_duration(const char *s, uint64_t *ms, char **cause)
+/* A unit of a duration or a size, and what it multiplies by. */
+struct unit {
+	const char	*name;
+	uint64_t	 scale;
+};
+
+/* A whole number followed by one of UNITS; 0 or -1. */
+static int
+parse_units(const char *s, const struct unit *units, size_t n,
+    uint64_t *out)
 {
-	static const struct { const char *unit; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
-	};
 	const char	*end;
 	uint64_t	 v;
 	size_t		 i;
 
-	if (parse_number(s, &v, &end) == 0)
-		for (i = 0; i < nitems(units); i++)
-			if (strcmp(end, units[i].unit) == 0 &&
-			    scale(v, units[i].ms, ms) == 0)
-				return (0);
+	if (parse_number(s, &v, &end) == -1)
+		return (-1);
+	for (i = 0; i < n; i++)
+		if (strcmp(end, units[i].name) == 0)
+			return (scale(v, units[i].scale, out));
+	return (-1);
+}
+
+/* "250ms", "5s", "2m", "1h" into milliseconds. */
+int
+config_parse_duration(const char *s, uint64_t *ms, char **cause)
+{
+	static const struct unit units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
+	};
+
+	if (parse_units(s, units, nitems(units), ms) == 0)
+		return (0);
 	*cause = xstrdup("a duration such as 250ms, 5s, 2m or 1h");
 	return (-1);
 }
@@ -445,19 +462,13 @@ config_parse_duration(const char *s, uint64_t *ms, char **cause)
 int
 config_parse_size(const char *s, uint64_t *bytes, char **cause)
 {
-	static const struct { const char *unit; uint64_t n; } units[] = {
+	static const struct unit units[] = {
 		{ "", 1 }, { "B", 1 }, { "KiB", 1 << 10 }, { "MiB", 1 << 20 },
 		{ "GiB", 1 << 30 }, { "TiB", (uint64_t)1 << 40 }
 	};
-	const char	*end;
-	uint64_t	 v;
-	size_t		 i;
 
-	if (parse_number(s, &v, &end) == 0)
-		for (i = 0; i < nitems(units); i++)
-			if (strcmp(end, units[i].unit) == 0 &&
-			    scale(v, units[i].n, bytes) == 0)
-				return (0);
+	if (parse_units(s, units, nitems(units), bytes) == 0)
+		return (0);
 	*cause = xstrdup("a size such as 512, 16KiB, 1MiB or 2GiB");
 	return (-1);
 }
