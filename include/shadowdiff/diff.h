@@ -1,0 +1,97 @@
+/*
+ * diff: the pure diff engine. Given the primary's and the shadow's
+ * responses and the rules of their route, it lists every difference that
+ * matters and nothing that does not (docs/diff.md).
+ *
+ * No I/O, no libevent, no mutable globals: rules are built once from the
+ * configuration and then shared read-only by any number of threads, and
+ * each diff_compare() call owns everything it touches. Out of memory
+ * aborts, like the daemon's x* helpers.
+ */
+#ifndef SHADOWDIFF_DIFF_H
+#define SHADOWDIFF_DIFF_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Bounds; each says what happens past it (docs/diff.md). */
+#define DIFF_JSON_MAX_DEPTH	512	/* deeper: the body is unparseable */
+#define DIFF_MAX_DIFFS		1000	/* more: counted in "diffs_omitted" */
+#define DIFF_VALUE_MAX		1024	/* bytes of JSON kept per value */
+#define DIFF_VALUE_LIMIT	256	/* default cut of values in records */
+#define DIFF_PATH_MAX		4096	/* longer paths are cut and marked */
+#define DIFF_EXCERPT		32	/* bytes shown of a non-JSON body */
+#define DIFF_BODY_CAP		(1024 * 1024)	/* body_cap 0 means this */
+
+struct diff_rules;	/* built once from config, then immutable */
+struct diff_result;
+
+/*
+ * A route's rules start as a copy of the global [diff] rules (INHERIT),
+ * or of the defaults when INHERIT is NULL.
+ */
+struct diff_rules	*diff_rules_new(const struct diff_rules *);
+/*
+ * Applies one key of [diff] or [route NAME]. Returns 0 if applied, -1
+ * with *cause (allocated, no file:line prefix; it says what was expected
+ * and reads after "expected ", as config.c prints it) if the value is
+ * bad, 1 if KEY is not a diff key. Keys: ignore, ignore_headers, unordered,
+ * float_tolerance, null_equals_empty, missing_equals_default, timestamps,
+ * profile. The list keys (ignore, ignore_headers, unordered) add to what
+ * was inherited; the others replace it.
+ */
+int			 diff_rules_set(struct diff_rules *, const char *,
+			    const char *, char **);
+/* Frees rules (NULL is fine). */
+void			 diff_rules_free(struct diff_rules *);
+
+struct diff_header {
+	const char	*name;
+	size_t		 name_len;
+	const char	*value;
+	size_t		 value_len;
+};
+
+struct diff_response {
+	int				 status;
+	const struct diff_header	*headers;
+	size_t				 nheaders;
+	const unsigned char		*body;	/* as captured, maybe encoded */
+	size_t				 body_len;
+	int				 body_truncated; /* capture was cut */
+};
+
+/*
+ * Compares two responses under RULES. BODY_CAP bounds each body as
+ * captured and as decoded (0: DIFF_BODY_CAP). Never fails: what cannot
+ * be compared is noted in the result.
+ */
+struct diff_result	*diff_compare(const struct diff_rules *,
+			    const struct diff_response *,
+			    const struct diff_response *, size_t);
+/* 1 if any difference was not forgiven by a rule, else 0. */
+int			 diff_result_differs(const struct diff_result *);
+/* Unforgiven differences found, including those past DIFF_MAX_DIFFS. */
+size_t			 diff_result_count(const struct diff_result *);
+/* Notes (unparseable, truncated, undecodable) on either side. */
+size_t			 diff_result_nnotes(const struct diff_result *);
+/*
+ * The record's members as one JSON object, compact and NUL-terminated:
+ * {"diffs":[...],"forgiven":{...},"notes":[...]} and "diffs_omitted"
+ * when DIFF_MAX_DIFFS was passed. Values longer than VALUE_LIMIT bytes
+ * of JSON (0: DIFF_VALUE_LIMIT; at most DIFF_VALUE_MAX) are cut. Text,
+ * not a json_t, because numbers keep their original digits, which
+ * jansson cannot hold; to add the members to a record of your own, drop
+ * the record's closing '}' and this object's opening '{' and join them
+ * with a comma. Allocated; free(3) it.
+ */
+char			*diff_result_json(const struct diff_result *, size_t);
+/* The same differences as readable lines, for people (allocated). */
+char			*diff_result_text(const struct diff_result *, size_t);
+/* {"rule": count, ...}: what each rule forgave, for metrics. */
+json_t			*diff_result_forgiven_json(const struct diff_result *);
+/* Frees a result (NULL is fine). */
+void			 diff_result_free(struct diff_result *);
+
+#endif
