@@ -5,7 +5,8 @@
  * (Content-Type), whose type, subtype and parameter names ignore case
  * and whose parameters are a set: "application/json; charset=utf-8"
  * equals "application/json;charset=UTF-8" (a charset's value ignores
- * case too; other parameter values do not).
+ * case too; other parameter values do not). A JSON type's charset=utf-8
+ * is dropped: JSON is UTF-8 and defines no charset (RFC 8259 11).
  *
  * Never compared: hop-by-hop and framing headers, those a Connection
  * header names, Date, the ignore_headers list, and Content-Encoding when
@@ -105,6 +106,35 @@ hdr_entcmp(const void *va, const void *vb)
 	return (a->idx < b->idx ? -1 : a->idx > b->idx);
 }
 
+static const char	*mt_value(const struct mt_param *, char *, size_t *);
+
+/* Whether the type of M is application/json or a +json type. */
+static int
+mt_json(const struct media_type *m)
+{
+	if (dx_eqcase(m->type, m->tlen, "application/json", 16))
+		return (1);
+	return (m->tlen > 5 && dx_eqcase(m->type + m->tlen - 5, 5, "+json", 5) &&
+	    memchr(m->type, '/', m->tlen - 5) != NULL);
+}
+
+/*
+ * Whether PA is a charset=utf-8 that says nothing: RFC 8259 section 11
+ * defines no charset for JSON, which is UTF-8 (Go's encoders leave it
+ * out, many Rust frameworks add it).
+ */
+static int
+mt_json_utf8(const struct media_type *m, const struct mt_param *pa)
+{
+	char		 buf[MT_MAX_VALUE];
+	const char	*v;
+	size_t		 len;
+
+	return (mt_json(m) && dx_eqcase(pa->name, pa->nlen, "charset", 7) &&
+	    (v = mt_value(pa, buf, &len)) != NULL &&
+	    (dx_eqcase(v, len, "utf-8", 5) || dx_eqcase(v, len, "utf8", 4)));
+}
+
 /* Parses a media type; -1 if it is not one we can compare by parts. */
 static int
 mt_parse(const char *s, size_t len, struct media_type *m)
@@ -160,6 +190,8 @@ mt_parse(const char *s, size_t len, struct media_type *m)
 				p++;
 		}
 		pa->vlen = (size_t)(p - pa->value);
+		if (mt_json_utf8(m, pa))
+			m->nparams--;
 	}
 }
 
@@ -241,10 +273,7 @@ media_type_is_json(const char *s, size_t len)
 	hdr_trim(&s, &len);
 	if (mt_parse(s, len, &m) == -1)
 		return (0);
-	if (dx_eqcase(m.type, m.tlen, "application/json", 16))
-		return (1);
-	return (m.tlen > 5 && dx_eqcase(m.type + m.tlen - 5, 5, "+json", 5) &&
-	    memchr(m.type, '/', m.tlen - 5) != NULL);
+	return (mt_json(&m));
 }
 
 /* The first value of header NAME, trimmed; 0 if absent. */
