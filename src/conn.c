@@ -31,13 +31,13 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/conn.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
@@ -58,7 +58,7 @@ enum conn_state {
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct worker		*w;
-	struct bufferevent	*bev;
+	struct sock		*sock;
 	struct event		*timer;
 	struct event		*ev_resume;	/* parse what is pipelined */
 	char			 peer[INET6_ADDRSTRLEN + 8];
@@ -83,9 +83,9 @@ struct conn {
 	int			 closed;
 };
 
-static void	conn_read_cb(struct bufferevent *, void *);
-static void	conn_write_cb(struct bufferevent *, void *);
-static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_read_cb(struct sock *, void *);
+static void	conn_write_cb(struct sock *, void *);
+static void	conn_event_cb(struct sock *, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_resume_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
@@ -165,21 +165,20 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	memcpy(c->addr, c->peer[0] == '[' ? c->peer + 1 : c->peer,
 	    (size_t)(colon - c->peer) - (c->peer[0] == '[' ? 2 : 0));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->sock = sock_new(w->base, fd, conn_read_cb, conn_write_cb,
+	    conn_event_cb, c);
 	c->timer = evtimer_new(w->base, conn_timer_cb, c);
 	c->ev_resume = event_new(w->base, -1, 0, conn_resume_cb, c);
-	if (c->bev == NULL || c->timer == NULL || c->ev_resume == NULL)
+	if (c->sock == NULL || c->timer == NULL || c->ev_resume == NULL)
 		fatalx("out of memory");
 	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
 	    cfg->max_header_bytes, cfg->max_header_count);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, UPSTREAM_READ_MAX);
-	bufferevent_setwatermark(c->bev, EV_WRITE, UPSTREAM_BUF_LOW, 0);
+	sock_setwatermark(c->sock, EV_READ, 0, UPSTREAM_READ_MAX);
+	sock_setwatermark(c->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);
 	tv.tv_sec = (time_t)(cfg->send_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)((cfg->send_timeout_ms % 1000) * 1000);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	sock_set_timeouts(c->sock, NULL, &tv);
+	sock_enable(c->sock, EV_READ | EV_WRITE);
 	c->state = C_IDLE;
 	conn_timer_set(c, cfg->keepalive_timeout_ms);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
@@ -201,10 +200,10 @@ conn_close(struct conn *c, const char *why)
 		upstream_abort(c->up);
 		c->up = NULL;
 	}
-	bufferevent_free(c->bev);
+	sock_free(c->sock);
 	event_free(c->timer);
 	event_free(c->ev_resume);
-	c->bev = NULL;
+	c->sock = NULL;
 	TAILQ_REMOVE(&c->w->conns, c, entry);
 	c->w->nconns--;
 	stats_dec(&c->w->stats, STAT_CONN_OPEN);
@@ -218,7 +217,7 @@ void
 conn_drain(struct conn *c)
 {
 	if (c->state == C_IDLE &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+	    evbuffer_get_length(sock_get_input(c->sock)) == 0) {
 		conn_close(c, "draining");
 		return;
 	}
@@ -285,8 +284,8 @@ conn_finish(struct conn *c)
 {
 	c->state = C_CLOSING;
 	conn_timer_set(c, 0);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_write_cb(c->bev, c);
+	if (evbuffer_get_length(sock_get_output(c->sock)) == 0)
+		conn_write_cb(c->sock, c);
 }
 
 /*
@@ -298,14 +297,29 @@ static void
 conn_linger(struct conn *c)
 {
 	c->state = C_LINGER;
-	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) == -1) {
+	if (shutdown(sock_getfd(c->sock), SHUT_WR) == -1) {
 		conn_close(c, "shutdown");
 		return;
 	}
-	bufferevent_enable(c->bev, EV_READ);
+	sock_enable(c->sock, EV_READ);
 	conn_timer_set(c, CONN_LINGER_MS);
-	evbuffer_drain(bufferevent_get_input(c->bev),
-	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	evbuffer_drain(sock_get_input(c->sock),
+	    evbuffer_get_length(sock_get_input(c->sock)));
+}
+
+/*
+ * Readies the connection for the next request. What the client
+ * pipelined is parsed on the next loop turn, not from here: we may be
+ * inside the primary's read callback.
+ */
+static void
+conn_next_request(struct conn *c)
+{
+	c->state = C_IDLE;
+	http_parser_next(&c->parser);
+	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+	if (evbuffer_get_length(sock_get_input(c->sock)) > 0)
+		event_active(c->ev_resume, EV_TIMEOUT, 0);
 }
 
 /*
@@ -329,16 +343,12 @@ conn_error(struct conn *c, int status, const char *reason, int keep)
 		return;
 	}
 	keep = keep && c->keepalive && c->req_done;
-	http_write_status(bufferevent_get_output(c->bev), status, !keep);
+	http_write_status(sock_get_output(c->sock), status, !keep);
 	if (!keep) {
 		conn_finish(c);
 		return;
 	}
-	c->state = C_IDLE;
-	http_parser_next(&c->parser);
-	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		event_active(c->ev_resume, EV_TIMEOUT, 0);
+	conn_next_request(c);
 }
 
 /* Sends the parsed request's head to the primary on a connection. */
@@ -355,6 +365,7 @@ conn_send_request(struct conn *c, enum upstream_use use)
 	memset(&fw, 0, sizeof(fw));
 	fw.client_addr = c->addr;
 	fw.proto = "http";
+	fw.host = conn_cfg(c)->primary.hostport;
 	fw.framing = c->req_framing;
 	fw.length = m->content_length;
 	fw.upgrade = m->upgrade;
@@ -423,7 +434,7 @@ cp_head(void *arg, struct http_msg *m)
 		return (-1);
 	}
 	if (body && m->expect_continue && m->minor == 1)
-		evbuffer_add(bufferevent_get_output(c->bev),
+		evbuffer_add(sock_get_output(c->sock),
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	if (body) {
 		c->state = C_BODY;
@@ -481,7 +492,7 @@ cp_done(void *arg, struct http_msg *m)
 static void
 conn_process(struct conn *c)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*in = sock_get_input(c->sock);
 	const char		*data;
 	size_t			 n, used;
 
@@ -535,7 +546,7 @@ static int
 cu_head(void *arg, struct http_msg *r)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = sock_get_output(c->sock);
 	int		 nobody, conn_hdr;
 
 	if (r->status < 200) {
@@ -572,7 +583,7 @@ static void
 cu_body(void *arg, const char *data, size_t len)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = sock_get_output(c->sock);
 
 	if (c->resp_framing == HTTP_FRAMING_CHUNKED && c->state != C_TUNNEL)
 		http_write_chunk(out, data, len);
@@ -595,12 +606,7 @@ conn_exchange_end(struct conn *c)
 		conn_finish(c);
 		return;
 	}
-	c->state = C_IDLE;
-	http_parser_next(&c->parser);
-	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
-	/* Not from here: we are inside the primary's read callback. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		event_active(c->ev_resume, EV_TIMEOUT, 0);
+	conn_next_request(c);
 }
 
 /* A response ended (or an interim one, or a 101). */
@@ -608,7 +614,7 @@ static void
 cu_done(void *arg, struct http_msg *r)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = sock_get_output(c->sock);
 
 	conn_busy(c);
 	if (r->status == 101) {
@@ -684,12 +690,14 @@ cu_drained(void *arg)
 	}
 }
 
+/* Bytes from the client: parse them. */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(struct sock *s, void *arg)
 {
 	conn_process(arg);
 }
 
+/* Parses what waits in the input (pipelined, or fed after a pause). */
 static void
 conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -698,7 +706,7 @@ conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Our output fell below the low mark, or is empty. */
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_write_cb(struct sock *s, void *arg)
 {
 	struct conn	*c = arg;
 
@@ -708,19 +716,19 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		upstream_set_reading(c->up, 1);
 	}
 	if (!c->closed && c->state == C_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	    evbuffer_get_length(sock_get_output(c->sock)) == 0)
 		conn_linger(c);
 	conn_unbusy(c);
 }
 
 /* The client closed, failed, or did not take our bytes in time. */
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_event_cb(struct sock *s, short what, void *arg)
 {
 	struct conn	*c = arg;
 
 	conn_busy(c);
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & SOCK_TIMEOUT)
 		conn_close(c, "send timeout");
 	else if (c->state == C_IDLE || c->state == C_LINGER ||
 	    c->state == C_CLOSING)

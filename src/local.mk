@@ -7,6 +7,7 @@ libshadowdiff_a_SOURCES = \
 	src/http.c \
 	src/conn.c \
 	src/upstream.c \
+	src/sock.c \
 	src/worker.c \
 	src/stats.c \
 	src/util.c
@@ -16,6 +17,7 @@ noinst_HEADERS = \
 	include/shadowdiff/http.h \
 	include/shadowdiff/conn.h \
 	include/shadowdiff/upstream.h \
+	include/shadowdiff/sock.h \
 	include/shadowdiff/worker.h \
 	include/shadowdiff/stats.h \
 	include/shadowdiff/util.h

@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
@@ -38,7 +38,7 @@ enum upstream_state {
 struct upstream {
 	TAILQ_ENTRY(upstream)		 entry;		/* in the idle list */
 	struct upstream_pool		*pool;
-	struct bufferevent		*bev;
+	struct sock			*sock;
 	enum upstream_state		 state;
 	struct http_parser		 parser;
 
@@ -67,11 +67,11 @@ struct upstream_pool {
 	size_t				 nidle;
 };
 
-static void	upstream_read_cb(struct bufferevent *, void *);
-static void	upstream_write_cb(struct bufferevent *, void *);
-static void	upstream_event_cb(struct bufferevent *, short, void *);
-static void	upstream_idle_cb(struct bufferevent *, void *);
-static void	upstream_idle_event_cb(struct bufferevent *, short, void *);
+static void	upstream_read_cb(struct sock *, void *);
+static void	upstream_write_cb(struct sock *, void *);
+static void	upstream_event_cb(struct sock *, short, void *);
+static void	upstream_idle_cb(struct sock *, void *);
+static void	upstream_idle_event_cb(struct sock *, short, void *);
 static void	upstream_free(struct upstream *);
 static void	upstream_end(struct upstream *, short);
 static void	upstream_unbusy(struct upstream *);
@@ -138,8 +138,8 @@ upstream_free(struct upstream *up)
 		TAILQ_REMOVE(&up->pool->idle, up, entry);
 		up->pool->nidle--;
 	}
-	if (up->bev != NULL) {
-		bufferevent_free(up->bev);
+	if (up->sock != NULL) {
+		sock_free(up->sock);
 		stats_dec(up->pool->stats, STAT_UP_OPEN);
 	}
 	http_parser_free(&up->parser);
@@ -153,20 +153,18 @@ upstream_connect(struct upstream *up)
 	const struct config_backend	*b = up->pool->backend;
 	struct timeval			 tv = tv_ms(b->connect_timeout_ms);
 
-	up->bev = bufferevent_socket_new(up->pool->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (up->bev == NULL)
+	up->sock = sock_new(up->pool->base, -1, upstream_read_cb,
+	    upstream_write_cb, upstream_event_cb, up);
+	if (up->sock == NULL)
 		return (-1);
 	stats_inc(up->pool->stats, STAT_UP_OPEN);
-	bufferevent_setcb(up->bev, upstream_read_cb, upstream_write_cb,
-	    upstream_event_cb, up);
-	bufferevent_setwatermark(up->bev, EV_READ, 0, UPSTREAM_READ_MAX);
-	bufferevent_setwatermark(up->bev, EV_WRITE, UPSTREAM_BUF_LOW, 0);
-	/* libevent times the connect with the write timeout. */
-	bufferevent_set_timeouts(up->bev, NULL, &tv);
+	sock_setwatermark(up->sock, EV_READ, 0, UPSTREAM_READ_MAX);
+	sock_setwatermark(up->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);
+	/* The connect is timed with the write timeout. */
+	sock_set_timeouts(up->sock, NULL, &tv);
 	up->state = UP_CONNECTING;
-	if (bufferevent_socket_connect(up->bev,
-	    (const struct sockaddr *)&b->addr, (int)b->addrlen) == -1)
+	if (sock_connect(up->sock, (const struct sockaddr *)&b->addr,
+	    (socklen_t)b->addrlen) == -1)
 		return (-1);
 	stats_inc(up->pool->stats, STAT_UP_CONNECTS);
 	return (0);
@@ -179,7 +177,7 @@ upstream_alive(struct upstream *up)
 	char	 c;
 	ssize_t	 n;
 
-	n = recv(bufferevent_getfd(up->bev), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	n = recv(sock_getfd(up->sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	return (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
@@ -203,11 +201,11 @@ upstream_attach(struct upstream *up, const struct upstream_cbs *cbs,
 	http_parser_set_request_method(&up->parser, method);
 	if (up->state != UP_CONNECTING) {
 		up->state = UP_ACTIVE;
-		bufferevent_setcb(up->bev, upstream_read_cb, upstream_write_cb,
+		sock_setcb(up->sock, upstream_read_cb, upstream_write_cb,
 		    upstream_event_cb, up);
 		/* Until the request is sent only the send is timed. */
-		bufferevent_set_timeouts(up->bev, NULL, &tv);
-		bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+		sock_set_timeouts(up->sock, NULL, &tv);
+		sock_enable(up->sock, EV_READ | EV_WRITE);
 	}
 }
 
@@ -251,7 +249,7 @@ upstream_get(struct upstream_pool *pool, const struct upstream_cbs *cbs,
 struct evbuffer *
 upstream_output(struct upstream *up)
 {
-	return (bufferevent_get_output(up->bev));
+	return (sock_get_output(up->sock));
 }
 
 /* The whole request is written: from now on the response is timed. */
@@ -262,7 +260,7 @@ upstream_request_sent(struct upstream *up)
 
 	up->sent = 1;
 	if (up->state == UP_ACTIVE)
-		bufferevent_set_timeouts(up->bev, &tv, &tv);
+		sock_set_timeouts(up->sock, &tv, &tv);
 }
 
 /* Pauses or resumes reading the response. */
@@ -275,15 +273,15 @@ upstream_set_reading(struct upstream *up, int on)
 	if (on) {
 		up->busy++;
 		/* Bytes may be waiting already: the read callback won't fire. */
-		if (evbuffer_get_length(bufferevent_get_input(up->bev)) > 0)
-			upstream_read_cb(up->bev, up);
+		if (evbuffer_get_length(sock_get_input(up->sock)) > 0)
+			upstream_read_cb(up->sock, up);
 		if (up->eof != 0 && up->cbs != NULL)
 			upstream_end(up, up->eof);
 		else if (up->cbs != NULL)
-			bufferevent_enable(up->bev, EV_READ);
+			sock_enable(up->sock, EV_READ);
 		upstream_unbusy(up);
 	} else
-		bufferevent_disable(up->bev, EV_READ);
+		sock_disable(up->sock, EV_READ);
 }
 
 /* Asks for the drained callback when the output is below the mark. */
@@ -299,7 +297,7 @@ upstream_tunnel(struct upstream *up)
 {
 	/* A tunnel may be quiet for long: it ends when either side closes. */
 	up->state = UP_TUNNEL;
-	bufferevent_set_timeouts(up->bev, NULL, NULL);
+	sock_set_timeouts(up->sock, NULL, NULL);
 }
 
 /* Ends the exchange: to the pool if reusable, else closed. */
@@ -316,8 +314,8 @@ upstream_finish(struct upstream *up, int reusable)
 	}
 	if (!reusable || up->state != UP_ACTIVE || !up->resp_done ||
 	    !up->sent || !up->parser.msg.keepalive ||
-	    evbuffer_get_length(bufferevent_get_input(up->bev)) > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(up->bev)) > 0 ||
+	    evbuffer_get_length(sock_get_input(up->sock)) > 0 ||
+	    evbuffer_get_length(sock_get_output(up->sock)) > 0 ||
 	    pool->nidle >= pool->backend->pool_size) {
 		upstream_free(up);
 		return;
@@ -326,10 +324,10 @@ upstream_finish(struct upstream *up, int reusable)
 	up->cbs = NULL;
 	up->arg = NULL;
 	up->state = UP_IDLE;
-	bufferevent_setcb(up->bev, upstream_idle_cb, NULL,
-	    upstream_idle_event_cb, up);
-	bufferevent_set_timeouts(up->bev, &tv, NULL);
-	bufferevent_enable(up->bev, EV_READ);
+	sock_setcb(up->sock, upstream_idle_cb, NULL, upstream_idle_event_cb,
+	    up);
+	sock_set_timeouts(up->sock, &tv, NULL);
+	sock_enable(up->sock, EV_READ);
 	/* Most recently used first: it is the least likely to be closed. */
 	TAILQ_INSERT_HEAD(&pool->idle, up, entry);
 	pool->nidle++;
@@ -377,10 +375,10 @@ upstream_fail(struct upstream *up, enum upstream_error err,
 static void
 upstream_end(struct upstream *up, short what)
 {
-	struct bufferevent	*bev = up->bev;
-	const char		*host = up->pool->backend->hostport;
+	struct sock	*s = up->sock;
+	const char	*host = up->pool->backend->hostport;
 
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & SOCK_TIMEOUT) {
 		log_warnx("primary %s: %s timed out", host,
 		    up->state == UP_CONNECTING ? "connect" :
 		    up->sent ? "response" : "request send");
@@ -393,13 +391,13 @@ upstream_end(struct upstream *up, short what)
 		return;
 	}
 	/* Parse what is left before judging the end. */
-	upstream_read_cb(bev, up);
+	upstream_read_cb(s, up);
 	if (up->cbs == NULL || up->resp_done)
 		return;
 	if (!up->reading &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+	    evbuffer_get_length(sock_get_input(s)) > 0) {
 		/* The owner paused; it sees the end when it resumes. */
-		bufferevent_disable(bev, EV_READ);
+		sock_disable(s, EV_READ);
 		up->eof = what;
 		return;
 	}
@@ -411,21 +409,21 @@ upstream_end(struct upstream *up, short what)
 		upstream_fail(up, UPSTREAM_STALE, "pooled connection closed");
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) &&
+	if ((what & SOCK_EOF) &&
 	    http_parser_eof(&up->parser) == HTTP_FEED_DONE)
 		return;
 	log_warnx("primary %s: connection %s before the response ended", host,
-	    (what & BEV_EVENT_EOF) ? "closed" : "reset");
-	upstream_fail(up, UPSTREAM_RESET, (what & BEV_EVENT_EOF) ?
+	    (what & SOCK_EOF) ? "closed" : "reset");
+	upstream_fail(up, UPSTREAM_RESET, (what & SOCK_EOF) ?
 	    "closed" : "reset");
 }
 
 /* Parses what arrived, slice by slice, while the owner wants bytes. */
 static void
-upstream_read_cb(struct bufferevent *bev, void *arg)
+upstream_read_cb(struct sock *s, void *arg)
 {
 	struct upstream		*up = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = sock_get_input(s);
 	const char		*data;
 	size_t			 n, used;
 	enum http_feed		 rc;
@@ -460,7 +458,7 @@ upstream_read_cb(struct bufferevent *bev, void *arg)
 
 /* The request output drained below the low mark. */
 static void
-upstream_write_cb(struct bufferevent *bev, void *arg)
+upstream_write_cb(struct sock *s, void *arg)
 {
 	struct upstream	*up = arg;
 
@@ -474,18 +472,18 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 
 /* Connected, closed, failed or timed out. */
 static void
-upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+upstream_event_cb(struct sock *s, short what, void *arg)
 {
 	struct upstream	*up = arg;
 	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
 
-	if (what & BEV_EVENT_CONNECTED) {
+	if (what & SOCK_CONNECTED) {
 		up->state = UP_ACTIVE;
 		if (up->sent)
-			bufferevent_set_timeouts(up->bev, &tv, &tv);
+			sock_set_timeouts(up->sock, &tv, &tv);
 		else
-			bufferevent_set_timeouts(up->bev, NULL, &tv);
-		bufferevent_enable(up->bev, up->reading ? EV_READ | EV_WRITE :
+			sock_set_timeouts(up->sock, NULL, &tv);
+		sock_enable(up->sock, up->reading ? EV_READ | EV_WRITE :
 		    EV_WRITE);
 		return;
 	}
@@ -496,14 +494,14 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* A pooled connection received bytes or EOF: it can't be used again. */
 static void
-upstream_idle_cb(struct bufferevent *bev, void *arg)
+upstream_idle_cb(struct sock *s, void *arg)
 {
 	upstream_free(arg);
 }
 
 /* A pooled connection closed or timed out. */
 static void
-upstream_idle_event_cb(struct bufferevent *bev, short what, void *arg)
+upstream_idle_event_cb(struct sock *s, short what, void *arg)
 {
 	upstream_free(arg);
 }

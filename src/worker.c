@@ -38,24 +38,11 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds)
 {
 	struct worker	*w;
 	size_t		 i;
-	struct event_config	*ecfg;
-
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
 	w->cfg = config_ref(cfg);
 	TAILQ_INIT(&w->conns);
-	/*
-	 * The epoll changelist folds the add and delete of a write event
-	 * within one loop turn into nothing: a response written at once
-	 * then costs no epoll_ctl at all. We never dup() sockets, the one
-	 * case where the changelist misbehaves.
-	 */
-	if ((ecfg = event_config_new()) == NULL)
-		fatalx("out of memory");
-	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	w->base = event_base_new_with_config(ecfg);
-	event_config_free(ecfg);
-	if (w->base == NULL)
+	if ((w->base = event_base_new()) == NULL)
 		fatalx("worker %u: event_base_new failed", id);
 	w->ev_drain = event_new(w->base, -1, 0, worker_drain_cb, w);
 	w->ev_stop = event_new(w->base, -1, 0, worker_stop_cb, w);

@@ -198,6 +198,20 @@ START_TEST(test_http10_client)
 }
 END_TEST
 
+START_TEST(test_http10_without_host)
+{
+	struct tu_resp	 r;
+	char		 want[64];
+
+	/* HTTP/1.1 backends need a Host: the primary's is used. */
+	exchange("GET /headers HTTP/1.0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	snprintf(want, sizeof(want), "Host: 127.0.0.1:%d\n", backend.port);
+	ck_assert_ptr_nonnull(strstr(r.body, want));
+	tu_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_no_body_statuses)
 {
 	struct tu_resp	 r;
@@ -595,7 +609,7 @@ START_TEST(test_pool_closed_by_primary)
 		tu_resp_free(&r);
 		usleep(400 * 1000);
 	}
-	ck_assert(!tu_proc_output_has(&daemon_, "502"));
+	ck_assert(!tu_proc_output_has(&daemon_, "502 Bad Gateway"));
 }
 END_TEST
 
@@ -703,6 +717,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_chunked_request);
 	tcase_add_test(tc, test_chunked_response);
 	tcase_add_test(tc, test_http10_client);
+	tcase_add_test(tc, test_http10_without_host);
 	tcase_add_test(tc, test_no_body_statuses);
 	tcase_add_test(tc, test_expect_continue);
 	tcase_add_test(tc, test_headers_reframed);
