@@ -23,38 +23,11 @@ CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-1}
 
-PIDS=""
-DIR=""
 TRIES=100		# readiness polls of 0.1 s: 10 s at most
 
-# Says whether process $1 is running (a zombie is not).
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# Stops what we started (TERM, then KILL after 5 s) and removes $DIR.
-cleanup() {
-	status=$?
-	trap - EXIT INT TERM
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $PIDS; do
-		n=0
-		while alive "$pid" && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	[ -n "$DIR" ] && rm -rf "$DIR"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+FAILED_MSG=""
+# shellcheck source=tools/proc.sh
+. "$(dirname "$0")/../tools/proc.sh"
 
 die() {
 	echo "proxy.sh: $*" >&2

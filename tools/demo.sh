@@ -11,38 +11,10 @@ cd "$(dirname "$0")/.."
 TOP=$(pwd)
 BUILD=${BUILD:-$TOP/build}
 TRIES=100		# readiness polls of 0.1 s: 10 s at most
-PIDS=""
-DIR=""
 
-# Says whether process $1 is running (a zombie is not).
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# Stops what we started (TERM, then KILL after 5 s) and removes $DIR.
-cleanup() {
-	status=$?
-	trap - EXIT INT TERM
-	for pid in $PIDS; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $PIDS; do
-		n=0
-		while alive "$pid" && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	[ -n "$DIR" ] && rm -rf "$DIR"
-	[ "$status" -eq 0 ] || echo "demo.sh: failed" >&2
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+FAILED_MSG="demo.sh: failed"
+# shellcheck source=tools/proc.sh
+. "$TOP/tools/proc.sh"
 
 die() {
 	echo "demo.sh: $*" >&2

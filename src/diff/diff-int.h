@@ -46,6 +46,7 @@ size_t		 utf8_cut(const char *, size_t, size_t);
 int		 utf8_valid(const char *);
 uint64_t	 dx_hash(const void *, size_t, uint64_t);
 int		 dx_memeq(const void *, size_t, const void *, size_t);
+int		 dx_casecmp(const char *, size_t, const char *, size_t);
 int		 dx_eqcase(const char *, size_t, const char *, size_t);
 
 /* json.c: the tokenizer, the flat tree and the token-stream comparison. */

@@ -72,26 +72,6 @@ hdr_trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-/* Compares two names, ignoring ASCII case; qsort(3) order. */
-static int
-hdr_namecmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	 i;
-	int	 ca, cb;
-
-	for (i = 0; i < alen && i < blen; i++) {
-		ca = (unsigned char)a[i];
-		cb = (unsigned char)b[i];
-		if (ca >= 'A' && ca <= 'Z')
-			ca += 'a' - 'A';
-		if (cb >= 'A' && cb <= 'Z')
-			cb += 'a' - 'A';
-		if (ca != cb)
-			return (ca - cb);
-	}
-	return (alen < blen ? -1 : alen > blen);
-}
-
 /* Orders entries by name, then side, then position. */
 static int
 hdr_entcmp(const void *va, const void *vb)
@@ -99,7 +79,7 @@ hdr_entcmp(const void *va, const void *vb)
 	const struct hent	*a = va, *b = vb;
 	int			 c;
 
-	if ((c = hdr_namecmp(a->name, a->nlen, b->name, b->nlen)) != 0)
+	if ((c = dx_casecmp(a->name, a->nlen, b->name, b->nlen)) != 0)
 		return (c);
 	if (a->side != b->side)
 		return (a->side < b->side ? -1 : 1);
@@ -452,7 +432,7 @@ headers_compare(struct diff_result *res, const struct diff_rules *r,
 	}
 	qsort(ents, n, sizeof(*ents), hdr_entcmp);
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && hdr_namecmp(ents[i].name,
+		for (j = i + 1; j < n && dx_casecmp(ents[i].name,
 		    ents[i].nlen, ents[j].name, ents[j].nlen) == 0; j++)
 			;
 		for (na = 0; i + na < j && ents[i + na].side == SIDE_PRIMARY;

@@ -322,16 +322,14 @@ dx_memeq(const void *a, size_t alen, const void *b, size_t blen)
 	return (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0));
 }
 
-/* Whether two counted strings are equal, ignoring ASCII case. */
+/* Compares two counted strings ignoring ASCII case, in qsort(3) order. */
 int
-dx_eqcase(const char *a, size_t alen, const char *b, size_t blen)
+dx_casecmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t		 i;
-	unsigned char	 ca, cb;
+	size_t	 i;
+	int	 ca, cb;
 
-	if (alen != blen)
-		return (0);
-	for (i = 0; i < alen; i++) {
+	for (i = 0; i < alen && i < blen; i++) {
 		ca = (unsigned char)a[i];
 		cb = (unsigned char)b[i];
 		if (ca >= 'A' && ca <= 'Z')
@@ -339,7 +337,14 @@ dx_eqcase(const char *a, size_t alen, const char *b, size_t blen)
 		if (cb >= 'A' && cb <= 'Z')
 			cb += 'a' - 'A';
 		if (ca != cb)
-			return (0);
+			return (ca - cb);
 	}
-	return (1);
+	return (alen < blen ? -1 : alen > blen);
+}
+
+/* Whether two counted strings are equal, ignoring ASCII case. */
+int
+dx_eqcase(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return (alen == blen && dx_casecmp(a, alen, b, blen) == 0);
 }
