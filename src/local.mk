@@ -4,6 +4,7 @@ noinst_LIBRARIES += libshadowdiff.a
 libshadowdiff_a_SOURCES = \
 	src/log.c \
 	src/config.c \
+	src/divlog.c \
 	src/http.c \
 	src/conn.c \
 	src/upstream.c \
@@ -14,6 +15,7 @@ libshadowdiff_a_SOURCES = \
 noinst_HEADERS = \
 	include/shadowdiff/log.h \
 	include/shadowdiff/config.h \
+	include/shadowdiff/divlog.h \
 	include/shadowdiff/http.h \
 	include/shadowdiff/conn.h \
 	include/shadowdiff/upstream.h \

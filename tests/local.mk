@@ -16,3 +16,8 @@ LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/check_proxy
 TESTS += tests/check_proxy
 tests_check_proxy_SOURCES = tests/check_proxy.c
+
+# The divergence log's writer.
+check_PROGRAMS += tests/check_divlog
+TESTS += tests/check_divlog
+tests_check_divlog_SOURCES = tests/check_divlog.c

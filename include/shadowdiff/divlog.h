@@ -1,0 +1,48 @@
+/*
+ * divlog: the divergence log's writer. Records (one JSON object each)
+ * are handed over through a bounded queue to one writer thread, which
+ * writes each with a single write(2), newline included, so that a
+ * reader never sees half a line. A record that does not fit in the
+ * queue is dropped and counted; one that cannot be written (disk full,
+ * file removed) is counted as lost and the file is opened again before
+ * the next record. divlog_reopen() (SIGUSR1, for logrotate) reopens the
+ * file between two records: none is lost.
+ *
+ * Record building is not here: divlog takes finished lines.
+ */
+#ifndef SHADOWDIFF_DIVLOG_H
+#define SHADOWDIFF_DIVLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct divlog;
+
+struct divlog_counts {
+	uint64_t	written;	/* records written whole */
+	uint64_t	dropped;	/* the queue was full */
+	uint64_t	lost;		/* the write failed */
+	uint64_t	reopens;	/* the file was opened again */
+};
+
+/*
+ * Opens PATH ("-": standard output) for appending and starts the writer
+ * with a queue of at most QUEUE_MAX records. NULL with *cause on error.
+ */
+struct divlog	*divlog_open(const char *, size_t, char **);
+/*
+ * Queues LINE (allocated, without its newline; divlog frees it). Never
+ * blocks on the file: 0 if queued, -1 if dropped because the queue is
+ * full.
+ */
+int		 divlog_submit(struct divlog *, char *);
+/* Asks the writer to open the file again before its next record. */
+void		 divlog_reopen(struct divlog *);
+/* Writes what is queued, stops the writer and frees everything. */
+void		 divlog_close(struct divlog *);
+/* The counters, from any thread. */
+void		 divlog_counts(struct divlog *, struct divlog_counts *);
+/* Records waiting in the queue now. */
+size_t		 divlog_depth(struct divlog *);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * The divergence log's writer thread.
+ *
+ * The queue is a ring of QUEUE_MAX pointers under one mutex: the
+ * producers are the diff threads, never a thread that serves clients,
+ * and a producer holds the lock only to store a pointer. The writer
+ * takes one record at a time and writes it with the lock released.
+ *
+ * A write to a regular file can be short (disk full). Then the bytes
+ * that did go in are cut off again (ftruncate to the size before), so
+ * the file keeps whole lines only; the record is counted as lost, the
+ * file is closed, and it is opened again before the next record: a
+ * removed or unwritable file heals by itself when it can.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shadowdiff/divlog.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/util.h"
+
+struct divlog {
+	char			*path;		/* NULL: standard output */
+	int			 fd;		/* -1 while it must be opened */
+	int			 is_file;	/* a regular file: can truncate */
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	pthread_t		 thread;
+	char			**ring;		/* QUEUE_MAX records */
+	size_t			 max;
+	size_t			 head;		/* next to write */
+	size_t			 len;		/* queued */
+	int			 stopping;
+	int			 reopen;	/* asked for by divlog_reopen */
+
+	_Atomic uint64_t	 written;
+	_Atomic uint64_t	 dropped;
+	_Atomic uint64_t	 lost;
+	_Atomic uint64_t	 reopens;
+};
+
+/* Opens the file for appending; 0, or -1 with errno. */
+static int
+divlog_open_fd(struct divlog *d)
+{
+	struct stat	 st;
+
+	if (d->path == NULL) {
+		d->fd = STDOUT_FILENO;
+		d->is_file = fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode);
+		return (0);
+	}
+	d->fd = open(d->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (d->fd == -1)
+		return (-1);
+	d->is_file = fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode);
+	return (0);
+}
+
+/* Closes the file (never standard output). */
+static void
+divlog_close_fd(struct divlog *d)
+{
+	if (d->fd != -1 && d->path != NULL)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/*
+ * Writes one line (newline included) in one write(2); 0, or -1 when it
+ * could not be written whole, after cutting off a partial line.
+ */
+static int
+divlog_write(struct divlog *d, const char *buf, size_t len)
+{
+	struct stat	 st;
+	off_t		 before = -1;
+	size_t		 done;
+	ssize_t		 n;
+
+	if (d->is_file && fstat(d->fd, &st) == 0)
+		before = st.st_size;
+	n = write(d->fd, buf, len);
+	if (n == (ssize_t)len)
+		return (0);
+	if (n > 0 && !d->is_file) {
+		/* A pipe or terminal: finish the line rather than split it. */
+		for (done = (size_t)n; done < len; done += (size_t)n)
+			if ((n = write(d->fd, buf + done, len - done)) <= 0)
+				return (-1);
+		return (0);
+	}
+	if (n > 0 && before != -1 && ftruncate(d->fd, before) == -1)
+		log_warn("divergence log %s: cannot cut a partial line",
+		    d->path);
+	return (-1);
+}
+
+/* Writes one record: opening the file first if needed. */
+static void
+divlog_record(struct divlog *d, char *line, int reopen)
+{
+	size_t	 len = strlen(line);
+	int	 saved;
+
+	if (reopen && d->path != NULL) {
+		divlog_close_fd(d);
+		atomic_fetch_add(&d->reopens, 1);
+	}
+	if (d->fd == -1 && divlog_open_fd(d) == -1) {
+		saved = errno;
+		if (atomic_fetch_add(&d->lost, 1) == 0 || reopen) {
+			errno = saved;
+			log_warn("divergence log %s: open", d->path);
+		}
+		return;
+	}
+	line[len] = '\n';	/* the NUL's place: see divlog_submit */
+	if (divlog_write(d, line, len + 1) == 0) {
+		atomic_fetch_add(&d->written, 1);
+		return;
+	}
+	/* Counted; the file is opened again before the next record. */
+	if (atomic_fetch_add(&d->lost, 1) == 0)
+		log_warn("divergence log %s: write", d->path ? d->path :
+		    "stdout");
+	divlog_close_fd(d);
+}
+
+/* The writer: one record at a time, the lock released while writing. */
+static void *
+divlog_main(void *arg)
+{
+	struct divlog	*d = arg;
+	char		*line;
+	int		 reopen;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (d->len == 0 && !d->stopping && !d->reopen)
+			pthread_cond_wait(&d->cond, &d->lock);
+		if (d->len == 0 && d->stopping)
+			break;
+		reopen = d->reopen;
+		d->reopen = 0;
+		if (d->len == 0) {
+			/* A reopen with nothing to write: do it now. */
+			pthread_mutex_unlock(&d->lock);
+			if (d->path != NULL) {
+				divlog_close_fd(d);
+				atomic_fetch_add(&d->reopens, 1);
+				if (divlog_open_fd(d) == -1)
+					log_warn("divergence log %s: open",
+					    d->path);
+			}
+			pthread_mutex_lock(&d->lock);
+			continue;
+		}
+		line = d->ring[d->head];
+		d->head = (d->head + 1) % d->max;
+		d->len--;
+		pthread_mutex_unlock(&d->lock);
+		divlog_record(d, line, reopen);
+		free(line);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return (NULL);
+}
+
+/* Opens PATH ("-": standard output) and starts the writer. */
+struct divlog *
+divlog_open(const char *path, size_t queue_max, char **cause)
+{
+	struct divlog	*d;
+	int		 error;
+
+	d = xcalloc(1, sizeof(*d));
+	d->path = strcmp(path, "-") == 0 ? NULL : xstrdup(path);
+	d->max = queue_max == 0 ? 1 : queue_max;
+	d->ring = xcalloc(d->max, sizeof(*d->ring));
+	if (divlog_open_fd(d) == -1) {
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		free(d->ring);
+		free(d->path);
+		free(d);
+		return (NULL);
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if ((error = pthread_create(&d->thread, NULL, divlog_main, d)) != 0)
+		fatalx("divergence log: pthread_create: %s", strerror(error));
+	return (d);
+}
+
+/*
+ * Queues LINE; never blocks on the file. The writer puts the newline in
+ * the place of LINE's NUL, so any allocated C string will do.
+ */
+int
+divlog_submit(struct divlog *d, char *line)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->len == d->max || d->stopping) {
+		pthread_mutex_unlock(&d->lock);
+		atomic_fetch_add(&d->dropped, 1);
+		free(line);
+		return (-1);
+	}
+	d->ring[(d->head + d->len) % d->max] = line;
+	d->len++;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	return (0);
+}
+
+/* Asks the writer to open the file again before its next record. */
+void
+divlog_reopen(struct divlog *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->reopen = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Writes what is queued, stops the writer and frees everything. */
+void
+divlog_close(struct divlog *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stopping = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	divlog_close_fd(d);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d->ring);
+	free(d->path);
+	free(d);
+}
+
+/* The counters, from any thread. */
+void
+divlog_counts(struct divlog *d, struct divlog_counts *c)
+{
+	c->written = atomic_load(&d->written);
+	c->dropped = atomic_load(&d->dropped);
+	c->lost = atomic_load(&d->lost);
+	c->reopens = atomic_load(&d->reopens);
+}
+
+/* Records waiting in the queue now. */
+size_t
+divlog_depth(struct divlog *d)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->len;
+	pthread_mutex_unlock(&d->lock);
+	return (n);
+}

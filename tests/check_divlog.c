@@ -1,0 +1,213 @@
+/*
+ * The divergence log's writer: whole lines in order, a bounded queue
+ * that drops and counts, reopening without loss, failed writes counted
+ * without blocking.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shadowdiff/divlog.h"
+#include "shadowdiff/util.h"
+#include "testutil.h"
+
+#define WAIT_MS		10000	/* for the writer to catch up */
+
+/* Waits until the writer has written or lost N records; 0 or -1. */
+static int
+wait_done(struct divlog *d, uint64_t n)
+{
+	struct divlog_counts	 c;
+	struct timespec		 ts = { 0, 1000000 };
+	int			 i;
+
+	for (i = 0; i < WAIT_MS; i++) {
+		divlog_counts(d, &c);
+		if (c.written + c.lost >= n)
+			return (0);
+		nanosleep(&ts, NULL);
+	}
+	return (-1);
+}
+
+/* The number of lines in PATH, each checked to be "{"n":I}" in order. */
+static long
+count_lines(const char *path, long first)
+{
+	FILE	*f;
+	char	 line[256], want[64];
+	long	 n = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		snprintf(want, sizeof(want), "{\"n\":%ld}\n", first + n);
+		if (strcmp(line, want) != 0) {
+			fclose(f);
+			return (-1);
+		}
+		n++;
+	}
+	fclose(f);
+	return (n);
+}
+
+START_TEST(test_lines_in_order)
+{
+	struct divlog		*d;
+	struct divlog_counts	 c;
+	char			 path[256], *cause = NULL;
+	long			 i;
+
+	snprintf(path, sizeof(path), "%s/div.log", tu_tmpdir());
+	/* A queue as long as the burst: nothing may be dropped. */
+	d = divlog_open(path, 1000, &cause);
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(divlog_submit(d, xasprintf("{\"n\":%ld}", i)),
+		    0);
+	ck_assert_int_eq(wait_done(d, 1000), 0);
+	divlog_counts(d, &c);
+	ck_assert_uint_eq(c.written, 1000);
+	ck_assert_uint_eq(c.lost, 0);
+	divlog_close(d);
+	ck_assert_int_eq(count_lines(path, 0), 1000);
+}
+END_TEST
+
+START_TEST(test_queue_full_drops)
+{
+	struct divlog		*d;
+	struct divlog_counts	 c;
+	struct pollfd		 pfd;
+	char			 fifo[256], *cause = NULL, *big, buf[65536];
+	int			 rfd, i, queued = 0, newlines = 0;
+	long			 total = 0;
+	ssize_t			 n, k;
+
+	/* A reader that does not read: the writer blocks in write(2). */
+	snprintf(fifo, sizeof(fifo), "%s/div.fifo", tu_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	d = divlog_open(fifo, 4, &cause);
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 50; i++) {
+		big = xcalloc(1, 100000);
+		memset(big, 'x', 99999);
+		if (divlog_submit(d, big) == 0)
+			queued++;
+	}
+	/* The producer never waited: the queue bound dropped the rest. */
+	divlog_counts(d, &c);
+	ck_assert_uint_gt(c.dropped, 0);
+	ck_assert_uint_eq(c.dropped + (uint64_t)queued, 50);
+	ck_assert_uint_le(divlog_depth(d), 4);
+	/* Read everything: the queued records, whole, nothing else. */
+	pfd.fd = rfd;
+	pfd.events = POLLIN;
+	for (i = 0; i < 10000; i++) {
+		divlog_counts(d, &c);
+		if (c.written == (uint64_t)queued && poll(&pfd, 1, 0) == 0)
+			break;
+		if (poll(&pfd, 1, 100) == 1 &&
+		    (n = read(rfd, buf, sizeof(buf))) > 0) {
+			for (k = 0; k < n; k++)
+				newlines += buf[k] == '\n';
+			total += n;
+		}
+	}
+	divlog_close(d);
+	close(rfd);
+	ck_assert_int_eq(newlines, queued);
+	ck_assert_int_eq(total, (long)queued * 100000);
+}
+END_TEST
+
+START_TEST(test_reopen_loses_nothing)
+{
+	struct divlog		*d;
+	char			 path[256], rotated[256], *cause = NULL;
+	long			 i;
+
+	snprintf(path, sizeof(path), "%s/rot.log", tu_tmpdir());
+	snprintf(rotated, sizeof(rotated), "%s/rot.log.1", tu_tmpdir());
+	d = divlog_open(path, 4096, &cause);
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 2000; i++) {
+		ck_assert_int_eq(divlog_submit(d,
+		    xasprintf("{\"n\":%ld}", i)), 0);
+		if (i == 999) {
+			/* logrotate: rename, then SIGUSR1. */
+			ck_assert_int_eq(wait_done(d, 1000), 0);
+			ck_assert_int_eq(rename(path, rotated), 0);
+			divlog_reopen(d);
+		}
+	}
+	ck_assert_int_eq(wait_done(d, 2000), 0);
+	divlog_close(d);
+	ck_assert_int_eq(count_lines(rotated, 0), 1000);
+	ck_assert_int_eq(count_lines(path, 1000), 1000);
+}
+END_TEST
+
+START_TEST(test_failed_writes_counted)
+{
+	struct divlog		*d;
+	struct divlog_counts	 c;
+	char			*cause = NULL;
+	int			 i;
+
+	/* /dev/full: every write fails with ENOSPC. */
+	d = divlog_open("/dev/full", 16, &cause);
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(divlog_submit(d, xstrdup("{}")), 0);
+	ck_assert_int_eq(wait_done(d, 5), 0);
+	divlog_counts(d, &c);
+	ck_assert_uint_eq(c.lost, 5);
+	ck_assert_uint_eq(c.written, 0);
+	divlog_close(d);
+}
+END_TEST
+
+START_TEST(test_open_error)
+{
+	char	*cause = NULL;
+
+	ck_assert_ptr_null(divlog_open("/nonexistent/dir/div.log", 4, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "/nonexistent/dir/div.log: "));
+	free(cause);
+}
+END_TEST
+
+static Suite *
+divlog_suite(void)
+{
+	Suite	*s = suite_create("divlog");
+	TCase	*tc = tcase_create("writer");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_lines_in_order);
+	tcase_add_test(tc, test_queue_full_drops);
+	tcase_add_test(tc, test_reopen_loses_nothing);
+	tcase_add_test(tc, test_failed_writes_counted);
+	tcase_add_test(tc, test_open_error);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (tu_run(divlog_suite()));
+}
