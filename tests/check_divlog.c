@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/util.h"
 #include "testutil.h"
@@ -190,6 +191,132 @@ START_TEST(test_open_error)
 }
 END_TEST
 
+/* A response for diff_compare: STATUS, one Content-Type, BODY. */
+static struct diff_response
+response(int status, const struct diff_header *ct, const char *body)
+{
+	struct diff_response	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.headers = ct;
+	r.nheaders = ct != NULL;
+	r.body = (const unsigned char *)body;
+	r.body_len = strlen(body);
+	return (r);
+}
+
+/* The record of comparing P and S, with the exchange's fields set. */
+static char *
+record_of(const char *type, struct diff_response *p, struct diff_response *s,
+    const char *shadow_error, size_t limit)
+{
+	struct divlog_entry	 e;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_result	*res = NULL;
+	char			*line;
+
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.time_us = 1764000000123456LL;	/* 2025-11-24T16:00:00.123456Z */
+	e.id = "f3a9c2";
+	e.route = "users";
+	e.method = "GET";
+	e.uri = "/users/1?full=1";
+	e.primary.status = p->status;
+	e.primary.ms = 12.3456;
+	e.primary.bytes = p->body_len;
+	if (shadow_error != NULL) {
+		e.shadow.error = shadow_error;
+		e.shadow.ms = 5000;
+	} else {
+		e.shadow.status = s->status;
+		e.shadow.ms = 15.25;
+		e.shadow.bytes = s->body_len;
+		res = diff_compare(rules, p, s, 0);
+	}
+	line = divlog_format(&e, res, limit);
+	diff_result_free(res);
+	diff_rules_free(rules);
+	return (line);
+}
+
+START_TEST(test_format_exact)
+{
+	static const struct diff_header	 ct = { "Content-Type", 12,
+					    "application/json", 16 };
+	struct diff_response		 p, s;
+	char				*line;
+
+	p = response(200, &ct, "{\"id\":1,\"balance\":10.05}");
+	s = response(200, &ct, "{\"balance\":10.5,\"id\":1}");
+	line = record_of("mismatch", &p, &s, NULL, 256);
+	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
+	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
+	    "\"route\":\"users\",\"method\":\"GET\","
+	    "\"uri\":\"/users/1?full=1\","
+	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":24},"
+	    "\"shadow\":{\"status\":200,\"ms\":15.25,\"bytes\":23},"
+	    "\"diffs\":[{\"kind\":\"body\",\"path\":\"/balance\","
+	    "\"op\":\"changed\",\"primary\":10.05,\"shadow\":10.5}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	free(line);
+	line = record_of("shadow_error", &p, NULL, "timeout", 256);
+	ck_assert_ptr_nonnull(strstr(line, "\"shadow\":{\"error\":"
+	    "\"timeout\",\"ms\":5000"));
+	free(line);
+}
+END_TEST
+
+START_TEST(test_format_schema)
+{
+	static const struct diff_header	 ct = { "Content-Type", 12,
+					    "application/json", 16 };
+	static const struct diff_header	 txt = { "Content-Type", 12,
+					    "text/plain", 10 };
+	struct diff_response		 p, s;
+	char				 path[256], cmd[1024], big[2048];
+	const char			*top = getenv("top_srcdir");
+	FILE				*f;
+	char				*line;
+	int				 i;
+
+	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	/* A mismatch of each kind, a match, a shadow error, long values. */
+	p = response(200, &ct, "{\"a\":[1,2,3],\"b\":\"x\",\"c\":null}");
+	s = response(500, &txt, "{\"a\":[1,2],\"b\":1,\"d\":true}");
+	line = record_of("mismatch", &p, &s, NULL, 256);
+	fprintf(f, "%s\n", line);
+	free(line);
+	line = record_of("match", &p, &p, NULL, 256);
+	fprintf(f, "%s\n", line);
+	free(line);
+	line = record_of("shadow_error", &p, NULL, "reset", 256);
+	fprintf(f, "%s\n", line);
+	free(line);
+	s = response(200, &ct, "{\"a\":[1,2,3],\"b\":\"x\"");	/* cut */
+	line = record_of("mismatch", &p, &s, NULL, 256);
+	fprintf(f, "%s\n", line);
+	free(line);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 2; i++) {
+		p = response(200, &txt, i ? big : "short");
+		s = response(200, &txt, i ? "short" : big);
+		line = record_of("mismatch", &p, &s, NULL, 16);
+		fprintf(f, "%s\n", line);
+		free(line);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/validate-records.py"
+	    " %s/docs/divergence-log.schema.json %s", top ? top : "..",
+	    top ? top : "..", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *
 divlog_suite(void)
 {
@@ -202,6 +329,10 @@ divlog_suite(void)
 	tcase_add_test(tc, test_reopen_loses_nothing);
 	tcase_add_test(tc, test_failed_writes_counted);
 	tcase_add_test(tc, test_open_error);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_format_exact);
+	tcase_add_test(tc, test_format_schema);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -21,3 +21,4 @@ tests_check_proxy_SOURCES = tests/check_proxy.c
 check_PROGRAMS += tests/check_divlog
 TESTS += tests/check_divlog
 tests_check_divlog_SOURCES = tests/check_divlog.c
+EXTRA_DIST += tests/validate-records.py
