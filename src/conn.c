@@ -541,6 +541,22 @@ conn_process(struct conn *c)
 	conn_unbusy(c);
 }
 
+/*
+ * Pauses reading the primary while the client's output is over the high
+ * mark; conn_write_cb resumes it below the low one. Every byte we write
+ * for the primary passes here: body, tunnel, and interim heads (a
+ * primary sending 1xx after 1xx must not fill our memory either).
+ */
+static void
+conn_pace_primary(struct conn *c)
+{
+	if (evbuffer_get_length(sock_get_output(c->sock)) >=
+	    UPSTREAM_BUF_HIGH && c->up != NULL && !c->resp_paused) {
+		c->resp_paused = 1;
+		upstream_set_reading(c->up, 0);
+	}
+}
+
 /* The response head (or an interim one) arrived from the primary. */
 static int
 cu_head(void *arg, struct http_msg *r)
@@ -554,6 +570,7 @@ cu_head(void *arg, struct http_msg *r)
 		if (r->status != 100 && r->status != 101 &&
 		    c->parser.msg.minor == 1)
 			http_write_response_head(out, r, HTTP_FRAMING_NONE, 0);
+		conn_pace_primary(c);
 		return (0);
 	}
 	nobody = c->parser.msg.method == HTTP_HEAD || r->status == 204 ||
@@ -589,10 +606,7 @@ cu_body(void *arg, const char *data, size_t len)
 		http_write_chunk(out, data, len);
 	else
 		evbuffer_add(out, data, len);
-	if (evbuffer_get_length(out) >= UPSTREAM_BUF_HIGH && c->up != NULL) {
-		c->resp_paused = 1;
-		upstream_set_reading(c->up, 0);
-	}
+	conn_pace_primary(c);
 }
 
 /* The exchange is over: the next request, or the end. */
