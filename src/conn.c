@@ -315,6 +315,8 @@ conn_linger(struct conn *c)
 static void
 conn_next_request(struct conn *c)
 {
+	/* An error in the next head must not think a response started. */
+	c->req_done = c->resp_started = 0;
 	c->state = C_IDLE;
 	http_parser_next(&c->parser);
 	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);

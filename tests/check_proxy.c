@@ -351,6 +351,32 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+START_TEST(test_reject_second_request)
+{
+	struct tu_resp	 r;
+	size_t		 i;
+	int		 fd;
+
+	/* The same rejections as the second request of a connection. */
+	for (i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
+		fd = tu_connect(daemon_.port);
+		tu_send_str(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+		ck_assert_int_eq(tu_send_str(fd, rejects[i].raw), 0);
+		ck_assert_msg(tu_read_response(fd, 0, &r) == 0, "%s",
+		    rejects[i].name);
+		ck_assert_msg(r.status == rejects[i].status, "%s: %d",
+		    rejects[i].name, r.status);
+		tu_resp_free(&r);
+		close(fd);
+	}
+	ck_assert_int_eq(tu_backend_count(backend.port),
+	    (long)(sizeof(rejects) / sizeof(rejects[0])));
+}
+END_TEST
+
 START_TEST(test_header_limits)
 {
 	struct tu_resp	 r;
@@ -722,6 +748,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_expect_continue);
 	tcase_add_test(tc, test_headers_reframed);
 	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_reject_second_request);
 	tcase_add_test(tc, test_header_limits);
 	tcase_add_test(tc, test_timeouts_408);
 	tcase_add_test(tc, test_primary_timeout_504);
