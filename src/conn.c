@@ -89,6 +89,7 @@ static void	conn_event_cb(struct sock *, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_resume_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
+static void	conn_finish(struct conn *);
 
 static int	cp_head(void *, struct http_msg *);
 static int	cp_body(void *, const char *, size_t);
@@ -216,12 +217,15 @@ conn_close(struct conn *c, const char *why)
 void
 conn_drain(struct conn *c)
 {
-	if (c->state == C_IDLE &&
-	    evbuffer_get_length(sock_get_input(c->sock)) == 0) {
-		conn_close(c, "draining");
-		return;
-	}
 	c->keepalive = 0;
+	if (c->state != C_IDLE ||
+	    evbuffer_get_length(sock_get_input(c->sock)) > 0)
+		return;		/* closes after its current response */
+	/* Idle: close, once the last response is written whole. */
+	if (evbuffer_get_length(sock_get_output(c->sock)) == 0)
+		conn_close(c, "draining");
+	else
+		conn_finish(c);
 }
 
 /* conn_drain for every connection of the worker. */
@@ -334,16 +338,17 @@ conn_error(struct conn *c, int status, const char *reason, int keep)
 {
 	log_info("client %s: %d %s: %s", c->peer, status,
 	    http_status_text(status), reason);
-	conn_count_error(c, status);
 	if (c->up != NULL) {
 		upstream_abort(c->up);
 		c->up = NULL;
 	}
 	if (c->resp_started) {
+		/* No status can be sent any more: an abort, not a 4xx/5xx. */
 		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
 		conn_close(c, reason);
 		return;
 	}
+	conn_count_error(c, status);
 	keep = keep && c->keepalive && c->req_done;
 	http_write_status(sock_get_output(c->sock), status, !keep);
 	if (!keep) {
@@ -523,7 +528,13 @@ conn_process(struct conn *c)
 			break;
 		if (c->up != NULL && evbuffer_get_length(upstream_output(
 		    c->up)) >= UPSTREAM_BUF_HIGH) {
+			/*
+			 * The primary is not taking the body: not the
+			 * client's fault, so no 408 meanwhile (the
+			 * primary's own send timeout covers it).
+			 */
 			c->feed_paused = 1;
+			conn_timer_set(c, 0);
 			upstream_want_drain(c->up);
 			break;
 		}
@@ -702,6 +713,8 @@ cu_drained(void *arg)
 
 	if (c->feed_paused) {
 		c->feed_paused = 0;
+		if (c->state == C_BODY)
+			conn_timer_set(c, conn_cfg(c)->client_body_timeout_ms);
 		event_active(c->ev_resume, EV_TIMEOUT, 0);
 	}
 }
@@ -773,7 +786,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_error(c, 408, "request body stalled", 0);
 		break;
 	case C_IDLE:
-		conn_close(c, "keep-alive timeout");
+		/* The idle time starts once the last response is written. */
+		if (evbuffer_get_length(sock_get_output(c->sock)) > 0)
+			conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+		else
+			conn_close(c, "keep-alive timeout");
 		break;
 	default:
 		conn_close(c, "linger timeout");

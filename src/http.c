@@ -584,6 +584,9 @@ http_is_hop_by_hop(const struct http_msg *m, const char *name, size_t len)
 	for (i = 0; i < nitems(hop_by_hop); i++)
 		if (util_eqcase(name, len, hop_by_hop[i]))
 			return (1);
+	/* "Connection: host" must not take Host away from the backend. */
+	if (util_eqcase(name, len, "host"))
+		return (0);
 	return (http_msg_connection_has(m, name, len));
 }
 

@@ -272,11 +272,12 @@ START_TEST(test_headers_reframed)
 	struct tu_resp	 r;
 
 	exchange("GET /headers HTTP/1.1\r\nHost: t\r\n"
-	    "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\n"
+	    "Connection: keep-alive, X-Hop, Host\r\nX-Hop: secret\r\n"
 	    "Keep-Alive: timeout=5\r\nTE: trailers\r\n"
 	    "Proxy-Connection: keep-alive\r\nTrailer: X-T\r\n"
 	    "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
 	    "Via: 1.0 edge\r\nX-Keep: yes\r\n\r\n", &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "Host: t\n"));
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.body, "X-Keep: yes\n"));
 	ck_assert_ptr_nonnull(strstr(r.body, "Via: 1.0 edge\n"));
@@ -537,6 +538,36 @@ START_TEST(test_stream_download)
 }
 END_TEST
 
+START_TEST(test_slow_reader_keeps_whole_response)
+{
+	char		 buf[65536], req[128];
+	long		 total = 0, want = 8 * MIB;
+	ssize_t		 n;
+	int		 fd;
+
+	/* The keep-alive time runs out while the response is still queued. */
+	teardown();
+	start_with("[listen]\naddress = 127.0.0.1:0\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n[limits]\n"
+	    "keepalive_timeout = 100ms\n");
+	fd = tu_connect_rcvbuf(daemon_.port, 16384);
+	snprintf(req, sizeof(req), "GET /bytes/%ld HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n", want);
+	tu_send_str(fd, req);
+	usleep(500 * 1000);
+	/* Fast, then the last MiB slowly: far longer than 100 ms. */
+	while (total < want + 60 && (n = recv(fd, buf, total < want - MIB ?
+	    sizeof(buf) : 16384, 0)) > 0) {
+		total += n;
+		if (total >= want - MIB)
+			usleep(20000);
+	}
+	close(fd);
+	/* The head (about 100 bytes) and every body byte. */
+	ck_assert_int_gt(total, want);
+}
+END_TEST
+
 START_TEST(test_chunked_over_limit_413)
 {
 	struct tu_resp	 r;
@@ -756,6 +787,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_primary_reset_502);
 	tcase_add_test(tc, test_stream_upload);
 	tcase_add_test(tc, test_stream_download);
+	tcase_add_test(tc, test_slow_reader_keeps_whole_response);
 	tcase_add_test(tc, test_chunked_over_limit_413);
 	tcase_add_test(tc, test_pool_closed_by_primary);
 	tcase_add_test(tc, test_upgrade_tunnel);

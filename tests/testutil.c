@@ -306,6 +306,13 @@ static struct tu_reader	tu_rd;
 int
 tu_connect(int port)
 {
+	return (tu_connect_rcvbuf(port, 0));
+}
+
+/* tu_connect with a receive buffer of RCVBUF bytes (0: the default). */
+int
+tu_connect_rcvbuf(int port, int rcvbuf)
+{
 	struct sockaddr_in	 sin;
 	struct timeval		 tv = { TU_IO_MS / 1000, 0 };
 	int			 fd, one = 1;
@@ -319,6 +326,9 @@ tu_connect(int port)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* Before connect(2), so that the window is small from the start. */
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		close(fd);
 		return (-1);

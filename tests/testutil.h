@@ -47,6 +47,7 @@ struct tu_resp {
 };
 
 int	tu_connect(int);
+int	tu_connect_rcvbuf(int, int);
 int	tu_send(int, const void *, size_t);
 int	tu_send_str(int, const char *);
 /* Reads one response; HEAD says the request was HEAD. 0 or -1. */
