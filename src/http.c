@@ -96,6 +96,7 @@ on_message_begin(llhttp_t *ll)
 	m->framing = HTTP_FRAMING_NONE;
 	m->content_length = 0;
 	m->keepalive = m->upgrade = m->expect_continue = 0;
+	m->has_connection = 0;
 	p->state = HS_START;
 	p->started = 1;
 	p->in_body = 0;
@@ -248,6 +249,8 @@ head_check(struct http_parser *p)
 		h = &m->hdrs[i];
 		if (http_msg_name_is(m, h, "host"))
 			nhost++;
+		else if (http_msg_name_is(m, h, "connection"))
+			m->has_connection = 1;
 		else if (http_msg_name_is(m, h, "transfer-encoding")) {
 			nte++;
 			/* We implement chunked only; RFC 9112 6.1. */
@@ -372,6 +375,25 @@ http_parser_init(struct http_parser *p, llhttp_type_t type,
 	p->arg = arg;
 	p->max_header_bytes = max_bytes;
 	p->max_header_count = max_count;
+}
+
+/*
+ * Prepares P again for a new connection's messages, keeping its buffers:
+ * a pooled upstream connection parses response after response with no
+ * malloc (the buffers stay within the parser's limits).
+ */
+void
+http_parser_reset(struct http_parser *p, llhttp_type_t type,
+    const struct http_parser_cbs *cbs, void *arg, size_t max_bytes,
+    size_t max_count)
+{
+	struct http_msg	 kept = p->msg;
+
+	http_parser_init(p, type, cbs, arg, max_bytes, max_count);
+	p->msg.buf = kept.buf;
+	p->msg.cap = kept.cap;
+	p->msg.hdrs = kept.hdrs;
+	p->msg.hcap = kept.hcap;
 }
 
 /* Frees what the parser allocated. */
@@ -554,6 +576,9 @@ http_msg_connection_has(const struct http_msg *m, const char *name,
 	const char			*v, *end, *tok;
 	size_t				 i, toklen;
 
+	/* Noted by head_check: most messages have none to scan for. */
+	if (!m->has_connection)
+		return (0);
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
 		if (!http_msg_name_is(m, h, "connection"))

@@ -44,7 +44,6 @@ struct upstream {
 
 	const struct upstream_cbs	*cbs;
 	void				*arg;
-	int				 method;
 	int				 reused;	/* came from the pool */
 	int				 got_bytes;	/* response started */
 	int				 resp_done;
@@ -190,13 +189,13 @@ upstream_attach(struct upstream *up, const struct upstream_cbs *cbs,
 
 	up->cbs = cbs;
 	up->arg = arg;
-	up->method = method;
 	up->got_bytes = up->resp_done = up->sent = 0;
 	up->eof = 0;
 	up->reading = 1;
 	up->want_drain = 0;
 	up->release = -1;
-	http_parser_init(&up->parser, HTTP_RESPONSE, &upstream_parser_cbs, up,
+	/* A new upstream is zeroed memory: reset is right for both. */
+	http_parser_reset(&up->parser, HTTP_RESPONSE, &upstream_parser_cbs, up,
 	    UPSTREAM_READ_MAX, 256);
 	http_parser_set_request_method(&up->parser, method);
 	if (up->state != UP_CONNECTING) {
@@ -320,7 +319,7 @@ upstream_finish(struct upstream *up, int reusable)
 		upstream_free(up);
 		return;
 	}
-	http_parser_free(&up->parser);
+	/* The parser keeps its buffers for the next response. */
 	up->cbs = NULL;
 	up->arg = NULL;
 	up->state = UP_IDLE;

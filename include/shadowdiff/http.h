@@ -60,6 +60,7 @@ struct http_msg {
 	int			 keepalive;	/* per version and Connection */
 	int			 upgrade;	/* Connection: upgrade + Upgrade */
 	int			 expect_continue;
+	int			 has_connection; /* a Connection field */
 };
 
 /* What a parser reports back from a feed. */
@@ -107,6 +108,9 @@ struct http_parser {
 
 /* Prepares a request (HTTP_REQUEST) or response (HTTP_RESPONSE) parser. */
 void	http_parser_init(struct http_parser *, llhttp_type_t,
+	    const struct http_parser_cbs *, void *, size_t, size_t);
+/* The same on a parser prepared before, keeping its buffers. */
+void	http_parser_reset(struct http_parser *, llhttp_type_t,
 	    const struct http_parser_cbs *, void *, size_t, size_t);
 void	http_parser_free(struct http_parser *);
 /* Readies the parser for the next message on the same connection. */
