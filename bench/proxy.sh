@@ -119,18 +119,7 @@ NGINX=$(command -v nginx 2>/dev/null || true)
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-bench.XXXXXX")
 
 # The backend.
-"$BUILD/tests/sd-backend" -q >"$DIR/backend.out" 2>"$DIR/backend.err" &
-BACKEND_PID=$!
-PIDS="$PIDS $BACKEND_PID"
-n=0
-while ! grep -q '^port ' "$DIR/backend.out" && [ $n -lt $TRIES ]; do
-	alive "$BACKEND_PID" || break
-	sleep 0.1
-	n=$((n + 1))
-done
-BACKEND_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/backend.out")
-[ -n "$BACKEND_PORT" ] ||
-    die "sd-backend did not start: $(cat "$DIR/backend.err")"
+start_backend go
 DIRECT_URL=http://127.0.0.1:$BACKEND_PORT/hello
 wait_hello "$DIRECT_URL" "$BACKEND_PID" || die "sd-backend does not answer"
 

@@ -25,22 +25,6 @@ step() {
 	printf '\n==> %s\n' "$*"
 }
 
-# Starts sd-backend with flavor $1; sets BACKEND_PID and BACKEND_PORT.
-start_backend() {
-	"$BUILD/tests/sd-backend" -f "$1" >"$DIR/$1.out" 2>"$DIR/$1.err" &
-	BACKEND_PID=$!
-	PIDS="$PIDS $BACKEND_PID"
-	n=0
-	while ! grep -q '^port ' "$DIR/$1.out" && [ $n -lt $TRIES ]; do
-		alive "$BACKEND_PID" || break
-		sleep 0.1
-		n=$((n + 1))
-	done
-	BACKEND_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$1.out")
-	[ -n "$BACKEND_PORT" ] ||
-	    die "sd-backend -f $1 did not start: $(cat "$DIR/$1.err")"
-}
-
 # Sends request $2 (path) with method $1 through shadowdiff, expects
 # status $3, prints the status line, a few headers and the body; further
 # arguments go to curl.

@@ -14,6 +14,24 @@ alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Starts $BUILD/tests/sd-backend with flavor $1, its output in $DIR,
+# waiting at most $TRIES tenths of a second; sets BACKEND_PID and
+# BACKEND_PORT, or calls the script's die().
+start_backend() {
+	"$BUILD/tests/sd-backend" -f "$1" >"$DIR/$1.out" 2>"$DIR/$1.err" &
+	BACKEND_PID=$!
+	PIDS="$PIDS $BACKEND_PID"
+	n=0
+	while ! grep -q '^port ' "$DIR/$1.out" && [ $n -lt $TRIES ]; do
+		alive "$BACKEND_PID" || break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	BACKEND_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$1.out")
+	[ -n "$BACKEND_PORT" ] ||
+	    die "sd-backend -f $1 did not start: $(cat "$DIR/$1.err")"
+}
+
 # Stops what we started and removes $DIR.
 cleanup() {
 	status=$?
