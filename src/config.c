@@ -45,7 +45,10 @@ enum option_type {
 	OPT_SIZE,
 	OPT_UINT,
 	OPT_URL,
-	OPT_LISTEN
+	OPT_LISTEN,
+	OPT_PERCENT,	/* a double, 0 to 1 */
+	OPT_STRING,	/* a char *, checked by the option's check */
+	OPT_WORDS	/* a char **, each word checked */
 };
 
 struct option {
@@ -57,6 +60,8 @@ struct option {
 	uint64_t		 min;
 	uint64_t		 max;
 	int			 repeat;	/* may be given several times */
+	/* For OPT_STRING and OPT_WORDS: 0, or -1 with *cause. */
+	int			(*check)(const char *, char **);
 };
 
 #define OFF(f)	offsetof(struct config, f)
@@ -65,10 +70,18 @@ struct option {
 #define KIB(n)	((uint64_t)(n) << 10)
 #define GIB(n)	((uint64_t)(n) << 30)
 
+static int	check_token(const char *, char **);
+static int	check_method(const char *, char **);
+static int	check_sample_key(const char *, char **);
+static int	check_log_path(const char *, char **);
+static int	check_log_request(const char *, char **);
+
 static const struct option config_options[] = {
 	{ "server", "workers", OPT_UINT, OFF(workers), "auto", 1, 256, 0 },
 	{ "server", "drain_timeout", OPT_DURATION, OFF(drain_timeout_ms),
 	    "10s", MS(0), S(3600), 0 },
+	{ "server", "request_id_header", OPT_STRING, OFF(request_id_header),
+	    "X-Shadowdiff-Id", 0, 0, 0, check_token },
 
 	{ "listen", "address", OPT_LISTEN, 0, NULL, 0, 0, 1 },
 	{ "listen", "backlog", OPT_UINT, OFF(backlog), "511", 1, 65535, 0 },
@@ -84,6 +97,47 @@ static const struct option config_options[] = {
 	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
 	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
 	    0, 100000, 0 },
+
+	{ "shadow", "url", OPT_URL, OFF(shadow), "", 0, 0, 0 },
+	{ "shadow", "connect_timeout", OPT_DURATION,
+	    OFF(shadow.connect_timeout_ms), "1s", MS(1), S(3600), 0 },
+	{ "shadow", "timeout", OPT_DURATION, OFF(shadow_timeout_ms), "5s",
+	    MS(1), S(3600), 0 },
+	{ "shadow", "idle_timeout", OPT_DURATION,
+	    OFF(shadow.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
+	{ "shadow", "pool_size", OPT_UINT, OFF(shadow.pool_size), "64",
+	    0, 100000, 0 },
+	{ "shadow", "sample", OPT_PERCENT, OFF(sample), "100%", 0, 0, 0 },
+	{ "shadow", "sample_key", OPT_STRING, OFF(sample_key), "", 0, 0, 0,
+	    check_sample_key },
+	{ "shadow", "methods", OPT_WORDS, OFF(mirror_methods),
+	    "GET HEAD OPTIONS", 0, 0, 0, check_method },
+	{ "shadow", "max_inflight", OPT_UINT, OFF(max_inflight), "100",
+	    1, 1000000, 0 },
+	{ "shadow", "max_body", OPT_SIZE, OFF(mirror_max_body), "1MiB",
+	    0, GIB(1), 0 },
+	{ "shadow", "max_response", OPT_SIZE, OFF(shadow_max_response),
+	    "64MiB", KIB(1), GIB(1024), 0 },
+
+	{ "diff", "max_body", OPT_SIZE, OFF(diff_max_body), "1MiB",
+	    KIB(1), GIB(1), 0 },
+	{ "diff", "threads", OPT_UINT, OFF(diff_threads), "2", 1, 64, 0 },
+	{ "diff", "queue", OPT_UINT, OFF(diff_queue), "256", 1, 1000000, 0 },
+	{ "diff", "queue_memory", OPT_SIZE, OFF(diff_queue_memory),
+	    "256MiB", KIB(64), GIB(1024), 0 },
+
+	{ "log", "path", OPT_STRING, OFF(log_path),
+	    "/var/log/shadowdiff/divergence.log", 0, 0, 0,
+	    check_log_path },
+	{ "log", "log_matches", OPT_PERCENT, OFF(log_matches), "0%",
+	    0, 0, 0 },
+	{ "log", "log_request", OPT_STRING, OFF(log_request), "none", 0, 0, 0,
+	    check_log_request },
+	{ "log", "redact_headers", OPT_WORDS, OFF(redact), "", 0, 0, 0,
+	    check_token },
+	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
+	    DIFF_VALUE_MAX, 0 },
+	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },
 
 	{ "limits", "max_header_bytes", OPT_SIZE, OFF(max_header_bytes),
 	    "16KiB", 1024, KIB(1024), 0 },
@@ -288,7 +342,8 @@ reader_section(struct parse *p, const char *start, char *out, size_t size)
 		else
 			parse_error(p, p->line, "unknown section [%s]: "
 			    "expected [server], [listen], [primary], "
-			    "[limits], [diff] or [route NAME]", trimmed);
+			    "[shadow], [limits], [diff], [log] or "
+			    "[route NAME]", trimmed);
 	}
 	free(trimmed);
 }
@@ -673,6 +728,81 @@ parse_url(struct config_backend *b, const char *s, char **cause)
 	return (rc);
 }
 
+/* Whether S is an HTTP token (RFC 9110 5.6.2), such as a header name. */
+static int
+is_token(const char *s)
+{
+	static const char	*tchar = "!#$%&'*+-.^_`|~0123456789"
+				    "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+	return (*s != '\0' && strspn(s, tchar) == strlen(s));
+}
+
+/* A header name. */
+static int
+check_token(const char *s, char **cause)
+{
+	if (is_token(s))
+		return (0);
+	*cause = xstrdup("a header name, such as X-Request-Id");
+	return (-1);
+}
+
+/* One method of a methods list: a token in capitals. */
+static int
+check_method(const char *s, char **cause)
+{
+	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+	    strlen(s))
+		return (0);
+	*cause = xstrdup("HTTP methods in capitals, such as GET HEAD");
+	return (-1);
+}
+
+/* "", "header:NAME" or "query:NAME". */
+static int
+check_sample_key(const char *s, char **cause)
+{
+	if (*s == '\0' ||
+	    (strncmp(s, "header:", 7) == 0 && is_token(s + 7)) ||
+	    (strncmp(s, "query:", 6) == 0 && s[6] != '\0' &&
+	    strpbrk(s + 6, "&=# \t") == NULL))
+		return (0);
+	*cause = xstrdup("header:NAME or query:NAME, such as header:X-User-Id "
+	    "or query:user");
+	return (-1);
+}
+
+/* "-" or a file path. */
+static int
+check_log_path(const char *s, char **cause)
+{
+	if (strcmp(s, "-") == 0 || s[0] == '/')
+		return (0);
+	*cause = xstrdup("an absolute file path, such as "
+	    "/var/log/shadowdiff/divergence.log, or - for standard output");
+	return (-1);
+}
+
+/* "none", "headers" or "headers body". */
+static int
+check_log_request(const char *s, char **cause)
+{
+	char	**w = config_split_words(s);
+	int	  ok;
+
+	ok = (w[0] != NULL && w[1] == NULL && (strcmp(w[0], "none") == 0 ||
+	    strcmp(w[0], "headers") == 0)) || (w[0] != NULL && w[1] != NULL &&
+	    w[2] == NULL && strcmp(w[0], "headers") == 0 &&
+	    strcmp(w[1], "body") == 0);
+	config_free_words(w);
+	if (ok)
+		return (0);
+	*cause = xstrdup("none, headers, or headers body");
+	return (-1);
+}
+
 /* Applies one table option to CFG; 0 or -1 with *cause. */
 static int
 option_apply(struct config *cfg, const struct option *o, const char *value,
@@ -680,14 +810,36 @@ option_apply(struct config *cfg, const struct option *o, const char *value,
 {
 	uint64_t	 v = 0, *field = (uint64_t *)((char *)cfg + o->offset);
 	const char	*end;
+	char		**words;
+	size_t		 i;
 	long		 ncpu;
 
 	switch (o->type) {
 	case OPT_LISTEN:
 		return (parse_listen(cfg, value, cause));
 	case OPT_URL:
+		if (*value == '\0' && o->def != NULL && *o->def == '\0')
+			return (0);	/* optional, and not set */
 		return (parse_url((struct config_backend *)field, value,
 		    cause));
+	case OPT_PERCENT:
+		return (config_parse_percent(value, (double *)field, cause));
+	case OPT_STRING:
+		if (o->check != NULL && o->check(value, cause) == -1)
+			return (-1);
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return (0);
+	case OPT_WORDS:
+		words = config_split_words(value);
+		for (i = 0; words[i] != NULL; i++)
+			if (o->check(words[i], cause) == -1) {
+				config_free_words(words);
+				return (-1);
+			}
+		config_free_words(*(char ***)field);
+		*(char ***)field = words;
+		return (0);
 	case OPT_DURATION:
 		if (config_parse_duration(value, &v, cause) == -1)
 			return (-1);
@@ -840,28 +992,47 @@ fail:
 	return (-1);
 }
 
-/* Sets a route's methods: uppercase tokens. */
-static int
-route_set_methods(struct config_route *r, const char *value, char **cause)
+/*
+ * Parses a list of methods in capitals; NONE allows the word "none" for
+ * an empty list. NULL with *cause if bad.
+ */
+static char **
+parse_methods(const char *value, int none, char **cause)
 {
 	char	**words = config_split_words(value);
 	size_t	  i;
 
-	for (i = 0; words[i] != NULL; i++)
-		if (strspn(words[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-		    strlen(words[i])) {
-			*cause = xstrdup("HTTP methods in capitals, such as "
-			    "GET HEAD");
-			config_free_words(words);
-			return (-1);
-		}
-	if (words[0] == NULL) {
-		*cause = xstrdup("at least one method, such as GET HEAD");
-		config_free_words(words);
-		return (-1);
+	if (none && words[0] != NULL && words[1] == NULL &&
+	    strcmp(words[0], "none") == 0) {
+		free(words[0]);
+		words[0] = NULL;
+		return (words);
 	}
-	config_free_words(r->methods);
-	r->methods = words;
+	for (i = 0; words[i] != NULL; i++)
+		if (check_method(words[i], cause) == -1)
+			goto fail;
+	if (words[0] == NULL) {
+		*cause = xasprintf("at least one method, such as GET HEAD%s",
+		    none ? ", or none" : "");
+		goto fail;
+	}
+	return (words);
+fail:
+	config_free_words(words);
+	return (NULL);
+}
+
+/* Sets a route's methods (or its mirrored ones, MIRROR). */
+static int
+route_set_methods(struct config_route *r, const char *value, int mirror,
+    char **cause)
+{
+	char	**words, ***field = mirror ? &r->mirror_methods : &r->methods;
+
+	if ((words = parse_methods(value, mirror, cause)) == NULL)
+		return (-1);
+	config_free_words(*field);
+	*field = words;
 	return (0);
 }
 
@@ -918,13 +1089,16 @@ apply_routes(struct config *cfg, struct parse *p)
 		if (strcmp(e->key, "match") == 0)
 			rc = route_set_match(r, e->value, &cause);
 		else if (strcmp(e->key, "methods") == 0)
-			rc = route_set_methods(r, e->value, &cause);
+			rc = route_set_methods(r, e->value, 0, &cause);
+		else if (strcmp(e->key, "mirror_methods") == 0)
+			rc = route_set_methods(r, e->value, 1, &cause);
 		else
 			rc = diff_rules_set(r->rules, e->key, e->value, &cause);
 		if (rc == 1)
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
-			    "expected match, methods or a diff rule (see "
-			    "docs/configuration.md)", e->section, e->key);
+			    "expected match, methods, mirror_methods or a diff "
+			    "rule (see docs/configuration.md)", e->section,
+			    e->key);
 		else if (rc == -1)
 			entry_bad_value(p, e, cause);
 	}
@@ -933,6 +1107,66 @@ apply_routes(struct config *cfg, struct parse *p)
 			parse_error(p, cfg->routes[j].line, "[route %s] has no "
 			    "match key: expected match = /path/pattern",
 			    cfg->routes[j].name);
+}
+
+/* The line of the first entry of SECTION (and KEY, unless NULL), or 0. */
+static unsigned int
+entry_line(const struct parse *p, const char *section, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nentries; i++)
+		if (strcmp(p->entries[i].section, section) == 0 &&
+		    (key == NULL || strcmp(p->entries[i].key, key) == 0))
+			return (p->entries[i].line);
+	return (0);
+}
+
+/*
+ * What depends on several keys, once all are applied: the [shadow]
+ * section wants a url, the forms that the values take in use.
+ */
+static void
+apply_finish(struct config *cfg, struct parse *p)
+{
+	static const char *const always[] = {
+		"authorization", "proxy-authorization", "cookie", "set-cookie"
+	};
+	unsigned int	 line;
+	size_t		 i, n;
+	char		*c;
+
+	if (cfg->shadow.url == NULL && entry_line(p, "shadow", "url") == 0 &&
+	    (line = entry_line(p, "shadow", NULL)) != 0)
+		parse_error(p, line, "[shadow] has no url: expected url = "
+		    "http://host:port of the service to mirror to");
+	/* A bad value left its field unset; it was reported. */
+	if (cfg->mirror_methods == NULL || cfg->sample_key == NULL ||
+	    cfg->log_request == NULL || cfg->redact == NULL ||
+	    cfg->request_id_header == NULL || cfg->log_path == NULL)
+		return;
+	if (cfg->mirror_methods[0] == NULL)
+		parse_error(p, entry_line(p, "shadow", "methods"), "[shadow] "
+		    "methods is empty: expected at least one method, such as "
+		    "GET HEAD (sample = 0%% mirrors nothing)");
+	/* The shadow's read timeout is its whole timeout at most. */
+	cfg->shadow.read_timeout_ms = cfg->shadow_timeout_ms;
+	if (cfg->sample_key[0] != '\0') {
+		cfg->sample_key_query = strncmp(cfg->sample_key, "query:",
+		    6) == 0;
+		cfg->sample_key_name = strchr(cfg->sample_key, ':') + 1;
+	}
+	cfg->log_request_headers = strstr(cfg->log_request, "headers") !=
+	    NULL;
+	cfg->log_request_body = strstr(cfg->log_request, "body") != NULL;
+	for (n = 0; cfg->redact[n] != NULL; n++)
+		for (c = cfg->redact[n]; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+	cfg->redact = xreallocarray(cfg->redact, n + nitems(always) + 1,
+	    sizeof(*cfg->redact));
+	for (i = 0; i < nitems(always); i++)
+		cfg->redact[n++] = xstrdup(always[i]);
+	cfg->redact[n] = NULL;
 }
 
 /* Applies the collected entries, then the defaults of unset keys. */
@@ -986,7 +1220,8 @@ apply(struct config *cfg, struct parse *p)
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
 			    "expected %s", e->section, e->key,
 			    strcmp(e->section, SECTION_DIFF) == 0 ?
-			    "a diff rule (see docs/configuration.md)" : keys);
+			    "max_body, threads, queue, queue_memory or a diff "
+			    "rule (see docs/configuration.md)" : keys);
 			free(keys);
 		} else if (rc == -1)
 			entry_bad_value(p, e, cause);
@@ -1005,7 +1240,18 @@ apply(struct config *cfg, struct parse *p)
 			fatalx("default of [%s] %s: %s", o->section, o->key,
 			    cause);
 	}
+	apply_finish(cfg, p);
 	apply_routes(cfg, p);
+}
+
+/* Frees what a backend's URL allocated. */
+static void
+backend_free(struct config_backend *b)
+{
+	free(b->url);
+	free(b->host);
+	free(b->port);
+	free(b->hostport);
 }
 
 /* Frees a config; only config_unref calls this. */
@@ -1017,15 +1263,20 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlisten; i++)
 		free(cfg->listen[i].text);
 	free(cfg->listen);
-	free(cfg->primary.url);
-	free(cfg->primary.host);
-	free(cfg->primary.port);
-	free(cfg->primary.hostport);
+	backend_free(&cfg->primary);
+	backend_free(&cfg->shadow);
+	free(cfg->request_id_header);
+	free(cfg->sample_key);
+	config_free_words(cfg->mirror_methods);
+	free(cfg->log_path);
+	free(cfg->log_request);
+	config_free_words(cfg->redact);
 	for (i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].match);
 		config_free_words(cfg->routes[i].segments);
 		config_free_words(cfg->routes[i].methods);
+		config_free_words(cfg->routes[i].mirror_methods);
 		diff_rules_free(cfg->routes[i].rules);
 	}
 	free(cfg->routes);
@@ -1160,4 +1411,20 @@ config_route_find(const struct config *cfg, const char *name)
 		if (strcmp(cfg->routes[i].name, name) == 0)
 			return (&cfg->routes[i]);
 	return (NULL);
+}
+
+/* Whether METHOD is mirrored for ROUTE (NULL: no route). */
+int
+config_mirrors_method(const struct config *cfg,
+    const struct config_route *route, const char *method)
+{
+	char	**m = cfg->mirror_methods;
+	size_t	  i;
+
+	if (route != NULL && route->mirror_methods != NULL)
+		m = route->mirror_methods;
+	for (i = 0; m[i] != NULL; i++)
+		if (strcmp(m[i], method) == 0)
+			return (1);
+	return (0);
 }

@@ -35,8 +35,10 @@
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/conn.h"
+#include "shadowdiff/exchange.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/mirror.h"
 #include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/upstream.h"
@@ -68,6 +70,9 @@ struct conn {
 
 	/* The exchange in progress. */
 	struct upstream		*up;
+	struct exchange		*ex;		/* when mirrored */
+	char			 id[MIRROR_ID_LEN + 1];	/* ours, if added */
+	int			 id_added;
 	enum http_framing	 req_framing;	/* toward the primary */
 	enum http_framing	 resp_framing;	/* toward the client */
 	uint64_t		 body_bytes;
@@ -189,6 +194,16 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	log_debug("client %s: connected", c->peer);
 }
 
+/* The request will not be compared: its exchange, if any, is abandoned. */
+static void
+conn_drop_exchange(struct conn *c)
+{
+	if (c->ex != NULL) {
+		exchange_abandon(c->ex);
+		c->ex = NULL;
+	}
+}
+
 /* The single teardown: unhooks and frees everything of the connection. */
 void
 conn_close(struct conn *c, const char *why)
@@ -197,6 +212,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->closed = 1;
 	log_debug("client %s: closed: %s", c->peer, why);
+	conn_drop_exchange(c);
 	if (c->up != NULL) {
 		upstream_abort(c->up);
 		c->up = NULL;
@@ -338,6 +354,7 @@ conn_error(struct conn *c, int status, const char *reason, int keep)
 {
 	log_info("client %s: %d %s: %s", c->peer, status,
 	    http_status_text(status), reason);
+	conn_drop_exchange(c);
 	if (c->up != NULL) {
 		upstream_abort(c->up);
 		c->up = NULL;
@@ -376,6 +393,8 @@ conn_send_request(struct conn *c, enum upstream_use use)
 	fw.framing = c->req_framing;
 	fw.length = m->content_length;
 	fw.upgrade = m->upgrade;
+	fw.id_name = conn_cfg(c)->request_id_header;
+	fw.id_value = c->id_added ? c->id : NULL;
 	http_write_request_head(upstream_output(c->up), m, &fw);
 	return (0);
 }
@@ -395,6 +414,49 @@ method_idempotent(int method)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * Gives the request its id (the client's, or a new one) and, if it is
+ * mirrored, an exchange; counts why not otherwise.
+ */
+static void
+conn_start_exchange(struct conn *c, const struct http_msg *m)
+{
+	static const enum stats_counter reasons[] = {
+		[MIRROR_SAMPLED_OUT] = STAT_NOT_MIRRORED_SAMPLED,
+		[MIRROR_METHOD] = STAT_NOT_MIRRORED_METHOD,
+		[MIRROR_BODY_TOO_LARGE] = STAT_NOT_MIRRORED_BODY,
+		[MIRROR_MAX_INFLIGHT] = STAT_NOT_MIRRORED_INFLIGHT,
+		[MIRROR_SHADOW_DOWN] = STAT_NOT_MIRRORED_DOWN,
+		[MIRROR_UPGRADE] = STAT_NOT_MIRRORED_UPGRADE
+	};
+	const struct config		*cfg = conn_cfg(c);
+	const struct config_route	*route = NULL;
+	enum mirror_verdict		 v;
+	const char			*id, *target;
+	size_t				 len, tlen;
+
+	if ((id = http_msg_header(m, cfg->request_id_header, &len)) == NULL) {
+		mirror_new_id(&c->w->mirror, c->id);
+		c->id_added = 1;
+	} else
+		c->id_added = 0;
+	if (cfg->shadow.url == NULL)
+		return;
+	target = http_msg_target(m, &tlen);
+	if (cfg->nroutes > 0)
+		route = config_route_match(cfg, target, tlen,
+		    llhttp_method_name(m->method));
+	v = mirror_decide(cfg, route, m, &c->w->mirror, util_now_ms());
+	if (v != MIRROR_YES) {
+		stats_inc(&c->w->stats, reasons[v]);
+		return;
+	}
+	if (c->id_added)
+		c->ex = exchange_new(c->w, route, m, c->id, MIRROR_ID_LEN, 1);
+	else
+		c->ex = exchange_new(c->w, route, m, id, len, 0);
 }
 
 /* A request head is parsed: check it and start the exchange. */
@@ -434,6 +496,7 @@ cp_head(void *arg, struct http_msg *m)
 	c->retriable = method_idempotent(m->method) && !body;
 	/* An upgrade that the primary refuses leaves the stream unclear. */
 	c->keepalive = m->keepalive && !m->upgrade && !c->w->draining;
+	conn_start_exchange(c, m);
 	if (conn_send_request(c, c->retriable ? UPSTREAM_POOLED :
 	    UPSTREAM_POOLED_CHECKED) == -1) {
 		http_parser_fail(&c->parser, 502, "cannot connect to the "
@@ -466,6 +529,8 @@ cp_body(void *arg, const char *data, size_t len)
 		    "max_request_body");
 		return (-1);
 	}
+	if (c->ex != NULL)
+		exchange_request_body(c->ex, data, len);
 	if (c->up == NULL)
 		return (0);
 	out = upstream_output(c->up);
@@ -488,6 +553,8 @@ cp_done(void *arg, struct http_msg *m)
 		c->state = C_WAIT;
 		conn_timer_set(c, 0);
 	}
+	if (c->ex != NULL)
+		exchange_request_done(c->ex, m, c->addr);
 	if (c->up == NULL)
 		return;
 	if (c->req_framing == HTTP_FRAMING_CHUNKED)
@@ -605,6 +672,8 @@ cu_head(void *arg, struct http_msg *r)
 	http_write_response_head(out, r, c->resp_framing, conn_hdr);
 	c->resp_started = 1;
 	conn_count_status(c, r->status);
+	if (c->ex != NULL)
+		exchange_primary_head(c->ex, r, nobody);
 	return (nobody);
 }
 
@@ -619,6 +688,8 @@ cu_body(void *arg, const char *data, size_t len)
 		http_write_chunk(out, data, len);
 	else
 		evbuffer_add(out, data, len);
+	if (c->ex != NULL)
+		exchange_primary_body(c->ex, data, len);
 	conn_pace_primary(c);
 }
 
@@ -663,6 +734,10 @@ cu_done(void *arg, struct http_msg *r)
 		goto out;
 	if (c->resp_framing == HTTP_FRAMING_CHUNKED)
 		http_write_last_chunk(out);
+	if (c->ex != NULL) {
+		exchange_primary_done(c->ex);
+		c->ex = NULL;
+	}
 	conn_exchange_end(c);
 out:
 	conn_unbusy(c);
@@ -685,6 +760,7 @@ cu_error(void *arg, enum upstream_error err, const char *reason)
 			goto out;
 		}
 	}
+	conn_drop_exchange(c);
 	if (c->state == C_TUNNEL) {
 		conn_finish(c);		/* write what the primary sent, then close */
 		goto out;

@@ -329,6 +329,8 @@ divlog_format(const struct divlog_entry *e, const struct diff_result *res,
 	    "shadow", divlog_side_json(&e->shadow));
 	if (rec == NULL)
 		fatalx("divlog_format: json_pack failed");
+	if (e->request != NULL)
+		json_object_set(rec, "request", e->request);
 	head = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(10));
 	json_decref(rec);

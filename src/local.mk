@@ -7,6 +7,9 @@ libshadowdiff_a_SOURCES = \
 	src/divlog.c \
 	src/http.c \
 	src/conn.c \
+	src/exchange.c \
+	src/mirror.c \
+	src/differ.c \
 	src/upstream.c \
 	src/sock.c \
 	src/worker.c \
@@ -18,6 +21,9 @@ noinst_HEADERS = \
 	include/shadowdiff/divlog.h \
 	include/shadowdiff/http.h \
 	include/shadowdiff/conn.h \
+	include/shadowdiff/exchange.h \
+	include/shadowdiff/mirror.h \
+	include/shadowdiff/differ.h \
 	include/shadowdiff/upstream.h \
 	include/shadowdiff/sock.h \
 	include/shadowdiff/worker.h \

@@ -19,6 +19,8 @@
 #include <event2/thread.h>
 
 #include "shadowdiff/config.h"
+#include "shadowdiff/differ.h"
+#include "shadowdiff/divlog.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -34,6 +36,8 @@ struct daemon {
 	int		  draining;
 	uint64_t	  drain_start;
 	struct event	 *ev_poll;
+	struct divlog	 *divlog;	/* with a [shadow] only */
+	struct differ	 *differ;
 };
 
 static void
@@ -149,6 +153,34 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	    "restart to apply changes");
 }
 
+/* SIGUSR1: reopen the divergence log (logrotate moved it). */
+static void
+signal_usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->divlog != NULL) {
+		log_info("SIGUSR1: reopening the divergence log");
+		divlog_reopen(d->divlog);
+	}
+}
+
+/* The divergence log and the diff threads, when there is a shadow. */
+static void
+start_diffing(struct daemon *d)
+{
+	const struct config	*cfg = d->cfg;
+	char			*cause = NULL;
+
+	if (cfg->shadow.url == NULL)
+		return;
+	if ((d->divlog = divlog_open(cfg->log_path, cfg->log_queue,
+	    &cause)) == NULL)
+		fatalx("divergence log: %s", cause);
+	d->differ = differ_new(cfg->diff_threads, cfg->diff_queue,
+	    cfg->diff_queue_memory, d->divlog);
+}
+
 /* Loads the config file, or says why not; exits 1 on error. */
 static struct config *
 load(const char *path)
@@ -174,7 +206,7 @@ main(int argc, char **argv)
 	};
 	struct daemon	 d;
 	const char	*path = CONFIG_DEFAULT_PATH;
-	struct event	*sigs[4];
+	struct event	*sigs[5];
 	size_t		 i;
 	int		 ch, test = 0, debug = 0;
 
@@ -223,21 +255,24 @@ main(int argc, char **argv)
 	sigs[0] = evsignal_new(d.base, SIGTERM, signal_stop_cb, &d);
 	sigs[1] = evsignal_new(d.base, SIGINT, signal_stop_cb, &d);
 	sigs[2] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
-	sigs[3] = NULL;
+	sigs[3] = evsignal_new(d.base, SIGUSR1, signal_usr1_cb, &d);
+	sigs[4] = NULL;
 	for (i = 0; sigs[i] != NULL; i++)
 		evsignal_add(sigs[i], NULL);
 
 	d.nworkers = d.cfg->workers;
 	d.workers = xcalloc(d.nworkers, sizeof(*d.workers));
 	open_listeners(&d);
+	start_diffing(&d);
 	for (i = 0; i < d.nworkers; i++) {
 		d.workers[i] = worker_new((unsigned int)i, d.cfg,
-		    d.fds + i * d.cfg->nlisten, d.cfg->nlisten);
+		    d.fds + i * d.cfg->nlisten, d.cfg->nlisten, d.differ);
 		if (worker_start(d.workers[i]) == -1)
 			fatal("worker %zu: pthread_create", i);
 	}
-	log_info("shadowdiff %s started: %zu workers, primary %s",
-	    PACKAGE_VERSION, d.nworkers, d.cfg->primary.url);
+	log_info("shadowdiff %s started: %zu workers, primary %s, shadow %s",
+	    PACKAGE_VERSION, d.nworkers, d.cfg->primary.url,
+	    d.cfg->shadow.url != NULL ? d.cfg->shadow.url : "none");
 
 	event_base_dispatch(d.base);
 
@@ -245,6 +280,9 @@ main(int argc, char **argv)
 		worker_join(d.workers[i]);
 		worker_free(d.workers[i]);
 	}
+	/* What was handed over is still compared and written. */
+	differ_free(d.differ);
+	divlog_close(d.divlog);
 	log_info("stopped");
 	for (i = 0; sigs[i] != NULL; i++)
 		event_free(sigs[i]);

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,6 +61,8 @@ struct upstream {
 TAILQ_HEAD(upstream_list, upstream);
 
 struct upstream_pool {
+	const char			*name;		/* primary, shadow */
+	int				 quiet;		/* failures at debug */
 	struct event_base		*base;
 	const struct config_backend	*backend;
 	struct stats			*stats;
@@ -83,6 +87,34 @@ static const struct http_parser_cbs upstream_parser_cbs = {
 	up_head, up_body, up_done
 };
 
+static void	upstream_log(const struct upstream_pool *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Logs a failure with the pool's name: a warning for the primary, whose
+ * failures clients see; debug for the shadow, whose failures are
+ * counted and written to the divergence log instead (a hanging shadow
+ * must not flood the journal).
+ */
+static void
+upstream_log(const struct upstream_pool *pool, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[256];
+
+	if (pool->quiet && !log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pool->quiet)
+		log_debug("%s %s: %s", pool->name, pool->backend->hostport,
+		    msg);
+	else
+		log_warnx("%s %s: %s", pool->name, pool->backend->hostport,
+		    msg);
+}
+
 /* A millisecond count as a timeval. */
 static struct timeval
 tv_ms(uint64_t ms)
@@ -97,11 +129,13 @@ tv_ms(uint64_t ms)
 /* Creates the pool of one worker for BACKEND. */
 struct upstream_pool *
 upstream_pool_new(struct event_base *base, const struct config_backend *b,
-    struct stats *stats)
+    struct stats *stats, const char *name, int quiet)
 {
 	struct upstream_pool	*pool;
 
 	pool = xcalloc(1, sizeof(*pool));
+	pool->name = name;
+	pool->quiet = quiet;
 	pool->base = base;
 	pool->backend = b;
 	pool->stats = stats;
@@ -236,7 +270,7 @@ upstream_get(struct upstream_pool *pool, const struct upstream_cbs *cbs,
 	up = xcalloc(1, sizeof(*up));
 	up->pool = pool;
 	if (upstream_connect(up) == -1) {
-		log_warn("primary %s: connect", pool->backend->hostport);
+		upstream_log(pool, "connect: %s", strerror(errno));
 		upstream_free(up);
 		return (NULL);
 	}
@@ -375,17 +409,16 @@ static void
 upstream_end(struct upstream *up, short what)
 {
 	struct sock	*s = up->sock;
-	const char	*host = up->pool->backend->hostport;
 
 	if (what & SOCK_TIMEOUT) {
-		log_warnx("primary %s: %s timed out", host,
+		upstream_log(up->pool, "%s timed out",
 		    up->state == UP_CONNECTING ? "connect" :
 		    up->sent ? "response" : "request send");
 		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");
 		return;
 	}
 	if (up->state == UP_CONNECTING) {
-		log_warn("primary %s: connect", host);
+		upstream_log(up->pool, "connect: %s", strerror(errno));
 		upstream_fail(up, UPSTREAM_REFUSED, "connection refused");
 		return;
 	}
@@ -411,7 +444,7 @@ upstream_end(struct upstream *up, short what)
 	if ((what & SOCK_EOF) &&
 	    http_parser_eof(&up->parser) == HTTP_FEED_DONE)
 		return;
-	log_warnx("primary %s: connection %s before the response ended", host,
+	upstream_log(up->pool, "connection %s before the response ended",
 	    (what & SOCK_EOF) ? "closed" : "reset");
 	upstream_fail(up, UPSTREAM_RESET, (what & SOCK_EOF) ?
 	    "closed" : "reset");
@@ -439,8 +472,7 @@ upstream_read_cb(struct sock *s, void *arg)
 		rc = http_parser_feed(&up->parser, data, n, &used);
 		evbuffer_drain(in, used);
 		if (rc == HTTP_FEED_ERROR) {
-			log_warnx("primary %s: bad response: %s",
-			    up->pool->backend->hostport,
+			upstream_log(up->pool, "bad response: %s",
 			    up->parser.error_reason);
 			upstream_fail(up, UPSTREAM_BAD_RESPONSE,
 			    up->parser.error_reason);

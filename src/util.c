@@ -90,6 +90,26 @@ util_now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/* Microseconds on the monotonic clock, for timing exchanges. */
+uint64_t
+util_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/* Microseconds since the Unix epoch, for record times. */
+int64_t
+util_wall_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 /* Formats a socket address as host:port ([host]:port for IPv6). */
 const char *
 util_sockaddr_str(const void *sa, char *buf, size_t len)

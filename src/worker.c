@@ -15,6 +15,7 @@
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/conn.h"
+#include "shadowdiff/exchange.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
@@ -34,14 +35,19 @@ static void	worker_resume_accept_cb(evutil_socket_t, short, void *);
 
 /* Creates a worker serving CFG on the listening sockets FDS. */
 struct worker *
-worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds)
+worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
+    struct differ *differ)
 {
 	struct worker	*w;
 	size_t		 i;
+
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
 	w->cfg = config_ref(cfg);
+	w->differ = differ;
 	TAILQ_INIT(&w->conns);
+	TAILQ_INIT(&w->exchanges);
+	mirror_state_init(&w->mirror);
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("worker %u: event_base_new failed", id);
 	w->ev_drain = event_new(w->base, -1, 0, worker_drain_cb, w);
@@ -61,7 +67,11 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds)
 		    worker_accept_error_cb);
 	}
 	w->nlisteners = nfds;
-	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats);
+	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats,
+	    "primary", 0);
+	if (cfg->shadow.url != NULL)
+		w->shadow = upstream_pool_new(w->base, &cfg->shadow,
+		    &w->shadow_stats, "shadow", 1);
 	return (w);
 }
 
@@ -112,7 +122,18 @@ void
 worker_conn_gone(struct worker *w, struct conn *c)
 {
 	atomic_fetch_sub(&worker_total_conns, 1);
-	if (w->draining && w->nconns == 0)
+	worker_exchange_gone(w);
+}
+
+/*
+ * A draining worker ends its loop once its connections are closed and
+ * its mirrors are over ([shadow] timeout bounds them), so that what was
+ * mirrored before a stop is still compared.
+ */
+void
+worker_exchange_gone(struct worker *w)
+{
+	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges))
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -129,9 +150,10 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 	w->nlisteners = 0;
 	evtimer_del(w->ev_accept);
 	upstream_pool_close_idle(w->primary);
+	if (w->shadow != NULL)
+		upstream_pool_close_idle(w->shadow);
 	conn_drain_all(w);
-	if (w->nconns == 0)
-		event_base_loopexit(w->base, NULL);
+	worker_exchange_gone(w);
 }
 
 /* The drain timeout ran out: stop now. */
@@ -196,10 +218,12 @@ worker_free(struct worker *w)
 	size_t		 i;
 
 	conn_close_all(w, "shutting down");
+	exchange_free_all(w);
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_free(w->listeners[i]);
 	free(w->listeners);
 	upstream_pool_free(w->primary);
+	upstream_pool_free(w->shadow);
 	event_free(w->ev_drain);
 	event_free(w->ev_stop);
 	event_free(w->ev_accept);

@@ -29,8 +29,23 @@
  *                 on a timer: other connections are served meanwhile.
  *   /close        200 "close\n" with Connection: close.
  *   /stats        200 "requests N\n": the requests received completely
- *                 (the handler ran) except /stats and /stats/reset.
+ *                 (the handler ran) except /stats, /seen and their /reset.
  *   /stats/reset  sets that count to zero.
+ *   /seen         200 text/plain, the last 1000 of the requests that
+ *                 /stats counts, oldest first, one "METHOD URI ID\n" line
+ *                 each: URI is the request target with query, ID the
+ *                 X-Shadowdiff-Id value (trimmed by evhttp) or "-". URI
+ *                 and ID are cut at 16 KiB and 1 KiB (memory stays
+ *                 bounded).
+ *   /seen/reset   forgets them.
+ *   /json/N       200 application/json, a JSON object for benchmarking
+ *                 the diff (N from 1 to 1048576), no final newline:
+ *                 {"id":1,"name":"shadowdiff benchmark","items":[
+ *                 {"k":0,"v":"abc..."},...],"version":"go"}. Byte for
+ *                 byte the same in both flavors but for "version", "go" or
+ *                 "rust". The go body is exactly N bytes for N >= 78 (a
+ *                 smaller N gets the 64-byte object with no item), the
+ *                 rust body 2 more. Same headers in both flavors too.
  *   /api/...      the JSON service below; 404 elsewhere.
  *
  * The JSON service plays the Go service (-f go, the default) or its Rust
@@ -120,6 +135,11 @@
 #define MAX_HEADER_LINES 100000		/* /headers: lines written at most */
 #define MAX_QUERY_LEN	1024		/* /api/search: q bytes at most */
 #define MAX_SHUTDOWN_PENDING 1000000	/* bound of the clean-up loops */
+#define SEEN_MAX	1000		/* /seen: requests remembered */
+#define SEEN_URI_MAX	(16 * 1024)	/* /seen: URI bytes kept */
+#define SEEN_ID_MAX	1024		/* /seen: X-Shadowdiff-Id bytes kept */
+#define JSON_MAX	(1024 * 1024)	/* /json/N: N at most */
+#define JSON_VALUE_LEN	64		/* /json/N: an item's "v" length */
 
 enum flavor {
 	FLAVOR_GO,
@@ -136,6 +156,13 @@ struct pending {
 	uint64_t		 sent;
 };
 
+/* One /seen line; the buffer is kept for the next line in its slot. */
+struct seen_line {
+	char			*text;
+	size_t			 len;
+	size_t			 size;
+};
+
 struct backend {
 	struct event_base	*base;
 	struct evhttp		*http;
@@ -143,6 +170,12 @@ struct backend {
 	int			 verbose;
 	uint64_t		 requests;
 	LIST_HEAD(, pending)	 pendings;
+	struct seen_line	 seen[SEEN_MAX];	/* a ring */
+	size_t			 seen_next;	/* the slot to write next */
+	size_t			 seen_count;
+	char			*json;		/* the last /json body */
+	size_t			 json_len;
+	uint64_t		 json_n;	/* its N, 0 if none */
 };
 
 /* The /bytes pattern, PIECE_SIZE bytes readable from any offset < 26. */
@@ -214,6 +247,11 @@ static void	handle_sleep(struct backend *, struct evhttp_request *,
 static void	sleep_done_cb(evutil_socket_t, short, void *);
 static void	handle_close(struct evhttp_request *);
 static void	handle_stats(struct backend *, struct evhttp_request *, int);
+static void	seen_record(struct backend *, struct evhttp_request *);
+static void	handle_seen(struct backend *, struct evhttp_request *, int);
+static size_t	json_build(char *, uint64_t, enum flavor);
+static void	handle_json(struct backend *, struct evhttp_request *,
+		    const char *);
 static void	json_escape(struct evbuffer *, const char *, enum flavor);
 static void	api_reply(struct backend *, struct evhttp_request *, int);
 static void	api_reply_literal(struct backend *, struct evhttp_request *,
@@ -577,6 +615,143 @@ handle_stats(struct backend *be, struct evhttp_request *req, int reset)
 	reply_text(req, 200, text);
 }
 
+/* Remembers the request for /seen, in place of the oldest if full. */
+static void
+seen_record(struct backend *be, struct evhttp_request *req)
+{
+	struct seen_line	*l = &be->seen[be->seen_next];
+	const char		*method, *uri, *id;
+	size_t			 mlen, ulen, ilen, need;
+	char			*text;
+
+	method = method_name(evhttp_request_get_command(req));
+	uri = evhttp_request_get_uri(req);
+	id = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Shadowdiff-Id");
+	if (id == NULL)
+		id = "-";
+	mlen = strlen(method);
+	ulen = strnlen(uri, SEEN_URI_MAX);
+	ilen = strnlen(id, SEEN_ID_MAX);
+	need = mlen + 1 + ulen + 1 + ilen + 1;
+	if (need > l->size) {
+		if ((text = realloc(l->text, need)) == NULL)
+			return;		/* the line is missing; rare enough */
+		l->text = text;
+		l->size = need;
+	}
+	memcpy(l->text, method, mlen);
+	l->text[mlen] = ' ';
+	memcpy(l->text + mlen + 1, uri, ulen);
+	l->text[mlen + 1 + ulen] = ' ';
+	memcpy(l->text + mlen + 1 + ulen + 1, id, ilen);
+	l->text[need - 1] = '\n';
+	l->len = need;
+	be->seen_next = (be->seen_next + 1) % SEEN_MAX;
+	if (be->seen_count < SEEN_MAX)
+		be->seen_count++;
+}
+
+/* /seen and /seen/reset. */
+static void
+handle_seen(struct backend *be, struct evhttp_request *req, int reset)
+{
+	struct evbuffer		*out = evhttp_request_get_output_buffer(req);
+	const struct seen_line	*l;
+	size_t			 i, first;
+
+	if (reset) {
+		/* The buffers stay for the lines to come. */
+		be->seen_count = 0;
+		be->seen_next = 0;
+	}
+	first = (be->seen_next + SEEN_MAX - be->seen_count) % SEEN_MAX;
+	for (i = 0; i < be->seen_count; i++) {
+		l = &be->seen[(first + i) % SEEN_MAX];
+		evbuffer_add(out, l->text, l->len);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain");
+	reply(req, 200);
+}
+
+/*
+ * Writes the /json/N body into buf (N + 128 bytes at least) and returns
+ * its length. The items are sized as for "go" in both flavors, so the
+ * rust body is the go body with "rust" in place of "go".
+ */
+static size_t
+json_build(char *buf, uint64_t n, enum flavor flavor)
+{
+	static const char	 head[] =
+	    "{\"id\":1,\"name\":\"shadowdiff benchmark\",\"items\":[";
+	static const char	 tail_go[] = "],\"version\":\"go\"}";
+	static const char	 tail_rust[] = "],\"version\":\"rust\"}";
+	/* Room always left for one more item, so the last one fits. */
+	const uint64_t		 spare = 32;
+	uint64_t		 left, k, vlen, j;
+	size_t			 len, hlen;
+	char			 item[64];
+
+	len = sizeof(head) - 1;
+	memcpy(buf, head, len);
+	left = n > len + sizeof(tail_go) - 1 ? n - len - (sizeof(tail_go) - 1) :
+	    0;
+	for (k = 0; left > 0; k++) {
+		hlen = (size_t)snprintf(item, sizeof(item),
+		    "%s{\"k\":%" PRIu64 ",\"v\":\"", k > 0 ? "," : "", k);
+		if (left < hlen + 2)
+			break;		/* k == 0 only: N is too small */
+		if (left >= hlen + 2 + JSON_VALUE_LEN + spare)
+			vlen = JSON_VALUE_LEN;
+		else
+			vlen = left - hlen - 2;		/* the last item */
+		memcpy(buf + len, item, hlen);
+		len += hlen;
+		for (j = 0; j < vlen; j++)
+			buf[len++] = (char)('a' + (k + j) % 26);
+		buf[len++] = '"';
+		buf[len++] = '}';
+		left -= hlen + 2 + vlen;
+	}
+	if (flavor == FLAVOR_GO) {
+		memcpy(buf + len, tail_go, sizeof(tail_go) - 1);
+		len += sizeof(tail_go) - 1;
+	} else {
+		memcpy(buf + len, tail_rust, sizeof(tail_rust) - 1);
+		len += sizeof(tail_rust) - 1;
+	}
+	return (len);
+}
+
+/* /json/N: a JSON object of about N bytes; the last body is kept. */
+static void
+handle_json(struct backend *be, struct evhttp_request *req, const char *arg)
+{
+	uint64_t	 n;
+	char		*body;
+
+	if (parse_uint(arg, JSON_MAX, &n) == -1 || n == 0) {
+		reply_text(req, 400, "bad size\n");
+		return;
+	}
+	if (n != be->json_n) {
+		/* One body kept (1 MiB at most): a benchmark repeats its N. */
+		if ((body = realloc(be->json, (size_t)n + 128)) == NULL) {
+			reply_text(req, 500, "out of memory\n");
+			return;
+		}
+		be->json = body;
+		be->json_len = json_build(body, n, be->flavor);
+		be->json_n = n;
+	}
+	evbuffer_add(evhttp_request_get_output_buffer(req), be->json,
+	    be->json_len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	reply(req, 200);
+}
+
 /* Appends s as the inside of a JSON string the way the flavor writes it. */
 static void
 json_escape(struct evbuffer *out, const char *s, enum flavor flavor)
@@ -752,6 +927,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		    evhttp_request_get_uri(req));
 	if (strcmp(path, "/hello") == 0) {	/* first: the benchmark */
 		be->requests++;
+		seen_record(be, req);
 		handle_hello(req);
 		return;
 	}
@@ -763,7 +939,16 @@ request_cb(struct evhttp_request *req, void *arg)
 		handle_stats(be, req, 1);
 		return;
 	}
+	if (strcmp(path, "/seen") == 0) {
+		handle_seen(be, req, 0);
+		return;
+	}
+	if (strcmp(path, "/seen/reset") == 0) {
+		handle_seen(be, req, 1);
+		return;
+	}
 	be->requests++;
+	seen_record(be, req);
 	if (strcmp(path, "/echo") == 0)
 		handle_echo(req);
 	else if (strcmp(path, "/headers") == 0)
@@ -778,6 +963,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		handle_sleep(be, req, path + 7);
 	else if (strcmp(path, "/close") == 0)
 		handle_close(req);
+	else if (strncmp(path, "/json/", 6) == 0)
+		handle_json(be, req, path + 6);
 	else if (strncmp(path, "/api/", 5) == 0)
 		handle_api(be, req, path, query);
 	else
@@ -942,6 +1129,9 @@ main(int argc, char *argv[])
 		pending_free(p);
 	}
 	evhttp_free(be.http);
+	for (i = 0; i < SEEN_MAX; i++)
+		free(be.seen[i].text);
+	free(be.json);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(be.base);

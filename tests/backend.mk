@@ -4,3 +4,9 @@
 noinst_PROGRAMS += tests/sd-backend
 tests_sd_backend_SOURCES = tests/backend.c
 tests_sd_backend_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+
+# sd-misbehave: a shadow that answers late, badly or never, for the
+# isolation tests (libevent only, like sd-backend).
+noinst_PROGRAMS += tests/sd-misbehave
+tests_sd_misbehave_SOURCES = tests/misbehave.c
+tests_sd_misbehave_LDADD = $(LIBEVENT_LIBS)

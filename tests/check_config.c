@@ -392,6 +392,115 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg->routes);
 	ck_assert_ptr_nonnull(cfg->diff_rules);
 	ck_assert_str_eq(cfg->path, conf_path);
+	ck_assert_str_eq(cfg->request_id_header, "X-Shadowdiff-Id");
+	ck_assert_ptr_null(cfg->shadow.url);
+	ck_assert_uint_eq(cfg->shadow.connect_timeout_ms, 1000);
+	ck_assert_uint_eq(cfg->shadow_timeout_ms, 5000);
+	ck_assert_uint_eq(cfg->shadow.read_timeout_ms, 5000);
+	ck_assert(cfg->sample == 1.0);
+	ck_assert_str_eq(cfg->sample_key, "");
+	ck_assert_ptr_null(cfg->sample_key_name);
+	ck_assert_str_eq(cfg->mirror_methods[0], "GET");
+	ck_assert_str_eq(cfg->mirror_methods[1], "HEAD");
+	ck_assert_str_eq(cfg->mirror_methods[2], "OPTIONS");
+	ck_assert_ptr_null(cfg->mirror_methods[3]);
+	ck_assert_uint_eq(cfg->max_inflight, 100);
+	ck_assert_uint_eq(cfg->mirror_max_body, 1048576);
+	ck_assert_uint_eq(cfg->shadow_max_response, 64 << 20);
+	ck_assert_uint_eq(cfg->diff_max_body, 1048576);
+	ck_assert_uint_eq(cfg->diff_threads, 2);
+	ck_assert_uint_eq(cfg->diff_queue, 256);
+	ck_assert_uint_eq(cfg->diff_queue_memory, 256 << 20);
+	ck_assert_str_eq(cfg->log_path, "/var/log/shadowdiff/divergence.log");
+	ck_assert(cfg->log_matches == 0);
+	ck_assert_int_eq(cfg->log_request_headers, 0);
+	ck_assert_int_eq(cfg->log_request_body, 0);
+	ck_assert_str_eq(cfg->redact[0], "authorization");
+	ck_assert_str_eq(cfg->redact[3], "set-cookie");
+	ck_assert_ptr_null(cfg->redact[4]);
+	ck_assert_uint_eq(cfg->log_value_limit, 256);
+	ck_assert_uint_eq(cfg->log_queue, 4096);
+	config_unref(cfg);
+}
+END_TEST
+
+/* The keys of [shadow], [log] and [diff] that the daemon reads. */
+START_TEST(mirror_keys)
+{
+	struct config			*cfg;
+	const struct config_route	*r;
+
+	cfg = load_good(BASE
+	    "[server]\nrequest_id_header = X-Req\n"
+	    "[shadow]\n"
+	    "url = http://127.0.0.1:9001\n"
+	    "connect_timeout = 50ms\n"
+	    "timeout = 2s\n"
+	    "idle_timeout = 3s\n"
+	    "pool_size = 7\n"
+	    "sample = 12.5%\n"
+	    "sample_key = query:user\n"
+	    "methods = GET POST\n"
+	    "max_inflight = 9\n"
+	    "max_body = 4KiB\n"
+	    "max_response = 2MiB\n"
+	    "[diff]\n"
+	    "max_body = 64KiB\n"
+	    "threads = 3\n"
+	    "queue = 5\n"
+	    "queue_memory = 1MiB\n"
+	    "[log]\n"
+	    "path = -\n"
+	    "log_matches = 1%\n"
+	    "log_request = headers body\n"
+	    "redact_headers = X-Api-Key\n"
+	    "value_limit = 64\n"
+	    "queue = 10\n"
+	    "[route writes]\n"
+	    "match = /w/**\n"
+	    "mirror_methods = GET PUT\n"
+	    "[route quiet]\n"
+	    "match = /q\n"
+	    "mirror_methods = none\n");
+	ck_assert_str_eq(cfg->request_id_header, "X-Req");
+	ck_assert_str_eq(cfg->shadow.hostport, "127.0.0.1:9001");
+	ck_assert_uint_eq(cfg->shadow.connect_timeout_ms, 50);
+	ck_assert_uint_eq(cfg->shadow_timeout_ms, 2000);
+	ck_assert_uint_eq(cfg->shadow.read_timeout_ms, 2000);
+	ck_assert_uint_eq(cfg->shadow.idle_timeout_ms, 3000);
+	ck_assert_uint_eq(cfg->shadow.pool_size, 7);
+	ck_assert(cfg->sample == 0.125);
+	ck_assert_int_eq(cfg->sample_key_query, 1);
+	ck_assert_str_eq(cfg->sample_key_name, "user");
+	ck_assert_uint_eq(cfg->max_inflight, 9);
+	ck_assert_uint_eq(cfg->mirror_max_body, 4096);
+	ck_assert_uint_eq(cfg->shadow_max_response, 2 << 20);
+	ck_assert_uint_eq(cfg->diff_max_body, 65536);
+	ck_assert_uint_eq(cfg->diff_threads, 3);
+	ck_assert_uint_eq(cfg->diff_queue, 5);
+	ck_assert_uint_eq(cfg->diff_queue_memory, 1 << 20);
+	ck_assert_str_eq(cfg->log_path, "-");
+	ck_assert(cfg->log_matches == 0.01);
+	ck_assert_int_eq(cfg->log_request_headers, 1);
+	ck_assert_int_eq(cfg->log_request_body, 1);
+	ck_assert_str_eq(cfg->redact[0], "x-api-key");
+	ck_assert_str_eq(cfg->redact[1], "authorization");
+	ck_assert_ptr_null(cfg->redact[5]);
+	ck_assert_uint_eq(cfg->log_value_limit, 64);
+	ck_assert_uint_eq(cfg->log_queue, 10);
+	/* Methods: [shadow] by default, a route's list where it has one. */
+	ck_assert_int_eq(config_mirrors_method(cfg, NULL, "POST"), 1);
+	ck_assert_int_eq(config_mirrors_method(cfg, NULL, "PUT"), 0);
+	ck_assert_int_eq(config_mirrors_method(cfg, NULL, "HEAD"), 0);
+	r = config_route_find(cfg, "writes");
+	ck_assert_int_eq(config_mirrors_method(cfg, r, "PUT"), 1);
+	ck_assert_int_eq(config_mirrors_method(cfg, r, "POST"), 0);
+	r = config_route_find(cfg, "quiet");
+	ck_assert_int_eq(config_mirrors_method(cfg, r, "GET"), 0);
+	config_unref(cfg);
+	/* An empty url turns mirroring off; the other keys may stay. */
+	cfg = load_good(BASE "[shadow]\nurl =\nsample = 5%\n");
+	ck_assert_ptr_null(cfg->shadow.url);
 	config_unref(cfg);
 }
 END_TEST
@@ -869,7 +978,7 @@ static const struct {
 } bad_cases[] = {
 	{ "unknown section", BASE "[bogus]\nx = 1\n", {
 	    { 5, "unknown section [bogus]: expected [server], [listen], "
-		"[primary], [limits], [diff] or [route NAME]" } } },
+		"[primary], [shadow], [limits], [diff], [log] or [route NAME]" } } },
 	{ "unknown key server", BASE "[server]\nworkerz = 2\n", {
 	    { 6, "[server] unknown key \"workerz\": expected workers, "
 		"drain_timeout" } } },
@@ -885,11 +994,56 @@ static const struct {
 		"client_header_timeout, client_body_timeout, "
 		"keepalive_timeout, send_timeout" } } },
 	{ "unknown key diff", BASE "[diff]\nno_such_rule = 1\n", {
-	    { 6, "[diff] unknown key \"no_such_rule\": expected a diff rule "
-		"(see docs/configuration.md)" } } },
+	    { 6, "[diff] unknown key \"no_such_rule\": expected max_body, "
+		"threads, queue, queue_memory or a diff rule (see "
+		"docs/configuration.md)" } } },
 	{ "unknown key route", BASE "[route a]\nmatch = /a\nmatches = /b\n", {
 	    { 7, "[route a] unknown key \"matches\": expected match, "
-		"methods or a diff rule (see docs/configuration.md)" } } },
+		"methods, mirror_methods or a diff rule (see "
+		"docs/configuration.md)" } } },
+	{ "shadow without url", BASE "[shadow]\nsample = 10%\n", {
+	    { 6, "[shadow] has no url: expected url = http://host:port" } } },
+	{ "shadow bad url", BASE "[shadow]\nurl = ftp://x\n", {
+	    { 6, "[shadow] url = \"ftp://x\": expected a URL such as "
+		"http://127.0.0.1:8080" } } },
+	{ "shadow methods lower case",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmethods = GET post\n", {
+	    { 7, "[shadow] methods = \"GET post\": expected HTTP methods in "
+		"capitals, such as GET HEAD" } } },
+	{ "shadow methods empty",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmethods =\n", {
+	    { 7, "[shadow] methods is empty: expected at least one method" } } },
+	{ "shadow sample over 100%",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nsample = 150%\n", {
+	    { 7, "[shadow] sample = \"150%\": expected a percentage from 0% "
+		"to 100%" } } },
+	{ "shadow sample_key kind",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nsample_key = cookie:u\n", {
+	    { 7, "[shadow] sample_key = \"cookie:u\": expected header:NAME or "
+		"query:NAME" } } },
+	{ "shadow max_inflight zero",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmax_inflight = 0\n", {
+	    { 7, "[shadow] max_inflight = \"0\": expected a whole number from "
+		"1 to 1000000" } } },
+	{ "server request_id_header",
+	    BASE "[server]\nrequest_id_header = X Id\n", {
+	    { 6, "[server] request_id_header = \"X Id\": expected a header "
+		"name" } } },
+	{ "log relative path", BASE "[log]\npath = div.log\n", {
+	    { 6, "[log] path = \"div.log\": expected an absolute file path" } } },
+	{ "log log_request", BASE "[log]\nlog_request = body\n", {
+	    { 6, "[log] log_request = \"body\": expected none, headers, or "
+		"headers body" } } },
+	{ "log redact_headers", BASE "[log]\nredact_headers = X-Key B@d\n", {
+	    { 6, "[log] redact_headers = \"X-Key B@d\": expected a header "
+		"name" } } },
+	{ "log value_limit", BASE "[log]\nvalue_limit = 8\n", {
+	    { 6, "[log] value_limit = \"8\": expected a size from 16 to 1024 "
+		"bytes" } } },
+	{ "route mirror_methods",
+	    BASE "[route a]\nmatch = /a\nmirror_methods = post\n", {
+	    { 7, "[route a] mirror_methods = \"post\": expected HTTP methods "
+		"in capitals, such as GET HEAD" } } },
 	{ "duplicate key", BASE "[server]\nworkers = 2\nworkers = 3\n", {
 	    { 7, "[server] duplicate key \"workers\" (first set at line "
 		"6)" } } },
@@ -1360,6 +1514,7 @@ config_suite(void)
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
+	tcase_add_test(tc, mirror_keys);
 	tcase_add_test(tc, workers_auto);
 	tcase_add_test(tc, bounds_inclusive);
 	tcase_add_test(tc, listen_several);

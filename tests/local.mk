@@ -22,3 +22,9 @@ check_PROGRAMS += tests/check_divlog
 TESTS += tests/check_divlog
 tests_check_divlog_SOURCES = tests/check_divlog.c
 EXTRA_DIST += tests/validate-records.py
+
+# Integration: mirroring, diffing and the divergence log, with the test
+# backends (sd-backend, sd-misbehave) as primary and shadow.
+check_PROGRAMS += tests/check_mirror
+TESTS += tests/check_mirror
+tests_check_mirror_SOURCES = tests/check_mirror.c

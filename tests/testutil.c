@@ -142,6 +142,8 @@ tu_read_output(const struct tu_proc *p, char *buf, size_t len)
 	FILE	*f;
 	size_t	 n;
 
+	/* Not created yet: empty, not what the buffer held before. */
+	buf[0] = '\0';
 	if ((f = fopen(p->out, "r")) == NULL)
 		return (0);
 	n = fread(buf, 1, len - 1, f);
@@ -193,6 +195,39 @@ tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 	if (tu_spawn(p, argv, NULL) == -1)
 		return (-1);
 	return (tu_wait_port(p, "port "));
+}
+
+/* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
+int
+tu_misbehave_start(struct tu_proc *p, const char *mode, const char *log)
+{
+	static int	 n;
+	char		 bin[PATH_MAX], m[] = "-m", md[64], c[] = "-c";
+	char		 lg[PATH_MAX];
+	char *const	 argv[] = { bin, m, md, log ? c : NULL, lg, NULL };
+
+	memset(p, 0, sizeof(*p));
+	snprintf(md, sizeof(md), "%s", mode);
+	snprintf(lg, sizeof(lg), "%s", log ? log : "");
+	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-misbehave"));
+	snprintf(p->out, sizeof(p->out), "%s/misbehave.%d.out", tu_tmpdir(),
+	    n++);
+	if (tu_spawn(p, argv, NULL) == -1)
+		return (-1);
+	return (tu_wait_port(p, "port "));
+}
+
+/* Validates every line of PATH against docs/divergence-log.schema.json. */
+int
+tu_validate_records(const char *path)
+{
+	const char	*top = getenv("top_srcdir");
+	char		 cmd[3 * PATH_MAX];
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/"
+	    "validate-records.py %s/docs/divergence-log.schema.json %s",
+	    top ? top : "..", top ? top : "..", path);
+	return (system(cmd) == 0 ? 0 : -1);
 }
 
 /* Writes CONF, "%BACKEND%" replaced by the backend port, to PATH. */

@@ -25,6 +25,10 @@ const char *tu_tmpdir(void);
 
 /* Starts sd-backend (FLAVOR "go" or "rust", extra argument or NULL). */
 int	tu_backend_start(struct tu_proc *, const char *, const char *);
+/* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
+int	tu_misbehave_start(struct tu_proc *, const char *, const char *);
+/* Validates every line of PATH against the divergence log's schema. */
+int	tu_validate_records(const char *);
 /*
  * Starts the daemon with CONF (its text; "%BACKEND%" is replaced by
  * BACKEND_PORT) listening on 127.0.0.1:0, and learns its port.

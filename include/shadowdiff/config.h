@@ -24,9 +24,9 @@ struct config_listen {
 	socklen_t		 addrlen;
 };
 
-/* A backend: [primary] (and later [shadow]). */
+/* A backend: [primary] or [shadow]. */
 struct config_backend {
-	char		*url;		/* as written */
+	char		*url;		/* as written; NULL: not set */
 	char		*host;		/* host part of the URL */
 	char		*port;		/* port part, or the scheme's default */
 	char		*hostport;	/* "host:port" for messages */
@@ -45,6 +45,8 @@ struct config_route {
 	char			*match;		/* path pattern */
 	char			**segments;	/* the pattern split on '/' */
 	char			**methods;	/* NULL-terminated, or NULL: all */
+	/* Methods mirrored: NULL: [shadow] methods; { NULL }: none. */
+	char			**mirror_methods;
 	struct diff_rules	*rules;
 	unsigned int		 line;		/* where the section starts */
 };
@@ -57,6 +59,7 @@ struct config {
 	/* [server] */
 	uint64_t		 workers;
 	uint64_t		 drain_timeout_ms;
+	char			*request_id_header;
 
 	/* [listen] */
 	struct config_listen	*listen;
@@ -66,6 +69,18 @@ struct config {
 
 	/* [primary] */
 	struct config_backend	 primary;
+
+	/* [shadow]: mirroring is off when shadow.url is NULL */
+	struct config_backend	 shadow;
+	uint64_t		 shadow_timeout_ms;	/* whole exchange */
+	double			 sample;		/* fraction mirrored */
+	char			*sample_key;		/* as written, "" none */
+	int			 sample_key_query;	/* query:, else header: */
+	const char		*sample_key_name;	/* in sample_key */
+	char			**mirror_methods;
+	uint64_t		 max_inflight;		/* per worker */
+	uint64_t		 mirror_max_body;	/* request bodies */
+	uint64_t		 shadow_max_response;	/* too_large past it */
 
 	/* [limits] */
 	uint64_t		 max_header_bytes;
@@ -78,8 +93,22 @@ struct config {
 
 	/* [diff] and [route NAME] */
 	struct diff_rules	*diff_rules;	/* global rules */
+	uint64_t		 diff_max_body;	/* captured per response */
+	uint64_t		 diff_threads;
+	uint64_t		 diff_queue;	/* exchanges waiting */
+	uint64_t		 diff_queue_memory; /* their bytes */
 	struct config_route	*routes;
 	size_t			 nroutes;
+
+	/* [log] */
+	char			*log_path;	/* "-": standard output */
+	double			 log_matches;	/* share of matches written */
+	char			*log_request;	/* as written */
+	int			 log_request_headers;
+	int			 log_request_body;
+	char			**redact;	/* lower case; always the four */
+	uint64_t		 log_value_limit;
+	uint64_t		 log_queue;
 };
 
 /* Parses and validates FILE; NULL with *cause ("file:line: ...") on error. */
@@ -90,6 +119,9 @@ void		 config_unref(struct config *);
 /* The first route whose pattern and methods match, or NULL. */
 const struct config_route *config_route_match(const struct config *,
 		    const char *, size_t, const char *);
+/* Whether METHOD is mirrored for ROUTE (NULL: no route). */
+int		config_mirrors_method(const struct config *,
+		    const struct config_route *, const char *);
 /* The route named NAME, or NULL. */
 const struct config_route *config_route_find(const struct config *,
 		    const char *);

@@ -91,6 +91,19 @@ char			*diff_result_json(const struct diff_result *, size_t);
 char			*diff_result_text(const struct diff_result *, size_t);
 /* {"rule": count, ...}: what each rule forgave, for metrics. */
 json_t			*diff_result_forgiven_json(const struct diff_result *);
+/*
+ * Writes the values of header differences whose name is in NAMES (a
+ * NULL-terminated list, any case) as "[redacted]".
+ */
+void			 diff_result_redact(struct diff_result *,
+			    const char *const *);
+/*
+ * Adds a difference of the whole body (path "") with the JSON texts
+ * PRIMARY and SHADOW as values, unless a body difference is listed
+ * already: for bodies cut at the cap whose digests differ.
+ */
+void			 diff_result_add_body(struct diff_result *,
+			    const char *, const char *);
 /* Frees a result (NULL is fine). */
 void			 diff_result_free(struct diff_result *);
 

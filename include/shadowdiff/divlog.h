@@ -20,6 +20,7 @@
 
 struct diff_result;
 struct divlog;
+struct json_t;
 
 /* One side of an exchange, as a record tells it. */
 struct divlog_side {
@@ -39,6 +40,8 @@ struct divlog_entry {
 	const char		*uri;		/* request target, query too */
 	struct divlog_side	 primary;
 	struct divlog_side	 shadow;
+	/* The request's headers and body where log_request asks (or NULL). */
+	struct json_t		*request;
 };
 
 struct divlog_counts {

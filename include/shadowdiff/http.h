@@ -147,6 +147,8 @@ struct http_forward {
 	enum http_framing	 framing;
 	uint64_t		 length;
 	int			 upgrade;	/* pass Upgrade on */
+	const char		*id_name;	/* request id header, added */
+	const char		*id_value;	/* when not NULL */
 };
 
 /* Writes the request head toward a backend, re-framed. */

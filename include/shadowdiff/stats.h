@@ -33,7 +33,23 @@
 	X(UP_REUSED, "requests sent on a pooled connection")		\
 	X(UP_RETRIES, "idempotent requests retried on a new connection")\
 	X(UP_STALE, "pooled connections found closed before use")	\
-	X(UP_OPEN, "upstream connections open")
+	X(UP_OPEN, "upstream connections open")				\
+	X(MIRRORED, "requests mirrored to the shadow")			\
+	X(NOT_MIRRORED_SAMPLED, "requests not mirrored: sampled out")	\
+	X(NOT_MIRRORED_METHOD, "requests not mirrored: method")	\
+	X(NOT_MIRRORED_BODY, "requests not mirrored: body over max_body")\
+	X(NOT_MIRRORED_INFLIGHT, "requests not mirrored: max_inflight")	\
+	X(NOT_MIRRORED_DOWN, "requests not mirrored: shadow down")	\
+	X(NOT_MIRRORED_UPGRADE, "requests not mirrored: upgrade")	\
+	X(MIRROR_ABANDONED, "mirrors dropped: the primary exchange failed")\
+	X(SHADOW_OK, "shadow responses received whole")		\
+	X(SHADOW_TIMEOUT, "shadow errors: timeout")			\
+	X(SHADOW_REFUSED, "shadow errors: refused")			\
+	X(SHADOW_RESET, "shadow errors: reset")				\
+	X(SHADOW_BAD_RESPONSE, "shadow errors: bad response")		\
+	X(SHADOW_TOO_LARGE, "shadow errors: response over max_response")\
+	X(DIFF_QUEUED, "exchanges handed to the diff threads")		\
+	X(DIFF_DROPPED, "exchanges dropped: diff queue full")
 
 enum stats_counter {
 #define STATS_ENUM(name, help)	STAT_##name,

@@ -60,8 +60,9 @@ struct upstream_cbs {
 	void	(*drained)(void *);
 };
 
+/* A pool named NAME in messages; QUIET logs its failures at debug. */
 struct upstream_pool *upstream_pool_new(struct event_base *,
-	    const struct config_backend *, struct stats *);
+	    const struct config_backend *, struct stats *, const char *, int);
 void	upstream_pool_free(struct upstream_pool *);
 
 /* A connection for one request of METHOD; NULL if none can be made. */

@@ -18,6 +18,9 @@ char	*xstrndup(const char *, size_t);
 int	 util_eqcase(const char *, size_t, const char *);
 /* Milliseconds on the monotonic clock. */
 uint64_t util_now_ms(void);
+/* Microseconds on the monotonic clock, and since the Unix epoch. */
+uint64_t util_now_us(void);
+int64_t	 util_wall_us(void);
 /* "host:port" of a socket address into BUF. */
 const char *util_sockaddr_str(const void *, char *, size_t);
 

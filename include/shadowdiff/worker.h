@@ -13,16 +13,20 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "shadowdiff/mirror.h"
 #include "shadowdiff/stats.h"
 
 struct config;
 struct conn;
+struct differ;
 struct event;
+struct exchange;
 struct event_base;
 struct evconnlistener;
 struct upstream_pool;
 
 TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(exchange_list, exchange);
 
 struct worker {
 	unsigned int		 id;
@@ -33,6 +37,11 @@ struct worker {
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
 	struct upstream_pool	*primary;
+	struct upstream_pool	*shadow;	/* NULL: no [shadow] */
+	struct stats		 shadow_stats;	/* of the shadow's pool */
+	struct mirror_state	 mirror;
+	struct exchange_list	 exchanges;	/* alive, not yet handed off */
+	struct differ		*differ;	/* shared; NULL: none */
 
 	struct conn_list	 conns;
 	size_t			 nconns;
@@ -50,9 +59,12 @@ extern atomic_size_t	worker_total_conns;
 /* Worker threads still running their loop. */
 extern atomic_int	worker_running;
 
-/* Creates a worker serving CFG on the listening sockets FDS. */
+/*
+ * Creates a worker serving CFG on the listening sockets FDS, handing
+ * compared exchanges to DIFFER.
+ */
 struct worker	*worker_new(unsigned int, struct config *, const int *,
-		    size_t);
+		    size_t, struct differ *);
 int		 worker_start(struct worker *);
 /* Asks the worker (from another thread) to drain or to stop now. */
 void		 worker_drain(struct worker *);
@@ -61,5 +73,7 @@ void		 worker_join(struct worker *);
 void		 worker_free(struct worker *);
 /* Called by conn when a connection ends. */
 void		 worker_conn_gone(struct worker *, struct conn *);
+/* Called by exchange when one is handed off or freed. */
+void		 worker_exchange_gone(struct worker *);
 
 #endif

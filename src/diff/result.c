@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "diff-int.h"
 
@@ -98,6 +99,55 @@ result_note(struct diff_result *res, enum side side, const char *note,
 	if (vasprintf(&n->detail, fmt, ap) == -1)
 		abort();
 	va_end(ap);
+}
+
+/* Replaces the values of header differences named in NAMES. */
+void
+diff_result_redact(struct diff_result *res, const char *const *names)
+{
+	static const char	 redacted[] = "\"[redacted]\"";
+	struct diff_entry	*e;
+	size_t			 i, j;
+	int			 s;
+
+	for (i = 0; i < res->ndiffs; i++) {
+		e = &res->diffs[i];
+		if (e->kind != KIND_HEADER)
+			continue;
+		for (j = 0; names[j] != NULL; j++)
+			if (strcasecmp(e->path, names[j]) == 0)
+				break;
+		if (names[j] == NULL)
+			continue;
+		for (s = SIDE_PRIMARY; s <= SIDE_SHADOW; s++) {
+			if (e->value[s] == NULL)
+				continue;
+			free(e->value[s]);
+			result_set_value(e, s, redacted, sizeof(redacted) - 1,
+			    0);
+		}
+	}
+}
+
+/*
+ * Adds a whole-body difference with the JSON values PRIMARY and SHADOW,
+ * unless a body difference is listed already: for bodies that differ
+ * only past the capture cap, told apart by their digests.
+ */
+void
+diff_result_add_body(struct diff_result *res, const char *primary,
+    const char *shadow)
+{
+	struct diff_entry	*e;
+	size_t			 i;
+
+	for (i = 0; i < res->ndiffs; i++)
+		if (res->diffs[i].kind == KIND_BODY)
+			return;
+	if ((e = result_add(res, KIND_BODY, OP_CHANGED, "", 0)) == NULL)
+		return;
+	result_set_value(e, SIDE_PRIMARY, primary, strlen(primary), 0);
+	result_set_value(e, SIDE_SHADOW, shadow, strlen(shadow), 0);
 }
 
 /* 1 if any difference was not forgiven. */

@@ -1,0 +1,37 @@
+/*
+ * differ: the diff threads and their bounded queue. Workers hand over
+ * finished exchanges; a diff thread compares each (exchange_compare)
+ * and frees it. The queue is bounded by count and by the bytes the
+ * exchanges hold: when full, differ_submit refuses at once and the
+ * caller drops the exchange and counts it. Never run on a thread that
+ * serves clients.
+ */
+#ifndef SHADOWDIFF_DIFFER_H
+#define SHADOWDIFF_DIFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct divlog;
+struct exchange;
+struct differ;
+
+struct differ_counts {
+	uint64_t	compared;	/* exchanges done by the threads */
+	uint64_t	matches;
+	uint64_t	mismatches;
+	uint64_t	shadow_errors;
+	uint64_t	dropped;	/* refused: queue full */
+	size_t		depth;		/* waiting now */
+	size_t		bytes;		/* held by those waiting */
+};
+
+/* THREADS threads; at most MAX exchanges and MAX_BYTES bytes waiting. */
+struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
+/* Queues EX: 0, or -1 if full (EX is still the caller's). */
+int		 differ_submit(struct differ *, struct exchange *);
+/* Compares what is queued, stops the threads, frees everything. */
+void		 differ_free(struct differ *);
+void		 differ_counts(struct differ *, struct differ_counts *);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * Whether a request is mirrored: methods, sampling, body size, the
+ * worker's mirrors in flight, and whether the shadow is down.
+ *
+ * Sampling by key hashes the key's value, so one value is always in or
+ * always out, in every worker and every instance alike (the hash is
+ * fixed, not seeded): a user's whole session is compared or none of it.
+ * A request without the key is sampled at random at the same rate.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include <string.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/http.h"
+#include "shadowdiff/log.h"
+#include "shadowdiff/mirror.h"
+
+/* splitmix64: seeds the generator and mixes the key hash. */
+static uint64_t
+mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31));
+}
+
+/* Seeds the state from the system's random source. */
+void
+mirror_state_init(struct mirror_state *ms)
+{
+	uint64_t	 seed[2];
+
+	memset(ms, 0, sizeof(*ms));
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		fatal("getrandom");
+	ms->rng[0] = mix64(seed[0]);
+	ms->rng[1] = mix64(seed[1] + 0x9e3779b97f4a7c15ULL);
+	if (ms->rng[0] == 0 && ms->rng[1] == 0)
+		ms->rng[1] = 1;
+}
+
+/* xorshift128+: fast, and ids need to be unique, not secret. */
+static uint64_t
+mirror_next(struct mirror_state *ms)
+{
+	uint64_t	 s1 = ms->rng[0], s0 = ms->rng[1];
+
+	ms->rng[0] = s0;
+	s1 ^= s1 << 23;
+	ms->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return (ms->rng[1] + s0);
+}
+
+/* A uniform double in [0, 1). */
+double
+mirror_random(struct mirror_state *ms)
+{
+	return ((double)(mirror_next(ms) >> 11) / 9007199254740992.0);
+}
+
+/* Whether KEY is in the sampled share: FNV-1a, then mixed. */
+int
+mirror_key_sampled(double sample, const char *key, size_t len)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	size_t		 i;
+
+	if (sample >= 1)
+		return (1);
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return ((double)(mix64(h) >> 11) / 9007199254740992.0 < sample);
+}
+
+/* The value of query parameter NAME in TARGET, or NULL. */
+static const char *
+query_param(const char *target, size_t tlen, const char *name, size_t *len)
+{
+	const char	*q, *end = target + tlen, *p, *amp;
+	size_t		 nlen = strlen(name);
+
+	if ((q = memchr(target, '?', tlen)) == NULL)
+		return (NULL);
+	for (p = q + 1; p < end; p = amp + 1) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			amp = end;
+		if ((size_t)(amp - p) > nlen && memcmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=') {
+			*len = (size_t)(amp - p) - nlen - 1;
+			return (p + nlen + 1);
+		}
+	}
+	return (NULL);
+}
+
+/* The value of the sample key in M, or NULL if M has none. */
+const char *
+mirror_sample_key(const struct config *cfg, const struct http_msg *m,
+    size_t *len)
+{
+	const char	*target;
+	size_t		 tlen;
+
+	if (cfg->sample_key_name == NULL)
+		return (NULL);
+	if (!cfg->sample_key_query)
+		return (http_msg_header(m, cfg->sample_key_name, len));
+	target = http_msg_target(m, &tlen);
+	return (query_param(target, tlen, cfg->sample_key_name, len));
+}
+
+/* Whether M is mirrored, or why not. */
+enum mirror_verdict
+mirror_decide(const struct config *cfg, const struct config_route *route,
+    const struct http_msg *m, struct mirror_state *ms, uint64_t now_ms)
+{
+	const char	*key;
+	size_t		 len;
+
+	if (cfg->shadow.url == NULL)
+		return (MIRROR_NO_SHADOW);
+	if (m->upgrade)
+		return (MIRROR_UPGRADE);
+	if (!config_mirrors_method(cfg, route, llhttp_method_name(m->method)))
+		return (MIRROR_METHOD);
+	if (cfg->sample < 1) {
+		if ((key = mirror_sample_key(cfg, m, &len)) != NULL) {
+			if (!mirror_key_sampled(cfg->sample, key, len))
+				return (MIRROR_SAMPLED_OUT);
+		} else if (mirror_random(ms) >= cfg->sample)
+			return (MIRROR_SAMPLED_OUT);
+	}
+	if (m->framing == HTTP_FRAMING_LENGTH &&
+	    m->content_length > cfg->mirror_max_body)
+		return (MIRROR_BODY_TOO_LARGE);
+	if (now_ms < ms->down_until_ms)
+		return (MIRROR_SHADOW_DOWN);
+	if (ms->inflight >= cfg->max_inflight)
+		return (MIRROR_MAX_INFLIGHT);
+	return (MIRROR_YES);
+}
+
+/* A new request id: 32 hex digits. */
+void
+mirror_new_id(struct mirror_state *ms, char *buf)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	uint64_t		 v;
+	int			 i, j;
+
+	for (i = 0; i < 2; i++) {
+		v = mirror_next(ms);
+		for (j = 0; j < 16; j++, v >>= 4)
+			buf[i * 16 + j] = hex[v & 0xf];
+	}
+	buf[MIRROR_ID_LEN] = '\0';
+}
+
+/*
+ * The shadow refused a connection: leave it alone for MIRROR_DOWN_MS,
+ * then let one request through to try again. Logged when it changes.
+ */
+void
+mirror_shadow_refused(struct mirror_state *ms, uint64_t now_ms,
+    const char *host)
+{
+	ms->down_until_ms = now_ms + MIRROR_DOWN_MS;
+	if (!ms->down)
+		log_warnx("shadow %s refuses connections: not mirroring, "
+		    "trying again every %dms", host, MIRROR_DOWN_MS);
+	ms->down = 1;
+}
+
+/* The shadow answered: it is up. */
+void
+mirror_shadow_answered(struct mirror_state *ms, const char *host)
+{
+	if (ms->down)
+		log_info("shadow %s answers again: mirroring", host);
+	ms->down = 0;
+	ms->down_until_ms = 0;
+}
