@@ -2,9 +2,10 @@
 # tools/demo.sh: shadowdiff in one command on Debian 12. Installs what is
 # missing (tools/deps.sh), builds into ./build (or $BUILD), starts the
 # test backend twice, as the Go service (primary) and as its Rust
-# rewrite (shadow), puts shadowdiff in front and sends a few requests
-# through it, printing each answer. Stops everything it started, by PID.
-# Exits non-zero if any step fails.
+# rewrite (shadow), puts shadowdiff in front and sends requests through
+# it, printing each answer, then prints the divergence records they
+# produced: the two real bugs, and none of the benign differences.
+# Stops everything it started, by PID. Exits non-zero if any step fails.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -70,12 +71,17 @@ echo "Rust rewrite (sd-backend -f rust) on 127.0.0.1:$RUST_PORT"
 
 step "shadowdiff"
 # conf/shadowdiff.conf with the demo's addresses: the listener on a free
-# port (0), the Go service as primary. RUST_PORT is for the shadow.
+# port (0), the Go service as primary, the Rust rewrite as shadow, the
+# divergence log in the demo's directory.
+LOG=$DIR/divergence.log
 sed -e 's|^address = 127.0.0.1:8080|address = 127.0.0.1:0|' \
     -e "s|^url = http://127.0.0.1:9001|url = http://127.0.0.1:$GO_PORT|" \
+    -e "s|^url = http://127.0.0.1:9002|url = http://127.0.0.1:$RUST_PORT|" \
+    -e "s|^path = /var/log/shadowdiff/divergence.log|path = $LOG|" \
     -e 's|^workers = auto|workers = 1|' \
     conf/shadowdiff.conf >"$DIR/shadowdiff.conf"
-grep -E '^(address|url|workers) =' "$DIR/shadowdiff.conf" | sed 's/^/    /'
+grep -E '^(address|url|workers|path) =' "$DIR/shadowdiff.conf" |
+    sed 's/^/    /'
 "$BUILD/shadowdiff" -c "$DIR/shadowdiff.conf" >"$DIR/shadowdiff.out" \
     2>"$DIR/shadowdiff.log" &
 SD_PID=$!
@@ -95,11 +101,44 @@ SD=http://127.0.0.1:$SD_PORT
 echo "shadowdiff on 127.0.0.1:$SD_PORT (pid $SD_PID)"
 
 step "requests through shadowdiff"
+# Clients get the Go service's answers; each GET is mirrored to the
+# Rust rewrite and compared off the client's path.
 show GET /api/users/1 200
-show GET '/api/search?q=%3Cb%3E' 200
+show GET /api/users/2 200
+show GET '/api/orders?user=1' 200
+show GET '/api/orders?user=2' 200
+show GET /api/orders/404 200
+show GET '/api/search?q=%3Cb%3E%20%26%20co' 200
+show GET /api/health 200
+# A write: by default not mirrored (methods = GET HEAD OPTIONS).
 show POST /echo 200 -H 'Content-Type: application/json' \
     --data-binary '{"name":"Ada","balance":1}'
-show GET /status/404 404
+
+step "the divergence log ($LOG)"
+# Records are written by the diff threads: wait for the three bugs.
+n=0
+while [ "$(wc -l <"$LOG" 2>/dev/null || echo 0)" -lt 3 ] &&
+    [ $n -lt $TRIES ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+sleep 0.3	# anything else would come now
+records=$(wc -l <"$LOG")
+echo "$records records (benign differences such as key order, 1 against"
+echo "1.0, \\u003c against <, null against [] and timestamps are not"
+echo "reported). One line each, as written:"
+echo
+cat "$LOG"
+echo
+echo "The same, readable (jq):"
+jq -r '"\(.type) \(.method) \(.uri) (route \(.route)): primary \(.primary.status), shadow \(.shadow.status // .shadow.error)",
+    (.diffs[] | "    \(.kind) \(if .kind == "status" then "" elif .path == "" then "(whole body) " else "\(.path) " end)\(.op): \(if has("primary") then (.primary | tojson) else "-" end) -> \(if has("shadow") then (.shadow | tojson) else "-" end)")' "$LOG"
+[ "$records" -eq 3 ] ||
+    die "expected 3 records (the three bugs), found $records"
+grep -q '"path":"/balance"' "$LOG" || die "the balance bug is missing"
+grep -q '"path":"/2","op":"removed"' "$LOG" ||
+    die "the missing order is missing"
+grep -q '"kind":"status"' "$LOG" || die "the 500 is missing"
 
 step "shadowdiff's log"
 cat "$DIR/shadowdiff.log"
