@@ -118,9 +118,12 @@ differ_submit(struct differ *d, struct exchange *ex)
 	return (0);
 }
 
-/* Compares what is queued, stops the threads and frees everything. */
+/*
+ * Compares what is queued, stops the threads and frees everything,
+ * giving the final counts in *C (unless NULL).
+ */
 void
-differ_free(struct differ *d)
+differ_free(struct differ *d, struct differ_counts *c)
 {
 	size_t	 i;
 
@@ -132,6 +135,8 @@ differ_free(struct differ *d)
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nthreads; i++)
 		pthread_join(d->threads[i], NULL);
+	if (c != NULL)
+		differ_counts(d, c);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d->threads);

@@ -250,6 +250,11 @@ divlog_close(struct divlog *d)
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->thread, NULL);
+	log_info("divergence log: %llu records written, %llu dropped (queue "
+	    "full), %llu lost (write failed)",
+	    (unsigned long long)atomic_load(&d->written),
+	    (unsigned long long)atomic_load(&d->dropped),
+	    (unsigned long long)atomic_load(&d->lost));
 	divlog_close_fd(d);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);

@@ -281,7 +281,18 @@ main(int argc, char **argv)
 		worker_free(d.workers[i]);
 	}
 	/* What was handed over is still compared and written. */
-	differ_free(d.differ);
+	if (d.differ != NULL) {
+		struct differ_counts	 dc;
+
+		differ_free(d.differ, &dc);
+		log_info("compared %llu exchanges: %llu mismatches, %llu shadow "
+		    "errors, %llu matches; %llu dropped (diff queue full)",
+		    (unsigned long long)dc.compared,
+		    (unsigned long long)dc.mismatches,
+		    (unsigned long long)dc.shadow_errors,
+		    (unsigned long long)dc.matches,
+		    (unsigned long long)dc.dropped);
+	}
 	divlog_close(d.divlog);
 	log_info("stopped");
 	for (i = 0; sigs[i] != NULL; i++)

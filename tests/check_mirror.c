@@ -1,767 +1,267 @@
 /*
- * Integration tests of mirroring: the real daemon in front of two real
- * backends, sd-backend as the Go service (primary) and as its Rust
- * rewrite or sd-misbehave (shadow), writing a real divergence log. Every
- * process is started and stopped by the test, by PID; every wait is
- * bounded. Every record a test reads is validated against
- * docs/divergence-log.schema.json.
+ * Unit tests of the mirror module: the decision and its reasons, sampling
+ * by key, request ids, the shadow-down state. The integration tests of
+ * mirroring through the daemon are in check_shadow.c.
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <netinet/in.h>
-
-#include <arpa/inet.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <jansson.h>
-
+#include "shadowdiff/config.h"
+#include "shadowdiff/http.h"
 #include "shadowdiff/mirror.h"
 #include "testutil.h"
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-#define WAIT_MS		8000	/* for records to appear */
-#define POLL_MS		20
+#define BASE \
+	"[listen]\naddress = 127.0.0.1:0\n" \
+	"[primary]\nurl = http://127.0.0.1:9\n"
+#define SHADOW	"[shadow]\nurl = http://127.0.0.1:10\n"
 
-static struct tu_proc	primary, shadow, daemon_;
-static char		logpath[PATH_MAX];
-
-static long long
-now_ms(void)
-{
-	struct timeval	 tv;
-
-	gettimeofday(&tv, NULL);
-	return ((long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-}
-
-/*
- * Starts the daemon in front of primary and SHADOW_PORT: SHADOW_KEYS go
- * into [shadow], LOG_KEYS into [log], MORE after them (other sections).
- */
-static void
-start_daemon(int shadow_port, const char *shadow_keys, const char *log_keys,
-    const char *more)
+/* Loads TEXT as a config file; it must be valid. */
+static struct config *
+cfg_of(const char *text)
 {
 	static int	 n;
-	char		 conf[8192];
-
-	snprintf(logpath, sizeof(logpath), "%s/divergence.%d.log",
-	    tu_tmpdir(), n++);
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\ndrain_timeout = 5s\n"
-	    "[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\nread_timeout = 5s\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n%s\n"
-	    "[diff]\nthreads = 1\nprofile = go-rust\n"
-	    "[log]\npath = %s\n%s\n%s",
-	    primary.port, shadow_port, shadow_keys, logpath, log_keys, more);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
-}
-
-/* The Go service as primary, the Rust rewrite as shadow. */
-static void
-start_pair(const char *shadow_keys, const char *log_keys, const char *more)
-{
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
-	start_daemon(shadow.port, shadow_keys, log_keys, more);
-}
-
-/* Stops what runs; the daemon must exit 0 on SIGTERM. */
-static void
-teardown(void)
-{
-	int	 status = 0;
-
-	if (daemon_.pid > 0)
-		status = tu_proc_stop(&daemon_, SIGTERM);
-	if (shadow.pid > 0)
-		tu_proc_stop(&shadow, SIGTERM);
-	if (primary.pid > 0)
-		tu_proc_stop(&primary, SIGTERM);
-	memset(&daemon_, 0, sizeof(daemon_));
-	memset(&shadow, 0, sizeof(shadow));
-	memset(&primary, 0, sizeof(primary));
-	ck_assert_int_eq(status, 0);
-}
-
-/* GET PATH through the daemon with extra header lines HDRS; status. */
-static int
-get(const char *path, const char *hdrs, struct tu_resp *r)
-{
-	char	 raw[2048];
-
-	snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n",
-	    path, hdrs ? hdrs : "");
-	ck_assert_int_eq(tu_exchange(daemon_.port, raw, r), 0);
-	return (r->status);
-}
-
-/* GET PATH, expecting 200; the response is dropped. */
-static void
-get_ok(const char *path, const char *hdrs)
-{
-	struct tu_resp	 r;
-
-	ck_assert_int_eq(get(path, hdrs, &r), 200);
-	tu_resp_free(&r);
-}
-
-/* The records of FILE, parsed (an empty array if none). */
-static json_t *
-records_of(const char *file)
-{
-	json_t		*all = json_array(), *rec;
-	json_error_t	 err;
+	struct config	*cfg;
+	char		 path[512], *cause = NULL;
 	FILE		*f;
-	char		*line = NULL;
-	size_t		 size = 0;
-	ssize_t		 len;
 
-	if ((f = fopen(file, "r")) == NULL)
-		return (all);
-	while ((len = getline(&line, &size, f)) != -1) {
-		ck_assert_msg(len > 0 && line[len - 1] == '\n',
-		    "record without its newline: %s", line);
-		rec = json_loads(line, 0, &err);
-		ck_assert_msg(rec != NULL, "not JSON: %s: %s", err.text, line);
-		json_array_append_new(all, rec);
-	}
-	free(line);
+	snprintf(path, sizeof(path), "%s/mirror.%d.conf", tu_tmpdir(), n++);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
 	fclose(f);
-	return (all);
+	cfg = config_load(path, &cause);
+	ck_assert_msg(cfg != NULL, "%s", cause ? cause : "");
+	return (cfg);
 }
 
-/* Waits (bounded) for at least N records; returns all of them. */
-static json_t *
-records_wait(size_t n)
+static int
+head_cb(void *arg, struct http_msg *m)
 {
-	long long	 deadline = now_ms() + WAIT_MS;
-	json_t		*all;
-
-	for (;;) {
-		all = records_of(logpath);
-		if (json_array_size(all) >= n || now_ms() > deadline)
-			break;
-		json_decref(all);
-		usleep(POLL_MS * 1000);
-	}
-	ck_assert_msg(json_array_size(all) >= n, "%zu records, expected %zu",
-	    json_array_size(all), n);
-	ck_assert_int_eq(tu_validate_records(logpath), 0);
-	return (all);
+	return (0);
 }
 
-/* The record whose uri is URI, or NULL. */
-static json_t *
-record_for(json_t *all, const char *uri)
+static int
+body_cb(void *arg, const char *p, size_t n)
 {
-	json_t	*rec;
-	size_t	 i;
-
-	json_array_foreach(all, i, rec)
-		if (strcmp(json_string_value(json_object_get(rec, "uri")),
-		    uri) == 0)
-			return (rec);
-	return (NULL);
-}
-
-/* A string member of a record. */
-static const char *
-str(json_t *obj, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(obj, key));
-
-	ck_assert_msg(s != NULL, "no string %s", key);
-	return (s);
-}
-
-/* The record's diffs as text: "kind path op primary shadow; ..." */
-static char *
-diffs_text(json_t *rec)
-{
-	json_t	*d;
-	size_t	 i;
-	char	*out = strdup(""), *next, *p, *s;
-
-	json_array_foreach(json_object_get(rec, "diffs"), i, d) {
-		p = json_dumps(json_object_get(d, "primary"), JSON_ENCODE_ANY |
-		    JSON_REAL_PRECISION(10));
-		s = json_dumps(json_object_get(d, "shadow"), JSON_ENCODE_ANY |
-		    JSON_REAL_PRECISION(10));
-		if (asprintf(&next, "%s%s%s %s %s %s %s", out, i ? "; " : "",
-		    str(d, "kind"), str(d, "path"), str(d, "op"),
-		    p ? p : "-", s ? s : "-") == -1)
-			abort();
-		free(out);
-		free(p);
-		free(s);
-		out = next;
-	}
-	return (out);
-}
-
-/* Asserts the diffs of the record for URI, as diffs_text writes them. */
-static void
-assert_diffs(json_t *all, const char *uri, const char *want)
-{
-	json_t	*rec = record_for(all, uri);
-	char	*got;
-
-	ck_assert_msg(rec != NULL, "no record for %s", uri);
-	got = diffs_text(rec);
-	ck_assert_msg(strcmp(got, want) == 0, "%s: diffs\n  %s\nexpected\n"
-	    "  %s", uri, got, want);
-	free(got);
-}
-
-/*
- * Each kind of difference at its place; benign differences and equal
- * responses write nothing. The Rust rewrite's three bugs are found.
- */
-START_TEST(test_mismatch_kinds)
-{
-	json_t	*all, *rec;
-
-	/* /api/health is left to [diff]: its Server header differs. */
-	start_pair("", "",
-	    "[route users]\nmatch = /api/users/*\nignore_headers = server\n"
-	    "[route orders]\nmatch = /api/orders\nignore_headers = server\n"
-	    "[route order]\nmatch = /api/orders/*\nignore_headers = server\n"
-	    "[route search]\nmatch = /api/search\nignore_headers = server\n");
-	/* Benign only, or equal: no record. */
-	get_ok("/hello", NULL);
-	get_ok("/api/users/1", NULL);
-	get_ok("/api/orders?user=2", NULL);
-	get_ok("/api/search?q=%3Cb%3E", NULL);
-	/* Real differences. */
-	get_ok("/api/health", NULL);
-	get_ok("/api/users/2", NULL);
-	get_ok("/api/orders?user=1", NULL);
-	get_ok("/api/orders/404", NULL);
-	all = records_wait(4);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(4);
-	ck_assert_uint_eq(json_array_size(all), 4);
-	/* A header, by its lower-case name, on the route "default". */
-	assert_diffs(all, "/api/health",
-	    "header server changed \"sd-backend-go\" \"sd-backend-rust\"");
-	ck_assert_str_eq(str(record_for(all, "/api/health"), "route"),
-	    "default");
-	/* A JSON value, at its pointer, with the original digits. */
-	assert_diffs(all, "/api/users/2", "body /balance changed 10.05 10.5");
-	assert_diffs(all, "/api/orders?user=1",
-	    "body /2 removed {\"id\": 103, \"user_id\": 1, \"total\": 12.99, "
-	    "\"status\": \"cancelled\"} -");
-	/* The status, then what follows from it. */
-	rec = record_for(all, "/api/orders/404");
-	ck_assert_ptr_nonnull(rec);
-	ck_assert_str_eq(str(json_array_get(json_object_get(rec, "diffs"), 0),
-	    "kind"), "status");
-	ck_assert_int_eq(json_integer_value(json_object_get(
-	    json_object_get(rec, "shadow"), "status")), 500);
-	/* The fields of the contract. */
-	rec = record_for(all, "/api/users/2");
-	ck_assert_str_eq(str(rec, "type"), "mismatch");
-	ck_assert_str_eq(str(rec, "route"), "users");
-	ck_assert_str_eq(str(rec, "method"), "GET");
-	ck_assert_uint_eq(strlen(str(rec, "id")), MIRROR_ID_LEN);
-	ck_assert_int_eq(json_integer_value(json_object_get(
-	    json_object_get(rec, "primary"), "status")), 200);
-	ck_assert_int_gt(json_integer_value(json_object_get(
-	    json_object_get(rec, "primary"), "bytes")), 0);
-	ck_assert(json_real_value(json_object_get(json_object_get(rec,
-	    "shadow"), "ms")) >= 0);
-	json_decref(all);
-}
-END_TEST
-
-/* A sentinel mismatch bounds the wait; nothing else may be written. */
-static void
-assert_only_sentinel(void)
-{
-	json_t	*all;
-
-	get_ok("/api/users/2", NULL);
-	all = records_wait(1);
-	json_decref(all);
-	usleep(300 * 1000);
-	all = records_wait(1);
-	ck_assert_uint_eq(json_array_size(all), 1);
-	ck_assert_ptr_nonnull(record_for(all, "/api/users/2"));
-	json_decref(all);
-}
-
-/* Equal exchanges write nothing by default; log_matches writes them. */
-START_TEST(test_equal_writes_nothing)
-{
-	json_t	*all, *rec;
-	int	 i;
-
-	start_pair("", "", "[route api]\nmatch = /api/**\n"
-	    "ignore_headers = server\n");
-	for (i = 0; i < 20; i++)
-		get_ok(i % 2 ? "/api/health" : "/api/users/1", NULL);
-	assert_only_sentinel();
-	teardown();
-
-	start_pair("", "log_matches = 100%\n", "[route api]\n"
-	    "match = /api/**\nignore_headers = server\n");
-	get_ok("/api/health", NULL);
-	all = records_wait(1);
-	rec = record_for(all, "/api/health");
-	ck_assert_str_eq(str(rec, "type"), "match");
-	ck_assert_uint_eq(json_array_size(json_object_get(rec, "diffs")), 0);
-	json_decref(all);
-}
-END_TEST
-
-/* Requests the backend on PORT saw, as "METHOD URI ID" lines. */
-static char *
-seen(int port)
-{
-	struct tu_resp	 r;
-	char		*body;
-
-	ck_assert_int_eq(tu_exchange(port, "GET /seen HTTP/1.1\r\nHost: t\r\n"
-	    "\r\n", &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	body = strdup(r.body);
-	tu_resp_free(&r);
-	return (body);
-}
-
-/* Sends a POST of BODY to PATH; expects 200. */
-static void
-post(const char *path, const char *body)
-{
-	struct tu_resp	 r;
-	char		 raw[2048];
-
-	snprintf(raw, sizeof(raw), "POST %s HTTP/1.1\r\nHost: t\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-	    path, strlen(body), body);
-	ck_assert_int_eq(tu_exchange(daemon_.port, raw, &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	tu_resp_free(&r);
-}
-
-/* Writes are not mirrored unless methods (or a route) says so. */
-START_TEST(test_post_mirroring)
-{
-	json_t	*all, *rec, *req;
-	char	*s;
-
-	start_pair("", "", "");
-	post("/echo?default", "{\"a\":1}");
-	assert_only_sentinel();
-	s = seen(shadow.port);
-	ck_assert_msg(strstr(s, "POST") == NULL, "shadow saw a POST:\n%s", s);
-	free(s);
-	teardown();
-
-	/* [shadow] methods, narrowed again by a route. */
-	start_pair("methods = GET POST\n", "log_matches = 100%\n"
-	    "log_request = headers body\n",
-	    "[route quiet]\nmatch = /status/*\nmirror_methods = none\n");
-	post("/echo?chunky", "{\"a\":1,\"b\":[1,2,3]}");
-	post("/status/200", "{\"not\":\"mirrored\"}");
-	all = records_wait(1);
-	rec = record_for(all, "/echo?chunky");
-	ck_assert_ptr_nonnull(rec);
-	ck_assert_str_eq(str(rec, "method"), "POST");
-	/* The shadow got the same body: the echoes are equal. */
-	ck_assert_str_eq(str(rec, "type"), "match");
-	req = json_object_get(rec, "request");
-	ck_assert_str_eq(str(req, "body"), "{\"a\":1,\"b\":[1,2,3]}");
-	json_decref(all);
-	s = seen(shadow.port);
-	ck_assert_msg(strstr(s, "POST /echo?chunky ") != NULL, "%s", s);
-	ck_assert_msg(strstr(s, "POST /status") == NULL, "%s", s);
-	free(s);
-}
-END_TEST
-
-/* A chunked request body goes to the shadow whole, with its length. */
-START_TEST(test_chunked_body_mirrored)
-{
-	struct tu_resp	 r;
-	json_t		*all, *rec;
-
-	start_pair("methods = POST\n", "log_matches = 100%\n", "");
-	ck_assert_int_eq(tu_exchange(daemon_.port, "POST /echo HTTP/1.1\r\n"
-	    "Host: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n", &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(r.body, "abcdefg");
-	tu_resp_free(&r);
-	all = records_wait(1);
-	rec = json_array_get(all, 0);
-	ck_assert_str_eq(str(rec, "type"), "match");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
-	    rec, "shadow"), "bytes")), 7);
-	json_decref(all);
-}
-END_TEST
-
-/* Sampling by key: a key value is always in or always out. */
-START_TEST(test_sampling_by_key)
-{
-	json_t	*all, *rec;
-	char	 path[64], key[16];
-	size_t	 i, want = 0;
-	int	 u, round;
-
-	start_pair("sample = 40%\nsample_key = query:user\n",
-	    "log_matches = 100%\n", "[route all]\nmatch = /**\n"
-	    "ignore_headers = server\n");
-	for (u = 0; u < 40; u++) {
-		snprintf(key, sizeof(key), "u%d", u);
-		if (mirror_key_sampled(0.4, key, strlen(key)))
-			want += 2;
-	}
-	/* Not all in, not all out: the test means something. */
-	ck_assert_uint_gt(want, 10);
-	ck_assert_uint_lt(want, 70);
-	for (round = 0; round < 2; round++)
-		for (u = 0; u < 40; u++) {
-			snprintf(path, sizeof(path), "/hello?user=u%d", u);
-			get_ok(path, NULL);
-		}
-	all = records_wait(want);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(want);
-	ck_assert_uint_eq(json_array_size(all), want);
-	json_array_foreach(all, i, rec) {
-		snprintf(key, sizeof(key), "%s",
-		    strstr(str(rec, "uri"), "=") + 1);
-		ck_assert_msg(mirror_key_sampled(0.4, key, strlen(key)),
-		    "%s mirrored", key);
-	}
-	json_decref(all);
-}
-END_TEST
-
-/* The request id reaches both backends; a client's own is kept. */
-START_TEST(test_request_id)
-{
-	json_t		*all;
-	const char	*id;
-	char		*ps, *ss, line[128];
-
-	start_pair("", "log_matches = 100%\n", "");
-	get_ok("/hello?ours", NULL);
-	get_ok("/hello?theirs", "X-Shadowdiff-Id: client-abc-1\r\n");
-	all = records_wait(2);
-	id = str(record_for(all, "/hello?ours"), "id");
-	ck_assert_uint_eq(strspn(id, "0123456789abcdef"), MIRROR_ID_LEN);
-	ck_assert_str_eq(str(record_for(all, "/hello?theirs"), "id"),
-	    "client-abc-1");
-	ps = seen(primary.port);
-	ss = seen(shadow.port);
-	snprintf(line, sizeof(line), "GET /hello?ours %s\n", id);
-	ck_assert_msg(strstr(ps, line) != NULL, "primary saw:\n%s", ps);
-	ck_assert_msg(strstr(ss, line) != NULL, "shadow saw:\n%s", ss);
-	ck_assert(strstr(ps, "GET /hello?theirs client-abc-1\n") != NULL);
-	ck_assert(strstr(ss, "GET /hello?theirs client-abc-1\n") != NULL);
-	free(ps);
-	free(ss);
-	json_decref(all);
-}
-END_TEST
-
-/* Sensitive headers are written [redacted], in requests and in diffs. */
-START_TEST(test_redaction)
-{
-	json_t	*all, *rec, *hdrs;
-
-	start_pair("", "log_request = headers\nredact_headers = X-Api-Key "
-	    "Server\n", "");
-	get_ok("/api/users/2", "Authorization: Bearer s3cret\r\n"
-	    "Cookie: session=s3cret\r\nX-Api-Key: s3cret\r\n"
-	    "X-Other: visible\r\n");
-	all = records_wait(1);
-	rec = record_for(all, "/api/users/2");
-	hdrs = json_object_get(json_object_get(rec, "request"), "headers");
-	ck_assert_str_eq(str(hdrs, "authorization"), "[redacted]");
-	ck_assert_str_eq(str(hdrs, "cookie"), "[redacted]");
-	ck_assert_str_eq(str(hdrs, "x-api-key"), "[redacted]");
-	ck_assert_str_eq(str(hdrs, "x-other"), "visible");
-	assert_diffs(all, "/api/users/2", "header server changed "
-	    "\"[redacted]\" \"[redacted]\"; body /balance changed 10.05 10.5");
-	json_decref(all);
-	/* By default, no request at all in the record. */
-	teardown();
-	start_pair("", "", "");
-	get_ok("/api/users/2", "Authorization: Bearer s3cret\r\n");
-	all = records_wait(1);
-	ck_assert_ptr_null(json_object_get(json_array_get(all, 0), "request"));
-	json_decref(all);
-}
-END_TEST
-
-/* Past [diff] max_body: length and SHA-256 tell the bodies apart. */
-START_TEST(test_partial_body)
-{
-	json_t	*all, *rec, *d;
-	char	 conf[PATH_MAX + 1024];
-
-	/* [diff] max_body, in a config of its own (start_daemon has [diff]). */
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
-	snprintf(logpath, sizeof(logpath), "%s/partial.log", tu_tmpdir());
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n"
-	    "[diff]\nthreads = 1\nmax_body = 64KiB\n"
-	    "ignore_headers = server\n[log]\npath = %s\n",
-	    primary.port, shadow.port, logpath);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
-	/* Equal bodies past the cap: equal digests, no record. */
-	get_ok("/bytes/300000", NULL);
-	/* Bodies equal up to the cap, different after it. */
-	get_ok("/json/200000", NULL);
-	all = records_wait(1);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(1);
-	ck_assert_uint_eq(json_array_size(all), 1);
-	rec = record_for(all, "/json/200000");
-	ck_assert_ptr_nonnull(rec);
-	ck_assert_uint_eq(json_array_size(json_object_get(rec, "diffs")), 1);
-	d = json_array_get(json_object_get(rec, "diffs"), 0);
-	ck_assert_str_eq(str(d, "kind"), "body");
-	ck_assert_str_eq(str(d, "path"), "");
-	ck_assert(strncmp(str(d, "primary"), "sha256:", 7) == 0);
-	ck_assert(strncmp(str(d, "shadow"), "sha256:", 7) == 0);
-	ck_assert_str_ne(str(d, "primary"), str(d, "shadow"));
-	/* The record says the comparison was partial. */
-	ck_assert_uint_eq(json_array_size(json_object_get(rec, "notes")), 2);
-	ck_assert_str_eq(str(json_array_get(json_object_get(rec, "notes"), 0),
-	    "note"), "truncated");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
-	    rec, "primary"), "bytes")), 200000);
-	json_decref(all);
-}
-END_TEST
-
-/*
- * The isolation guarantee. The shadow misbehaves in MODE; every client
- * response must be the primary's (compared with the primary's own
- * answer, Date aside), quick (the shadow's timeout is far above the
- * bound), and a shadow_error record must say ERROR.
- */
-#define ISO_REQUESTS	20
-#define ISO_BOUND_MS	250	/* generous; the shadow takes >= 1000 */
-
-/* The response without its Date line, for comparison (allocated). */
-static char *
-undated(const struct tu_resp *r)
-{
-	const char	*d = strstr(r->head, "Date: ");
-	const char	*end = d != NULL ? strstr(d, "\r\n") : NULL;
-	char		*s;
-
-	if (d == NULL || end == NULL) {
-		if (asprintf(&s, "%s|%s", r->head, r->body) == -1)
-			abort();
-	} else if (asprintf(&s, "%.*s%s|%s", (int)(d - r->head), r->head,
-	    end + 2, r->body) == -1)
-		abort();
-	return (s);
+	return (0);
 }
 
 static void
-isolation(const char *mode, const char *shadow_keys, const char *error)
+done_cb(void *arg, struct http_msg *m)
 {
-	struct tu_resp	 want, got;
-	char		*a, *b;
-	long long	 t0, ms, worst = 0;
-	json_t		*all, *rec;
-	size_t		 i;
-	int		 n, port = 0, fd;
-	struct sockaddr_in sin;
-	socklen_t	 len = sizeof(sin);
-
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	if (strcmp(mode, "refused") == 0) {
-		/* A port that nothing listens on. */
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-		ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin,
-		    &len), 0);
-		port = ntohs(sin.sin_port);
-		close(fd);
-	} else {
-		ck_assert_int_eq(tu_misbehave_start(&shadow, mode, NULL), 0);
-		port = shadow.port;
-	}
-	start_daemon(port, shadow_keys, "", "");
-	ck_assert_int_eq(tu_exchange(primary.port, "GET /api/users/2 "
-	    "HTTP/1.1\r\nHost: t\r\n\r\n", &want), 0);
-	a = undated(&want);
-	for (n = 0; n < ISO_REQUESTS; n++) {
-		t0 = now_ms();
-		ck_assert_int_eq(get("/api/users/2", NULL, &got), 200);
-		ms = now_ms() - t0;
-		worst = ms > worst ? ms : worst;
-		b = undated(&got);
-		ck_assert_msg(strcmp(a, b) == 0, "%s: response %d differs:\n"
-		    "%s\nexpected\n%s", mode, n, b, a);
-		free(b);
-		ck_assert_uint_eq(got.body_len, want.body_len);
-		tu_resp_free(&got);
-	}
-	tu_resp_free(&want);
-	free(a);
-	ck_assert_msg(worst < ISO_BOUND_MS, "%s: a client waited %lldms",
-	    mode, worst);
-	all = records_wait(1);
-	json_array_foreach(all, i, rec) {
-		ck_assert_str_eq(str(rec, "type"), "shadow_error");
-		ck_assert_str_eq(str(json_object_get(rec, "shadow"), "error"),
-		    error);
-	}
-	json_decref(all);
-	/* The daemon is fine after it: a plain request still works. */
-	get_ok("/hello", NULL);
 }
 
-/* Each misbehaviour, the shadow's keys it needs, the error it gives. */
-static const struct {
-	const char	*mode;
-	const char	*keys;
-	const char	*error;
-} misbehaviours[] = {
-	{ "refused", "", "refused" },
-	{ "slow:1500", "timeout = 1s\n", "timeout" },
-	{ "hang", "timeout = 1s\n", "timeout" },
-	{ "reset", "", "reset" },
-	{ "garbage", "", "bad_response" },
-	/* An endless body: cut at max_response (memory: see below). */
-	{ "endless", "max_response = 8MiB\ntimeout = 10s\n", "too_large" },
-};
+static const struct http_parser_cbs cbs = { head_cb, body_cb, done_cb };
 
-START_TEST(test_shadow_misbehaving)
+/* Parses the head of RAW into P; P->msg is the request. */
+static void
+parse(struct http_parser *p, const char *raw)
 {
-#ifdef HAVE_SANITIZERS
-	const long	 bound = 150 * 1024;
-#else
-	const long	 bound = 48 * 1024;
-#endif
+	size_t	 used;
 
-	isolation(misbehaviours[_i].mode, misbehaviours[_i].keys,
-	    misbehaviours[_i].error);
-	/* Whatever the shadow sends, the memory it takes is bounded. */
-	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), bound);
+	http_parser_init(p, HTTP_REQUEST, &cbs, NULL, 16384, 100);
+	ck_assert_int_ne(http_parser_feed(p, raw, strlen(raw), &used),
+	    HTTP_FEED_ERROR);
+}
+
+/* The verdict for RAW under CFG, with a fresh worker state. */
+static enum mirror_verdict
+decide(const struct config *cfg, const char *raw)
+{
+	struct http_parser		 p;
+	struct mirror_state		 ms;
+	const struct config_route	*r;
+	const char			*t;
+	size_t				 len;
+	enum mirror_verdict		 v;
+
+	mirror_state_init(&ms);
+	parse(&p, raw);
+	t = http_msg_target(&p.msg, &len);
+	r = config_route_match(cfg, t, len, llhttp_method_name(p.msg.method));
+	v = mirror_decide(cfg, r, &p.msg, &ms, 1000);
+	http_parser_free(&p);
+	return (v);
+}
+
+/* Each reason, in the order the decision looks. */
+START_TEST(test_reasons)
+{
+	struct config	*cfg;
+
+	cfg = cfg_of(BASE);
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_NO_SHADOW);
+	config_unref(cfg);
+
+	cfg = cfg_of(BASE SHADOW "max_body = 10\n"
+	    "[route w]\nmatch = /w\nmirror_methods = PUT\n"
+	    "[route q]\nmatch = /q\nmirror_methods = none\n");
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_YES);
+	ck_assert_int_eq(decide(cfg, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_YES);
+	ck_assert_int_eq(decide(cfg, "OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_YES);
+	/* Writes are safe by default. */
+	ck_assert_int_eq(decide(cfg, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1\r\n\r\n"), MIRROR_METHOD);
+	ck_assert_int_eq(decide(cfg, "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_METHOD);
+	/* A route widens or narrows the list. */
+	ck_assert_int_eq(decide(cfg, "PUT /w HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1\r\n\r\n"), MIRROR_YES);
+	ck_assert_int_eq(decide(cfg, "GET /w HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_METHOD);
+	ck_assert_int_eq(decide(cfg, "GET /q HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_METHOD);
+	/* A body over max_body, known from its length. */
+	ck_assert_int_eq(decide(cfg, "PUT /w HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 11\r\n\r\n"), MIRROR_BODY_TOO_LARGE);
+	ck_assert_int_eq(decide(cfg, "PUT /w HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 10\r\n\r\n"), MIRROR_YES);
+	/* Upgrades never. */
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: upgrade\r\nUpgrade: websocket\r\n\r\n"),
+	    MIRROR_UPGRADE);
+	config_unref(cfg);
+
+	cfg = cfg_of(BASE SHADOW "sample = 0%\n");
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    MIRROR_SAMPLED_OUT);
+	config_unref(cfg);
 }
 END_TEST
 
-/* max_inflight bounds the mirrors alive; the rest go unmirrored. */
-START_TEST(test_max_inflight)
+/* max_inflight and the shadow-down pause, from the worker's state. */
+START_TEST(test_capacity)
 {
-	json_t	*all;
-	int	 i;
+	struct config		*cfg = cfg_of(BASE SHADOW "max_inflight = 2\n");
+	struct http_parser	 p;
+	struct mirror_state	 ms;
 
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_misbehave_start(&shadow, "hang", NULL), 0);
-	start_daemon(shadow.port, "max_inflight = 2\ntimeout = 700ms\n", "",
-	    "");
-	for (i = 0; i < 6; i++)
-		get_ok("/hello", NULL);
-	all = records_wait(2);
-	json_decref(all);
-	usleep(300 * 1000);
-	all = records_wait(2);
-	ck_assert_uint_eq(json_array_size(all), 2);
-	json_decref(all);
-	/* Once they timed out, mirroring goes on. */
-	get_ok("/hello", NULL);
-	all = records_wait(3);
-	ck_assert_uint_eq(json_array_size(all), 3);
-	json_decref(all);
+	mirror_state_init(&ms);
+	parse(&p, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	ms.inflight = 1;
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
+	    MIRROR_YES);
+	ms.inflight = 2;
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
+	    MIRROR_MAX_INFLIGHT);
+	ms.inflight = 0;
+	mirror_shadow_refused(&ms, 5000, "test");
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
+	    MIRROR_SHADOW_DOWN);
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms,
+	    5000 + MIRROR_DOWN_MS - 1), MIRROR_SHADOW_DOWN);
+	/* Then one goes through to try again. */
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms,
+	    5000 + MIRROR_DOWN_MS), MIRROR_YES);
+	mirror_shadow_refused(&ms, 9000, "test");
+	mirror_shadow_answered(&ms, "test");
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 9000),
+	    MIRROR_YES);
+	http_parser_free(&p);
+	config_unref(cfg);
 }
 END_TEST
 
-/* SIGUSR1 while records are written: none is lost across the files. */
-START_TEST(test_reopen)
+/* A key value is always in or always out; the share is about right. */
+START_TEST(test_key_sampling)
 {
-	char	 moved[PATH_MAX + 8];
-	json_t	*a, *b;
-	int	 i;
+	struct config	*cfg;
+	char		 raw[256], key[32];
+	int		 i, in = 0, want;
 
-	start_pair("", "log_matches = 100%\n", "");
-	snprintf(moved, sizeof(moved), "%s.1", logpath);
-	for (i = 0; i < 200; i++) {
-		if (i == 100) {
-			ck_assert_int_eq(rename(logpath, moved), 0);
-			ck_assert_int_eq(kill(daemon_.pid, SIGUSR1), 0);
-		}
-		get_ok(i % 2 ? "/hello" : "/api/users/2", NULL);
+	for (i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "user-%d", i);
+		want = mirror_key_sampled(0.25, key, strlen(key));
+		ck_assert_int_eq(mirror_key_sampled(0.25, key, strlen(key)),
+		    want);
+		/* A smaller share takes a subset of a larger one. */
+		if (mirror_key_sampled(0.1, key, strlen(key)))
+			ck_assert_int_eq(want, 1);
+		in += want;
 	}
-	/* Wait for all of them in the two files together. */
-	for (i = 0; i < WAIT_MS / POLL_MS; i++) {
-		a = records_of(moved);
-		b = records_of(logpath);
-		if (json_array_size(a) + json_array_size(b) >= 200)
-			break;
-		json_decref(a);
-		json_decref(b);
-		a = b = NULL;
-		usleep(POLL_MS * 1000);
+	ck_assert_int_gt(in, 2300);
+	ck_assert_int_lt(in, 2700);
+	ck_assert_int_eq(mirror_key_sampled(1, "x", 1), 1);
+	ck_assert_int_eq(mirror_key_sampled(0, "x", 1), 0);
+
+	/* By header and by query parameter, through the decision. */
+	cfg = cfg_of(BASE SHADOW "sample = 50%\nsample_key = header:X-User\n");
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "u%d", i);
+		snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n"
+		    "x-user: %s\r\n\r\n", key);
+		ck_assert_int_eq(decide(cfg, raw) == MIRROR_YES,
+		    mirror_key_sampled(0.5, key, strlen(key)));
 	}
-	ck_assert_ptr_nonnull(a);
-	ck_assert_uint_eq(json_array_size(a) + json_array_size(b), 200);
-	ck_assert_uint_gt(json_array_size(b), 0);
-	ck_assert_int_eq(tu_validate_records(moved), 0);
-	ck_assert_int_eq(tu_validate_records(logpath), 0);
-	json_decref(a);
-	json_decref(b);
-	ck_assert(tu_proc_output_has(&daemon_, "reopening the divergence "
-	    "log"));
+	config_unref(cfg);
+	cfg = cfg_of(BASE SHADOW "sample = 50%\nsample_key = query:user\n");
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "u%d", i);
+		snprintf(raw, sizeof(raw), "GET /a?x=1&user=%s&y=2 HTTP/1.1\r\n"
+		    "Host: x\r\n\r\n", key);
+		ck_assert_int_eq(decide(cfg, raw) == MIRROR_YES,
+		    mirror_key_sampled(0.5, key, strlen(key)));
+	}
+	config_unref(cfg);
 }
 END_TEST
 
-/* A log that cannot be written does not stop the proxy. */
-START_TEST(test_log_unwritable)
+/* The key's value as the request carries it, or none. */
+START_TEST(test_key_extraction)
 {
-	char	 conf[PATH_MAX + 1024];
-	int	 i;
+	struct config		*cfg;
+	struct http_parser	 p;
+	const char		*v;
+	size_t			 len;
 
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
-	/* /dev/full opens, and every write fails with ENOSPC. */
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n"
-	    "[log]\npath = /dev/full\nlog_matches = 100%%\n",
-	    primary.port, shadow.port);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
-	for (i = 0; i < 50; i++)
-		get_ok("/api/users/2", NULL);
-	for (i = 0; i < WAIT_MS / POLL_MS &&
-	    !tu_proc_output_has(&daemon_, "divergence log /dev/full: write");
-	    i++)
-		usleep(POLL_MS * 1000);
-	ck_assert(tu_proc_output_has(&daemon_,
-	    "divergence log /dev/full: write"));
-	get_ok("/hello", NULL);
+	cfg = cfg_of(BASE SHADOW "sample_key = query:user\n");
+	parse(&p, "GET /a?username=no&user=ab%20c&user=second HTTP/1.1\r\n"
+	    "Host: x\r\n\r\n");
+	v = mirror_sample_key(cfg, &p.msg, &len);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(len, 6);
+	ck_assert(memcmp(v, "ab%20c", 6) == 0);
+	http_parser_free(&p);
+	parse(&p, "GET /a?usr=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_ptr_null(mirror_sample_key(cfg, &p.msg, &len));
+	http_parser_free(&p);
+	parse(&p, "GET /a?user= HTTP/1.1\r\nHost: x\r\n\r\n");
+	v = mirror_sample_key(cfg, &p.msg, &len);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(len, 0);
+	http_parser_free(&p);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Ids: 32 hex digits, different each time. */
+START_TEST(test_ids)
+{
+	struct mirror_state	 ms;
+	char			 a[MIRROR_ID_LEN + 1], b[MIRROR_ID_LEN + 1];
+	int			 i;
+
+	mirror_state_init(&ms);
+	mirror_new_id(&ms, a);
+	ck_assert_uint_eq(strlen(a), MIRROR_ID_LEN);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), MIRROR_ID_LEN);
+	for (i = 0; i < 1000; i++) {
+		mirror_new_id(&ms, b);
+		ck_assert_str_ne(a, b);
+	}
+	for (i = 0; i < 1000; i++) {
+		double d = mirror_random(&ms);
+
+		ck_assert(d >= 0 && d < 1);
+	}
 }
 END_TEST
 
@@ -769,34 +269,13 @@ static Suite *
 mirror_suite(void)
 {
 	Suite	*s = suite_create("mirror");
-	TCase	*tc;
+	TCase	*tc = tcase_create("decide");
 
-	tc = tcase_create("diffing");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_mismatch_kinds);
-	tcase_add_test(tc, test_equal_writes_nothing);
-	tcase_add_test(tc, test_post_mirroring);
-	tcase_add_test(tc, test_chunked_body_mirrored);
-	tcase_add_test(tc, test_sampling_by_key);
-	tcase_add_test(tc, test_request_id);
-	tcase_add_test(tc, test_redaction);
-	tcase_add_test(tc, test_partial_body);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("isolation");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_loop_test(tc, test_shadow_misbehaving, 0,
-	    nitems(misbehaviours));
-	tcase_add_test(tc, test_max_inflight);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("log");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_reopen);
-	tcase_add_test(tc, test_log_unwritable);
+	tcase_add_test(tc, test_reasons);
+	tcase_add_test(tc, test_capacity);
+	tcase_add_test(tc, test_key_sampling);
+	tcase_add_test(tc, test_key_extraction);
+	tcase_add_test(tc, test_ids);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -25,6 +25,11 @@ EXTRA_DIST += tests/validate-records.py
 
 # Integration: mirroring, diffing and the divergence log, with the test
 # backends (sd-backend, sd-misbehave) as primary and shadow.
+check_PROGRAMS += tests/check_shadow
+TESTS += tests/check_shadow
+tests_check_shadow_SOURCES = tests/check_shadow.c
+
+# The mirror module: which requests go to the shadow, and why not.
 check_PROGRAMS += tests/check_mirror
 TESTS += tests/check_mirror
 tests_check_mirror_SOURCES = tests/check_mirror.c

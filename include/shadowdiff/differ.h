@@ -30,8 +30,11 @@ struct differ_counts {
 struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
 /* Queues EX: 0, or -1 if full (EX is still the caller's). */
 int		 differ_submit(struct differ *, struct exchange *);
-/* Compares what is queued, stops the threads, frees everything. */
-void		 differ_free(struct differ *);
+/*
+ * Compares what is queued, stops the threads, frees everything; the
+ * final counts go to the second argument unless it is NULL.
+ */
+void		 differ_free(struct differ *, struct differ_counts *);
 void		 differ_counts(struct differ *, struct differ_counts *);
 
 #endif
