@@ -12,6 +12,7 @@
 #include "shadowdiff/config.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/mirror.h"
+#include "shadowdiff/util.h"
 #include "testutil.h"
 
 #define BASE \
@@ -173,8 +174,19 @@ END_TEST
 /* A key value is always in or always out; the share is about right. */
 START_TEST(test_key_sampling)
 {
+	static const struct {
+		const char	*conf;
+		const char	*before;	/* the request: before the key */
+		const char	*after;		/* and after it */
+	} by[] = {
+		{ BASE SHADOW "sample = 50%\nsample_key = header:X-User\n",
+		    "GET / HTTP/1.1\r\nHost: x\r\nx-user: ", "\r\n\r\n" },
+		{ BASE SHADOW "sample = 50%\nsample_key = query:user\n",
+		    "GET /a?x=1&user=", "&y=2 HTTP/1.1\r\nHost: x\r\n\r\n" },
+	};
 	struct config	*cfg;
 	char		 raw[256], key[32];
+	size_t		 k;
 	int		 i, in = 0, want;
 
 	for (i = 0; i < 10000; i++) {
@@ -193,24 +205,17 @@ START_TEST(test_key_sampling)
 	ck_assert_int_eq(mirror_key_sampled(0, "x", 1), 0);
 
 	/* By header and by query parameter, through the decision. */
-	cfg = cfg_of(BASE SHADOW "sample = 50%\nsample_key = header:X-User\n");
-	for (i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "u%d", i);
-		snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n"
-		    "x-user: %s\r\n\r\n", key);
-		ck_assert_int_eq(decide(cfg, raw) == MIRROR_YES,
-		    mirror_key_sampled(0.5, key, strlen(key)));
+	for (k = 0; k < nitems(by); k++) {
+		cfg = cfg_of(by[k].conf);
+		for (i = 0; i < 50; i++) {
+			snprintf(key, sizeof(key), "u%d", i);
+			snprintf(raw, sizeof(raw), "%s%s%s", by[k].before, key,
+			    by[k].after);
+			ck_assert_int_eq(decide(cfg, raw) == MIRROR_YES,
+			    mirror_key_sampled(0.5, key, strlen(key)));
+		}
+		config_unref(cfg);
 	}
-	config_unref(cfg);
-	cfg = cfg_of(BASE SHADOW "sample = 50%\nsample_key = query:user\n");
-	for (i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "u%d", i);
-		snprintf(raw, sizeof(raw), "GET /a?x=1&user=%s&y=2 HTTP/1.1\r\n"
-		    "Host: x\r\n\r\n", key);
-		ck_assert_int_eq(decide(cfg, raw) == MIRROR_YES,
-		    mirror_key_sampled(0.5, key, strlen(key)));
-	}
-	config_unref(cfg);
 }
 END_TEST
 

@@ -160,6 +160,23 @@ records_wait(size_t n)
 	return (all);
 }
 
+/*
+ * Waits for N records, then a while longer: exactly N must be there,
+ * none written late. Returns them.
+ */
+static json_t *
+records_exactly(size_t n)
+{
+	json_t	*all = records_wait(n);
+
+	json_decref(all);
+	usleep(300 * 1000);
+	all = records_wait(n);
+	ck_assert_msg(json_array_size(all) == n, "%zu records, expected "
+	    "exactly %zu", json_array_size(all), n);
+	return (all);
+}
+
 /* The record whose uri is URI, or NULL. */
 static json_t *
 record_for(json_t *all, const char *uri)
@@ -247,11 +264,7 @@ START_TEST(test_mismatch_kinds)
 	get_ok("/api/users/2", NULL);
 	get_ok("/api/orders?user=1", NULL);
 	get_ok("/api/orders/404", NULL);
-	all = records_wait(4);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(4);
-	ck_assert_uint_eq(json_array_size(all), 4);
+	all = records_exactly(4);
 	/* A header, by its lower-case name, on the route "default". */
 	assert_diffs(all, "/api/health",
 	    "header server changed \"sd-backend-go\" \"sd-backend-rust\"");
@@ -292,11 +305,7 @@ assert_only_sentinel(void)
 	json_t	*all;
 
 	get_ok("/api/users/2", NULL);
-	all = records_wait(1);
-	json_decref(all);
-	usleep(300 * 1000);
-	all = records_wait(1);
-	ck_assert_uint_eq(json_array_size(all), 1);
+	all = records_exactly(1);
 	ck_assert_ptr_nonnull(record_for(all, "/api/users/2"));
 	json_decref(all);
 }
@@ -437,11 +446,7 @@ START_TEST(test_sampling_by_key)
 			snprintf(path, sizeof(path), "/hello?user=u%d", u);
 			get_ok(path, NULL);
 		}
-	all = records_wait(want);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(want);
-	ck_assert_uint_eq(json_array_size(all), want);
+	all = records_exactly(want);
 	json_array_foreach(all, i, rec) {
 		snprintf(key, sizeof(key), "%s",
 		    strstr(str(rec, "uri"), "=") + 1);
@@ -532,11 +537,7 @@ START_TEST(test_partial_body)
 	get_ok("/bytes/300000", NULL);
 	/* Bodies equal up to the cap, different after it. */
 	get_ok("/json/200000", NULL);
-	all = records_wait(1);
-	usleep(200 * 1000);
-	json_decref(all);
-	all = records_wait(1);
-	ck_assert_uint_eq(json_array_size(all), 1);
+	all = records_exactly(1);
 	rec = record_for(all, "/json/200000");
 	ck_assert_ptr_nonnull(rec);
 	ck_assert_uint_eq(json_array_size(json_object_get(rec, "diffs")), 1);
@@ -684,11 +685,7 @@ START_TEST(test_max_inflight)
 	    "");
 	for (i = 0; i < 6; i++)
 		get_ok("/hello", NULL);
-	all = records_wait(2);
-	json_decref(all);
-	usleep(300 * 1000);
-	all = records_wait(2);
-	ck_assert_uint_eq(json_array_size(all), 2);
+	all = records_exactly(2);
 	json_decref(all);
 	/* Once they timed out, mirroring goes on. */
 	get_ok("/hello", NULL);
