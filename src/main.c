@@ -22,6 +22,7 @@
 #include "shadowdiff/differ.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
 
@@ -165,6 +166,40 @@ signal_usr1_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* A counter summed over the workers. */
+static unsigned long long
+sum(const struct daemon *d, enum stats_counter which)
+{
+	unsigned long long	 n = 0;
+	size_t			 i;
+
+	for (i = 0; i < d->nworkers; i++)
+		n += stats_get(&d->workers[i]->stats, which);
+	return (n);
+}
+
+/*
+ * At exit: what was mirrored and what was not, and why, so that nothing
+ * is dropped silently (the admin endpoint shows the same, live).
+ */
+static void
+log_mirror_counts(const struct daemon *d)
+{
+	log_info("mirrored %llu requests; not mirrored: %llu sampled out, "
+	    "%llu method, %llu body over max_body, %llu at max_inflight, "
+	    "%llu shadow down, %llu upgrade; %llu abandoned (client gone or "
+	    "primary failed)", sum(d, STAT_MIRRORED),
+	    sum(d, STAT_NOT_MIRRORED_SAMPLED), sum(d, STAT_NOT_MIRRORED_METHOD),
+	    sum(d, STAT_NOT_MIRRORED_BODY), sum(d, STAT_NOT_MIRRORED_INFLIGHT),
+	    sum(d, STAT_NOT_MIRRORED_DOWN), sum(d, STAT_NOT_MIRRORED_UPGRADE),
+	    sum(d, STAT_MIRROR_ABANDONED));
+	log_info("shadow: %llu answered; errors: %llu timeout, %llu refused, "
+	    "%llu reset, %llu bad response, %llu too large",
+	    sum(d, STAT_SHADOW_OK), sum(d, STAT_SHADOW_TIMEOUT),
+	    sum(d, STAT_SHADOW_REFUSED), sum(d, STAT_SHADOW_RESET),
+	    sum(d, STAT_SHADOW_BAD_RESPONSE), sum(d, STAT_SHADOW_TOO_LARGE));
+}
+
 /* The divergence log and the diff threads, when there is a shadow. */
 static void
 start_diffing(struct daemon *d)
@@ -276,10 +311,12 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
-	for (i = 0; i < d.nworkers; i++) {
+	for (i = 0; i < d.nworkers; i++)
 		worker_join(d.workers[i]);
+	if (d.cfg->shadow.url != NULL)
+		log_mirror_counts(&d);
+	for (i = 0; i < d.nworkers; i++)
 		worker_free(d.workers[i]);
-	}
 	/* What was handed over is still compared and written. */
 	if (d.differ != NULL) {
 		struct differ_counts	 dc;

@@ -712,6 +712,11 @@ START_TEST(test_drain_compares)
 	ck_assert_uint_eq(json_array_size(all), 1);
 	ck_assert_str_ne(str(json_array_get(all, 0), "type"), "shadow_error");
 	json_decref(all);
+	/* The exit summary counts it. */
+	ck_assert(tu_proc_output_has(&daemon_, "mirrored 1 requests;"));
+	ck_assert(tu_proc_output_has(&daemon_, "shadow: 1 answered;"));
+	ck_assert(tu_proc_output_has(&daemon_, "divergence log: 1 records "
+	    "written, 0 dropped (queue full), 0 lost"));
 }
 END_TEST
 
