@@ -21,6 +21,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -82,7 +83,8 @@ struct exchange {
 
 	enum shadow_state	 shadow_state;
 	struct upstream		*up;
-	struct event		*timer;
+	struct event		 timer;		/* [shadow] timeout */
+	int			 timer_set;
 	int			 retriable;
 	int			 retried;
 	const char		*shadow_error;
@@ -302,12 +304,12 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	ex->shadow_state = SH_SENT;
 	ex->shadow_start_us = util_now_us();
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
-	if ((ex->timer = evtimer_new(ex->w->base, exchange_timeout_cb,
-	    ex)) == NULL)
-		fatalx("out of memory");
+	/* Embedded, not allocated: one malloc less per mirror. */
+	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
+	ex->timer_set = 1;
 	tv.tv_sec = (time_t)(cfg->shadow_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)((cfg->shadow_timeout_ms % 1000) * 1000);
-	evtimer_add(ex->timer, &tv);
+	evtimer_add(&ex->timer, &tv);
 	if (exchange_send(ex, ex->retriable ? UPSTREAM_POOLED :
 	    UPSTREAM_POOLED_CHECKED) == -1)
 		shadow_fail(ex, "refused");
@@ -337,9 +339,9 @@ exchange_detach(struct exchange *ex)
 		upstream_abort(ex->up);
 		ex->up = NULL;
 	}
-	if (ex->timer != NULL) {
-		event_free(ex->timer);
-		ex->timer = NULL;
+	if (ex->timer_set) {
+		evtimer_del(&ex->timer);
+		ex->timer_set = 0;
 	}
 	TAILQ_REMOVE(&w->exchanges, ex, entry);
 	w->mirror.inflight--;
@@ -411,8 +413,8 @@ shadow_over(struct exchange *ex)
 {
 	capture_end(&ex->shadow);
 	ex->shadow_state = SH_OVER;
-	if (ex->timer != NULL)
-		evtimer_del(ex->timer);
+	if (ex->timer_set)
+		evtimer_del(&ex->timer);
 	if (!ex->held)
 		exchange_finish(ex);
 }
