@@ -1,3 +1,5 @@
-# bench: the proxy benchmark (see docs/performance.md), and the scripts
-# that install the dependencies and run the demo.
-EXTRA_DIST += bench/proxy.sh tools/deps.sh tools/demo.sh tools/proc.sh
+# bench: the proxy and mirroring benchmarks (see docs/performance.md),
+# their shared functions, and the scripts that install the dependencies
+# and run the demo.
+EXTRA_DIST += bench/proxy.sh bench/mirror.sh bench/lib.sh tools/deps.sh \
+	tools/demo.sh tools/proc.sh
