@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "shadowdiff/differ.h"
+#include "shadowdiff/divlog.h"
 #include "shadowdiff/exchange.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/util.h"
@@ -35,14 +36,21 @@ struct differ {
 	_Atomic uint64_t	 dropped;
 };
 
-/* A diff thread: one exchange at a time, the lock released meanwhile. */
+#define DIFFER_BATCH	64	/* exchanges taken at once */
+
+/*
+ * A diff thread: takes what is queued (up to a batch) at once, compares
+ * with the lock released, and hands the records to the writer in one
+ * go: a lock and a wake-up per batch, not per exchange.
+ */
 static void *
 differ_main(void *arg)
 {
 	struct differ		*d = arg;
-	struct exchange		*ex;
+	struct exchange		*batch[DIFFER_BATCH];
+	char			*lines[DIFFER_BATCH];
 	enum exchange_verdict	 v;
-	size_t			 size;
+	size_t			 n, i, nlines, size;
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
@@ -50,21 +58,33 @@ differ_main(void *arg)
 			pthread_cond_wait(&d->cond, &d->lock);
 		if (d->len == 0)
 			break;
-		ex = d->ring[d->head];
-		d->head = (d->head + 1) % d->max;
-		d->len--;
+		for (n = 0; n < DIFFER_BATCH && d->len > 0; n++) {
+			batch[n] = d->ring[d->head];
+			d->head = (d->head + 1) % d->max;
+			d->len--;
+		}
 		pthread_mutex_unlock(&d->lock);
 
-		size = exchange_size(ex);
-		v = exchange_compare(ex, d->log);
-		exchange_free(ex);
-		atomic_fetch_add_explicit(&d->verdicts[v], 1,
+		size = 0;
+		for (i = nlines = 0; i < n; i++) {
+			size += exchange_size(batch[i]);
+			v = exchange_compare(batch[i], &lines[nlines]);
+			if (lines[nlines] != NULL)
+				nlines++;
+			exchange_free(batch[i]);
+			atomic_fetch_add_explicit(&d->verdicts[v], 1,
+			    memory_order_relaxed);
+		}
+		atomic_fetch_add_explicit(&d->compared, n,
 		    memory_order_relaxed);
-		atomic_fetch_add_explicit(&d->compared, 1,
-		    memory_order_relaxed);
+		if (d->log != NULL)
+			divlog_submit_many(d->log, lines, nlines);
+		else
+			for (i = 0; i < nlines; i++)
+				free(lines[i]);
 
 		pthread_mutex_lock(&d->lock);
-		/* The bytes are counted until the exchange is freed. */
+		/* The bytes are counted until the exchanges are freed. */
 		d->bytes -= size;
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -97,25 +117,33 @@ differ_new(size_t threads, size_t max, size_t max_bytes, struct divlog *log)
 	return (d);
 }
 
-/* Queues EX unless the queue is full by count or by bytes. */
-int
-differ_submit(struct differ *d, struct exchange *ex)
+/*
+ * Queues the N exchanges of BATCH, in order, while the queue has room by
+ * count and by bytes; returns how many it took. One lock and at most one
+ * wake-up for the whole batch.
+ */
+size_t
+differ_submit(struct differ *d, struct exchange **batch, size_t n)
 {
-	size_t	 size = exchange_size(ex);
+	size_t	 i, size;
 
 	pthread_mutex_lock(&d->lock);
-	if (d->len == d->max || d->stopping ||
-	    (d->bytes > 0 && d->bytes + size > d->max_bytes)) {
-		pthread_mutex_unlock(&d->lock);
-		atomic_fetch_add_explicit(&d->dropped, 1, memory_order_relaxed);
-		return (-1);
+	for (i = 0; i < n && !d->stopping && d->len < d->max; i++) {
+		size = exchange_size(batch[i]);
+		/* One exchange larger than the bound still passes alone. */
+		if (d->bytes > 0 && d->bytes + size > d->max_bytes)
+			break;
+		d->ring[(d->head + d->len) % d->max] = batch[i];
+		d->len++;
+		d->bytes += size;
 	}
-	d->ring[(d->head + d->len) % d->max] = ex;
-	d->len++;
-	d->bytes += size;
-	pthread_cond_signal(&d->cond);
+	if (i > 0)
+		pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
-	return (0);
+	if (i < n)
+		atomic_fetch_add_explicit(&d->dropped, n - i,
+		    memory_order_relaxed);
+	return (i);
 }
 
 /*

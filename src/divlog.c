@@ -3,18 +3,21 @@
  *
  * The queue is a ring of QUEUE_MAX pointers under one mutex: the
  * producers are the diff threads, never a thread that serves clients,
- * and a producer holds the lock only to store a pointer. The writer
- * takes one record at a time and writes it with the lock released.
+ * and a producer holds the lock only to store pointers. The writer takes
+ * what is queued (DIVLOG_BATCH records at most) and writes it with one
+ * writev(2), the lock released: under load a batch costs one system
+ * call and one wake-up, not one per record.
  *
  * A write to a regular file can be short (disk full). Then the bytes
  * that did go in are cut off again (ftruncate to the size before), so
- * the file keeps whole lines only; the record is counted as lost, the
- * file is closed, and it is opened again before the next record: a
- * removed or unwritable file heals by itself when it can.
+ * the file keeps whole lines only; the batch's records are counted as
+ * lost, the file is closed, and it is opened again before the next
+ * batch: a removed or unwritable file heals by itself when it can.
  */
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,42 +84,57 @@ divlog_close_fd(struct divlog *d)
 	d->fd = -1;
 }
 
+#define DIVLOG_BATCH	256	/* records per writev(2), at most */
+
 /*
- * Writes one line (newline included) in one write(2); 0, or -1 when it
- * could not be written whole, after cutting off a partial line.
+ * Writes the N lines of IOV (newlines included) with one writev(2): a
+ * reader sees whole lines only. 0, or -1 when they could not all be
+ * written, after cutting off what did go in (a regular file), so that
+ * the file keeps whole lines only. To a pipe or a terminal a short
+ * write is finished rather than cut.
  */
 static int
-divlog_write(struct divlog *d, const char *buf, size_t len)
+divlog_write(struct divlog *d, struct iovec *iov, int n)
 {
 	struct stat	 st;
 	off_t		 before = -1;
-	size_t		 done;
-	ssize_t		 n;
+	size_t		 total = 0, done;
+	ssize_t		 w;
+	int		 i;
 
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
 	if (d->is_file && fstat(d->fd, &st) == 0)
 		before = st.st_size;
-	n = write(d->fd, buf, len);
-	if (n == (ssize_t)len)
+	w = writev(d->fd, iov, n);
+	if (w == (ssize_t)total)
 		return (0);
-	if (n > 0 && !d->is_file) {
-		/* A pipe or terminal: finish the line rather than split it. */
-		for (done = (size_t)n; done < len; done += (size_t)n)
-			if ((n = write(d->fd, buf + done, len - done)) <= 0)
+	if (w > 0 && !d->is_file) {
+		/* Skip what went out, write the rest, until all is out. */
+		for (done = (size_t)w, i = 0;; done = (size_t)w) {
+			while (i < n && done >= iov[i].iov_len)
+				done -= iov[i++].iov_len;
+			if (i == n)
+				return (0);
+			iov[i].iov_base = (char *)iov[i].iov_base + done;
+			iov[i].iov_len -= done;
+			if ((w = writev(d->fd, iov + i, n - i)) <= 0)
 				return (-1);
-		return (0);
+		}
 	}
-	if (n > 0 && before != -1 && ftruncate(d->fd, before) == -1)
+	if (w > 0 && before != -1 && ftruncate(d->fd, before) == -1)
 		log_warn("divergence log %s: cannot cut a partial line",
 		    d->path);
 	return (-1);
 }
 
-/* Writes one record: opening the file first if needed. */
+/* Writes N records: opening the file first if needed. */
 static void
-divlog_record(struct divlog *d, char *line, int reopen)
+divlog_records(struct divlog *d, char **lines, int n, int reopen)
 {
-	size_t	 len = strlen(line);
-	int	 saved;
+	struct iovec	 iov[DIVLOG_BATCH];
+	size_t		 len;
+	int		 saved, i;
 
 	if (reopen && d->path != NULL) {
 		divlog_close_fd(d);
@@ -124,31 +142,39 @@ divlog_record(struct divlog *d, char *line, int reopen)
 	}
 	if (d->fd == -1 && divlog_open_fd(d) == -1) {
 		saved = errno;
-		if (atomic_fetch_add(&d->lost, 1) == 0 || reopen) {
+		if (atomic_fetch_add(&d->lost, (uint64_t)n) == 0 || reopen) {
 			errno = saved;
 			log_warn("divergence log %s: open", d->path);
 		}
 		return;
 	}
-	line[len] = '\n';	/* the NUL's place: see divlog_submit */
-	if (divlog_write(d, line, len + 1) == 0) {
-		atomic_fetch_add(&d->written, 1);
+	for (i = 0; i < n; i++) {
+		len = strlen(lines[i]);
+		lines[i][len] = '\n';	/* the NUL's place: see divlog_submit */
+		iov[i].iov_base = lines[i];
+		iov[i].iov_len = len + 1;
+	}
+	if (divlog_write(d, iov, n) == 0) {
+		atomic_fetch_add(&d->written, (uint64_t)n);
 		return;
 	}
 	/* Counted; the file is opened again before the next record. */
-	if (atomic_fetch_add(&d->lost, 1) == 0)
+	if (atomic_fetch_add(&d->lost, (uint64_t)n) == 0)
 		log_warn("divergence log %s: write", d->path ? d->path :
 		    "stdout");
 	divlog_close_fd(d);
 }
 
-/* The writer: one record at a time, the lock released while writing. */
+/*
+ * The writer: takes what is queued (a batch at most) at once and writes
+ * it with one writev(2), the lock released meanwhile.
+ */
 static void *
 divlog_main(void *arg)
 {
 	struct divlog	*d = arg;
-	char		*line;
-	int		 reopen;
+	char		*lines[DIVLOG_BATCH];
+	int		 reopen, n, i;
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
@@ -171,12 +197,15 @@ divlog_main(void *arg)
 			pthread_mutex_lock(&d->lock);
 			continue;
 		}
-		line = d->ring[d->head];
-		d->head = (d->head + 1) % d->max;
-		d->len--;
+		for (n = 0; n < DIVLOG_BATCH && d->len > 0; n++) {
+			lines[n] = d->ring[d->head];
+			d->head = (d->head + 1) % d->max;
+			d->len--;
+		}
 		pthread_mutex_unlock(&d->lock);
-		divlog_record(d, line, reopen);
-		free(line);
+		divlog_records(d, lines, n, reopen);
+		for (i = 0; i < n; i++)
+			free(lines[i]);
 		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -209,24 +238,36 @@ divlog_open(const char *path, size_t queue_max, char **cause)
 }
 
 /*
- * Queues LINE; never blocks on the file. The writer puts the newline in
- * the place of LINE's NUL, so any allocated C string will do.
+ * Queues the N lines of LINES in order while there is room; never blocks
+ * on the file. Returns how many were queued; the others are freed and
+ * counted as dropped. The writer puts the newline in the place of each
+ * line's NUL, so any allocated C string will do.
  */
+size_t
+divlog_submit_many(struct divlog *d, char **lines, size_t n)
+{
+	size_t	 i, j;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < n && d->len < d->max && !d->stopping; i++) {
+		d->ring[(d->head + d->len) % d->max] = lines[i];
+		d->len++;
+	}
+	if (i > 0)
+		pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	for (j = i; j < n; j++)
+		free(lines[j]);
+	if (i < n)
+		atomic_fetch_add(&d->dropped, n - i);
+	return (i);
+}
+
+/* Queues LINE: 0, or -1 if it was dropped (the queue is full). */
 int
 divlog_submit(struct divlog *d, char *line)
 {
-	pthread_mutex_lock(&d->lock);
-	if (d->len == d->max || d->stopping) {
-		pthread_mutex_unlock(&d->lock);
-		atomic_fetch_add(&d->dropped, 1);
-		free(line);
-		return (-1);
-	}
-	d->ring[(d->head + d->len) % d->max] = line;
-	d->len++;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-	return (0);
+	return (divlog_submit_many(d, &line, 1) == 1 ? 0 : -1);
 }
 
 /* Asks the writer to open the file again before its next record. */

@@ -329,12 +329,10 @@ exchange_primary_body(struct exchange *ex, const char *data, size_t len)
 	capture_body(&ex->primary, data, len, ex->cfg->diff_max_body);
 }
 
-/* Unhooks EX from its worker: no event or upstream of it remains. */
+/* Closes the shadow leg's connection and timer, if any. */
 static void
-exchange_detach(struct exchange *ex)
+exchange_unhook(struct exchange *ex)
 {
-	struct worker	*w = ex->w;
-
 	if (ex->up != NULL) {
 		upstream_abort(ex->up);
 		ex->up = NULL;
@@ -343,30 +341,70 @@ exchange_detach(struct exchange *ex)
 		evtimer_del(&ex->timer);
 		ex->timer_set = 0;
 	}
-	TAILQ_REMOVE(&w->exchanges, ex, entry);
+}
+
+/* Unhooks EX from its worker (from LIST): nothing of the worker's left. */
+static void
+exchange_detach(struct exchange *ex, struct exchange_list *list)
+{
+	struct worker	*w = ex->w;
+
+	exchange_unhook(ex);
+	TAILQ_REMOVE(list, ex, entry);
 	w->mirror.inflight--;
 	ex->w = NULL;
 	worker_exchange_gone(w);
 }
 
-/* Both legs are over: to the diff threads, or dropped if they are full. */
+/*
+ * Both legs are over: the exchange waits, with the others finished in
+ * this loop turn, for exchange_handoff. Handing over in batches costs
+ * one lock and at most one wake-up of a diff thread per turn, not per
+ * exchange: that wake-up, not the diff, was most of the cost.
+ */
 static void
 exchange_finish(struct exchange *ex)
 {
 	struct worker	*w = ex->w;
 
 	if (ex->cancelled) {
-		exchange_detach(ex);
+		exchange_detach(ex, &w->exchanges);
 		exchange_free(ex);
 		return;
 	}
-	exchange_detach(ex);
-	if (w->differ != NULL && differ_submit(w->differ, ex) == 0) {
-		stats_inc(&w->stats, STAT_DIFF_QUEUED);
-		return;
+	exchange_unhook(ex);
+	TAILQ_REMOVE(&w->exchanges, ex, entry);
+	TAILQ_INSERT_TAIL(&w->finished, ex, entry);
+	if (!w->handoff_pending) {
+		w->handoff_pending = 1;
+		event_active(w->ev_handoff, EV_TIMEOUT, 0);
 	}
-	stats_inc(&w->stats, STAT_DIFF_DROPPED);
-	exchange_free(ex);
+}
+
+/* Hands the finished exchanges to the diff threads; drops what won't fit. */
+void
+exchange_handoff(struct worker *w)
+{
+	struct exchange	*batch[64], *ex;
+	size_t		 n, i, taken;
+
+	w->handoff_pending = 0;
+	while (!TAILQ_EMPTY(&w->finished)) {
+		for (n = 0; n < nitems(batch) &&
+		    (ex = TAILQ_FIRST(&w->finished)) != NULL; n++) {
+			TAILQ_REMOVE(&w->finished, ex, entry);
+			w->mirror.inflight--;
+			ex->w = NULL;
+			batch[n] = ex;
+		}
+		taken = w->differ != NULL ? differ_submit(w->differ, batch, n) :
+		    0;
+		stats_add(&w->stats, STAT_DIFF_QUEUED, (int64_t)taken);
+		stats_add(&w->stats, STAT_DIFF_DROPPED, (int64_t)(n - taken));
+		for (i = taken; i < n; i++)
+			exchange_free(batch[i]);
+	}
+	worker_exchange_gone(w);
 }
 
 /* The primary's response ended: the connection lets go. */
@@ -391,7 +429,7 @@ exchange_abandon(struct exchange *ex)
 {
 	if (!ex->cancelled)
 		stats_inc(&ex->w->stats, STAT_MIRROR_ABANDONED);
-	exchange_detach(ex);
+	exchange_detach(ex, &ex->w->exchanges);
 	exchange_free(ex);
 }
 
@@ -402,7 +440,11 @@ exchange_free_all(struct worker *w)
 	struct exchange	*ex;
 
 	while ((ex = TAILQ_FIRST(&w->exchanges)) != NULL) {
-		exchange_detach(ex);
+		exchange_detach(ex, &w->exchanges);
+		exchange_free(ex);
+	}
+	while ((ex = TAILQ_FIRST(&w->finished)) != NULL) {
+		exchange_detach(ex, &w->finished);
 		exchange_free(ex);
 	}
 }
@@ -684,9 +726,9 @@ exchange_ms(uint64_t start, uint64_t end)
 	return (end > start ? (double)(end - start) / 1000 : 0);
 }
 
-/* Compares the two responses and writes the record, if any. */
+/* Compares the two responses; *LINE is the record, or NULL if none. */
 enum exchange_verdict
-exchange_compare(struct exchange *ex, struct divlog *log)
+exchange_compare(struct exchange *ex, char **line)
 {
 	const struct config	*cfg = ex->cfg;
 	const struct diff_rules	*rules;
@@ -694,9 +736,10 @@ exchange_compare(struct exchange *ex, struct divlog *log)
 	struct diff_result	*res = NULL;
 	struct divlog_entry	 e;
 	enum exchange_verdict	 v;
-	char			 pd[80], sd[80], *line;
+	char			 pd[80], sd[80];
 	int			 cut_p, cut_s;
 
+	*line = NULL;
 	exchange_response(&ex->primary, &pr);
 	exchange_response(&ex->shadow, &sr);
 	if (ex->shadow_error != NULL)
@@ -748,12 +791,8 @@ exchange_compare(struct exchange *ex, struct divlog *log)
 	}
 	if (cfg->log_request_headers)
 		e.request = exchange_request_json(ex);
-	line = divlog_format(&e, res, cfg->log_value_limit);
+	*line = divlog_format(&e, res, cfg->log_value_limit);
 	json_decref(e.request);
 	diff_result_free(res);
-	if (log != NULL)
-		divlog_submit(log, line);
-	else
-		free(line);
 	return (v);
 }

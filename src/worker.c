@@ -32,6 +32,7 @@ static void	worker_accept_error_cb(struct evconnlistener *, void *);
 static void	worker_drain_cb(evutil_socket_t, short, void *);
 static void	worker_stop_cb(evutil_socket_t, short, void *);
 static void	worker_resume_accept_cb(evutil_socket_t, short, void *);
+static void	worker_handoff_cb(evutil_socket_t, short, void *);
 
 /* Creates a worker serving CFG on the listening sockets FDS. */
 struct worker *
@@ -47,13 +48,16 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	w->differ = differ;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
+	TAILQ_INIT(&w->finished);
 	mirror_state_init(&w->mirror);
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("worker %u: event_base_new failed", id);
 	w->ev_drain = event_new(w->base, -1, 0, worker_drain_cb, w);
 	w->ev_stop = event_new(w->base, -1, 0, worker_stop_cb, w);
 	w->ev_accept = evtimer_new(w->base, worker_resume_accept_cb, w);
-	if (w->ev_drain == NULL || w->ev_stop == NULL || w->ev_accept == NULL)
+	w->ev_handoff = event_new(w->base, -1, 0, worker_handoff_cb, w);
+	if (w->ev_drain == NULL || w->ev_stop == NULL || w->ev_accept == NULL ||
+	    w->ev_handoff == NULL)
 		fatalx("out of memory");
 	w->listeners = xcalloc(nfds, sizeof(*w->listeners));
 	for (i = 0; i < nfds; i++) {
@@ -133,8 +137,16 @@ worker_conn_gone(struct worker *w, struct conn *c)
 void
 worker_exchange_gone(struct worker *w)
 {
-	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges))
+	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges) &&
+	    TAILQ_EMPTY(&w->finished))
 		event_base_loopexit(w->base, NULL);
+}
+
+/* The exchanges finished in this loop turn go to the diff threads. */
+static void
+worker_handoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	exchange_handoff(arg);
 }
 
 /* Stops accepting; idle connections close, busy ones after their response. */
@@ -227,6 +239,7 @@ worker_free(struct worker *w)
 	event_free(w->ev_drain);
 	event_free(w->ev_stop);
 	event_free(w->ev_accept);
+	event_free(w->ev_handoff);
 	event_base_free(w->base);
 	config_unref(w->cfg);
 	free(w);

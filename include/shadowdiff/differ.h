@@ -28,8 +28,11 @@ struct differ_counts {
 
 /* THREADS threads; at most MAX exchanges and MAX_BYTES bytes waiting. */
 struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
-/* Queues EX: 0, or -1 if full (EX is still the caller's). */
-int		 differ_submit(struct differ *, struct exchange *);
+/*
+ * Queues a batch of exchanges in order while there is room; returns how
+ * many it took. Those past it are still the caller's.
+ */
+size_t		 differ_submit(struct differ *, struct exchange **, size_t);
 /*
  * Compares what is queued, stops the threads, frees everything; the
  * final counts go to the second argument unless it is NULL.

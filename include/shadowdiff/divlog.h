@@ -1,8 +1,8 @@
 /*
  * divlog: the divergence log's writer. Records (one JSON object each)
  * are handed over through a bounded queue to one writer thread, which
- * writes each with a single write(2), newline included, so that a
- * reader never sees half a line. A record that does not fit in the
+ * writes what is queued with a single writev(2) of whole lines, newlines
+ * included, so that a reader never sees half a line. A record that does not fit in the
  * queue is dropped and counted; one that cannot be written (disk full,
  * file removed) is counted as lost and the file is opened again before
  * the next record. divlog_reopen() (SIGUSR1, for logrotate) reopens the
@@ -62,6 +62,8 @@ struct divlog	*divlog_open(const char *, size_t, char **);
  * full.
  */
 int		 divlog_submit(struct divlog *, char *);
+/* Queues N lines in order while there is room; returns how many. */
+size_t		 divlog_submit_many(struct divlog *, char **, size_t);
 /* Asks the writer to open the file again before its next record. */
 void		 divlog_reopen(struct divlog *);
 /* Writes what is queued, stops the writer and frees everything. */

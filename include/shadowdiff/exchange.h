@@ -19,7 +19,6 @@
 #include <stddef.h>
 
 struct config_route;
-struct divlog;
 struct exchange;
 struct http_msg;
 struct worker;
@@ -53,14 +52,17 @@ void		 exchange_primary_body(struct exchange *, const char *,
 void		 exchange_primary_done(struct exchange *);
 /* The primary exchange failed or the client left: no comparison. */
 void		 exchange_abandon(struct exchange *);
+/* Hands the worker's finished exchanges to the diff threads. */
+void		 exchange_handoff(struct worker *);
 /* Frees every exchange still held by the worker (it is stopping). */
 void		 exchange_free_all(struct worker *);
 
 /*
- * On a diff thread: compares the two responses and writes the record,
- * if any, to LOG. Returns what the exchange turned out to be.
+ * On a diff thread: compares the two responses. Returns what the
+ * exchange turned out to be; the record to write (allocated, no
+ * newline) goes to *LINE, or NULL when there is none.
  */
-enum exchange_verdict exchange_compare(struct exchange *, struct divlog *);
+enum exchange_verdict exchange_compare(struct exchange *, char **);
 /* Bytes held, for the diff queue's bound. */
 size_t		 exchange_size(const struct exchange *);
 /* The single teardown, on whichever thread holds the exchange. */

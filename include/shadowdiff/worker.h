@@ -40,7 +40,10 @@ struct worker {
 	struct upstream_pool	*shadow;	/* NULL: no [shadow] */
 	struct stats		 shadow_stats;	/* of the shadow's pool */
 	struct mirror_state	 mirror;
-	struct exchange_list	 exchanges;	/* alive, not yet handed off */
+	struct exchange_list	 exchanges;	/* alive */
+	struct exchange_list	 finished;	/* to hand off this turn */
+	struct event		*ev_handoff;
+	int			 handoff_pending;
 	struct differ		*differ;	/* shared; NULL: none */
 
 	struct conn_list	 conns;
