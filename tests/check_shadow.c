@@ -784,6 +784,11 @@ START_TEST(test_log_unwritable)
 	ck_assert(tu_proc_output_has(&daemon_,
 	    "divergence log /dev/full: write"));
 	get_ok("/hello", NULL);
+	/* Every record is accounted for: none written, all lost. */
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	ck_assert(tu_proc_output_has(&daemon_, "divergence log: 0 records "
+	    "written, 0 dropped (queue full), 51 lost (write failed)"));
 }
 END_TEST
 
