@@ -138,6 +138,8 @@ static const struct option config_options[] = {
 	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
 	    DIFF_VALUE_MAX, 0 },
 	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },
+	{ "log", "queue_memory", OPT_SIZE, OFF(log_queue_memory), "64MiB",
+	    KIB(64), GIB(1024), 0 },
 
 	{ "limits", "max_header_bytes", OPT_SIZE, OFF(max_header_bytes),
 	    "16KiB", 1024, KIB(1024), 0 },

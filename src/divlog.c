@@ -46,8 +46,12 @@ struct divlog {
 	pthread_t		 thread;
 	char			**ring;		/* QUEUE_MAX records */
 	size_t			 max;
+	size_t			 max_bytes;
 	size_t			 head;		/* next to write */
 	size_t			 len;		/* queued */
+	size_t			 bytes;		/* queued records' bytes */
+	int			 done;		/* the writer has ended */
+	int			 abandoned;	/* it frees D when it ends */
 	int			 stopping;
 	int			 reopen;	/* asked for by divlog_reopen */
 
@@ -165,6 +169,23 @@ divlog_records(struct divlog *d, char **lines, int n, int reopen)
 	divlog_close_fd(d);
 }
 
+/* Frees D and what it holds; the writer has ended. */
+static void
+divlog_destroy(struct divlog *d)
+{
+	divlog_close_fd(d);
+	while (d->len > 0) {
+		free(d->ring[d->head]);
+		d->head = (d->head + 1) % d->max;
+		d->len--;
+	}
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d->ring);
+	free(d->path);
+	free(d);
+}
+
 /*
  * The writer: takes what is queued (a batch at most) at once and writes
  * it with one writev(2), the lock released meanwhile.
@@ -174,6 +195,7 @@ divlog_main(void *arg)
 {
 	struct divlog	*d = arg;
 	char		*lines[DIVLOG_BATCH];
+	size_t		 size;
 	int		 reopen, n, i;
 
 	pthread_mutex_lock(&d->lock);
@@ -197,24 +219,36 @@ divlog_main(void *arg)
 			pthread_mutex_lock(&d->lock);
 			continue;
 		}
-		for (n = 0; n < DIVLOG_BATCH && d->len > 0; n++) {
+		for (n = 0, size = 0; n < DIVLOG_BATCH && d->len > 0; n++) {
 			lines[n] = d->ring[d->head];
 			d->head = (d->head + 1) % d->max;
 			d->len--;
+			size += strlen(lines[n]) + 1;
 		}
 		pthread_mutex_unlock(&d->lock);
 		divlog_records(d, lines, n, reopen);
 		for (i = 0; i < n; i++)
 			free(lines[i]);
 		pthread_mutex_lock(&d->lock);
+		/* Counted until written: the bound covers the batch too. */
+		d->bytes -= size;
 	}
+	d->done = 1;
+	if (d->abandoned) {
+		/* divlog_close gave up on us: the last one frees. */
+		pthread_mutex_unlock(&d->lock);
+		divlog_destroy(d);
+		return (NULL);
+	}
+	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	return (NULL);
 }
 
 /* Opens PATH ("-": standard output) and starts the writer. */
 struct divlog *
-divlog_open(const char *path, size_t queue_max, char **cause)
+divlog_open(const char *path, size_t queue_max, size_t queue_bytes,
+    char **cause)
 {
 	struct divlog	*d;
 	int		 error;
@@ -222,6 +256,7 @@ divlog_open(const char *path, size_t queue_max, char **cause)
 	d = xcalloc(1, sizeof(*d));
 	d->path = strcmp(path, "-") == 0 ? NULL : xstrdup(path);
 	d->max = queue_max == 0 ? 1 : queue_max;
+	d->max_bytes = queue_bytes;
 	d->ring = xcalloc(d->max, sizeof(*d->ring));
 	if (divlog_open_fd(d) == -1) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
@@ -246,12 +281,17 @@ divlog_open(const char *path, size_t queue_max, char **cause)
 size_t
 divlog_submit_many(struct divlog *d, char **lines, size_t n)
 {
-	size_t	 i, j;
+	size_t	 i, j, size;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < n && d->len < d->max && !d->stopping; i++) {
+		/* Bounded by bytes too: a record can be megabytes. */
+		size = strlen(lines[i]) + 1;
+		if (d->bytes > 0 && d->bytes + size > d->max_bytes)
+			break;
 		d->ring[(d->head + d->len) % d->max] = lines[i];
 		d->len++;
+		d->bytes += size;
 	}
 	if (i > 0)
 		pthread_cond_signal(&d->cond);
@@ -280,28 +320,53 @@ divlog_reopen(struct divlog *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Writes what is queued, stops the writer and frees everything. */
+/*
+ * Writes what is queued, stops the writer and frees everything. A
+ * writer blocked on the file (a pipe nobody reads, a hung file system)
+ * is waited for WAIT_MS at most: then what it has not written is
+ * counted as lost, it is left behind, and the process may exit.
+ */
 void
-divlog_close(struct divlog *d)
+divlog_close(struct divlog *d, uint64_t wait_ms)
 {
+	struct timespec	 deadline;
+	size_t		 left;
+	int		 done;
+
 	if (d == NULL)
 		return;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(wait_ms / 1000);
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&d->lock);
 	d->stopping = 1;
 	pthread_cond_signal(&d->cond);
+	while (!d->done && pthread_cond_timedwait(&d->cond, &d->lock,
+	    &deadline) == 0)
+		;
+	if (!(done = d->done)) {
+		/* Left behind: it frees D if it ever ends. */
+		d->abandoned = 1;
+		left = d->len;
+		pthread_detach(d->thread);
+	}
 	pthread_mutex_unlock(&d->lock);
+	if (!done) {
+		log_warnx("divergence log: the writer is blocked on its file: "
+		    "%zu queued records not written", left);
+		return;
+	}
 	pthread_join(d->thread, NULL);
 	log_info("divergence log: %llu records written, %llu dropped (queue "
 	    "full), %llu lost (write failed)",
 	    (unsigned long long)atomic_load(&d->written),
 	    (unsigned long long)atomic_load(&d->dropped),
 	    (unsigned long long)atomic_load(&d->lost));
-	divlog_close_fd(d);
-	pthread_mutex_destroy(&d->lock);
-	pthread_cond_destroy(&d->cond);
-	free(d->ring);
-	free(d->path);
-	free(d);
+	divlog_destroy(d);
 }
 
 /* The counters, from any thread. */

@@ -40,6 +40,7 @@
 
 #define SHA256_LEN	32
 #define ID_MAX		128	/* bytes of a client's request id kept */
+#define INTERIM_MAX	8	/* 1xx responses taken from the shadow */
 
 /* A response (or the request's headers) as kept for the diff. */
 struct capture {
@@ -47,6 +48,7 @@ struct capture {
 	struct diff_header	*hdrs;
 	size_t			 nhdrs;
 	char			*hbuf;		/* the headers' bytes */
+	size_t			 hsize;		/* hdrs and hbuf */
 	unsigned char		*body;
 	size_t			 len;		/* kept, at most the cap */
 	size_t			 alloc;
@@ -87,6 +89,7 @@ struct exchange {
 	int			 timer_set;
 	int			 retriable;
 	int			 retried;
+	int			 interims;	/* 1xx from the shadow */
 	const char		*shadow_error;
 
 	struct capture		 primary;
@@ -115,6 +118,7 @@ capture_headers(struct capture *c, const struct http_msg *m)
 
 	for (i = 0; i < m->nhdrs; i++)
 		size += m->hdrs[i].name_len + m->hdrs[i].value_len;
+	c->hsize = size + 1 + (m->nhdrs + 1) * sizeof(*c->hdrs);
 	c->hbuf = p = malloc(size + 1);
 	c->hdrs = calloc(m->nhdrs + 1, sizeof(*c->hdrs));
 	if (c->hbuf == NULL || c->hdrs == NULL)
@@ -306,6 +310,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
 	/* Embedded, not allocated: one malloc less per mirror. */
 	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
+	event_priority_set(&ex->timer, WORKER_PRIO_SHADOW);
 	ex->timer_set = 1;
 	tv.tv_sec = (time_t)(cfg->shadow_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)((cfg->shadow_timeout_ms % 1000) * 1000);
@@ -326,6 +331,11 @@ exchange_primary_head(struct exchange *ex, const struct http_msg *r,
 void
 exchange_primary_body(struct exchange *ex, const char *data, size_t len)
 {
+	/* Nothing will be compared: count, don't copy or hash. */
+	if (ex->cancelled || ex->shadow_error != NULL) {
+		ex->primary.bytes += len;
+		return;
+	}
 	capture_body(&ex->primary, data, len, ex->cfg->diff_max_body);
 }
 
@@ -508,8 +518,12 @@ sh_head(void *arg, struct http_msg *r)
 	struct exchange	*ex = arg;
 	int		 nobody;
 
-	if (r->status < 200)
-		return (0);	/* 1xx: the final one follows; 101: sh_done */
+	if (r->status < 200) {
+		/* A 1xx storm would keep the worker parsing: a few, then no. */
+		if (r->status != 101 && ++ex->interims > INTERIM_MAX)
+			shadow_fail(ex, "bad_response");
+		return (0);	/* the final one follows; 101: sh_done */
+	}
 	nobody = ex->method == HTTP_HEAD || r->status == 204 ||
 	    r->status == 304;
 	capture_head(&ex->shadow, r, nobody ? 0 : ex->cfg->diff_max_body);
@@ -581,6 +595,7 @@ size_t
 exchange_size(const struct exchange *ex)
 {
 	return (sizeof(*ex) + ex->primary.alloc + ex->shadow.alloc +
+	    ex->request.hsize + ex->primary.hsize + ex->shadow.hsize +
 	    (ex->reqbody != NULL ? evbuffer_get_length(ex->reqbody) : 0) +
 	    (ex->reqhead != NULL ? evbuffer_get_length(ex->reqhead) : 0));
 }

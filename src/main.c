@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -154,6 +155,37 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	    "restart to apply changes");
 }
 
+/*
+ * Raises the descriptor limit to what the config can use at once: a
+ * client and a primary connection per max_connections, and per worker
+ * its pools, its shadow mirrors and its listeners. A hanging shadow
+ * holds max_inflight connections per worker for its whole timeout; if
+ * they could take the descriptors that clients need, say so at start.
+ */
+static void
+raise_nofile(const struct config *cfg, size_t nworkers)
+{
+	struct rlimit	 rl;
+	rlim_t		 need;
+
+	need = (rlim_t)(2 * cfg->max_connections + nworkers *
+	    (cfg->primary.pool_size + cfg->nlisten + (cfg->shadow.url != NULL ?
+	    cfg->shadow.pool_size + cfg->max_inflight : 0)) + 64);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	if (rl.rlim_cur < need)
+		log_warnx("open files limited to %llu, the configuration can "
+		    "use %llu (max_connections, pools, max_inflight): raise "
+		    "the limit (LimitNOFILE=) or lower max_connections",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)need);
+}
+
 /* SIGUSR1: reopen the divergence log (logrotate moved it). */
 static void
 signal_usr1_cb(evutil_socket_t sig, short what, void *arg)
@@ -210,7 +242,7 @@ start_diffing(struct daemon *d)
 	if (cfg->shadow.url == NULL)
 		return;
 	if ((d->divlog = divlog_open(cfg->log_path, cfg->log_queue,
-	    &cause)) == NULL)
+	    cfg->log_queue_memory, &cause)) == NULL)
 		fatalx("divergence log: %s", cause);
 	d->differ = differ_new(cfg->diff_threads, cfg->diff_queue,
 	    cfg->diff_queue_memory, d->divlog);
@@ -296,6 +328,7 @@ main(int argc, char **argv)
 		evsignal_add(sigs[i], NULL);
 
 	d.nworkers = d.cfg->workers;
+	raise_nofile(d.cfg, d.nworkers);
 	d.workers = xcalloc(d.nworkers, sizeof(*d.workers));
 	open_listeners(&d);
 	start_diffing(&d);
@@ -330,7 +363,9 @@ main(int argc, char **argv)
 		    (unsigned long long)dc.matches,
 		    (unsigned long long)dc.dropped);
 	}
-	divlog_close(d.divlog);
+	/* A writer blocked on its file must not keep us from exiting. */
+	divlog_close(d.divlog, d.cfg->drain_timeout_ms > 1000 ?
+	    d.cfg->drain_timeout_ms : 1000);
 	log_info("stopped");
 	for (i = 0; sigs[i] != NULL; i++)
 		event_free(sigs[i]);

@@ -55,6 +55,7 @@ struct sock {
 	struct event			*ev_read;	/* EV_READ|EV_PERSIST */
 	struct event			*ev_write;	/* EV_WRITE|EV_PERSIST */
 	struct event			*ev_flush;	/* no fd */
+	int				 priority;	/* -1: the base's default */
 	int				 read_on;	/* ev_read added */
 	int				 write_on;	/* ev_write added */
 	int				 flush_on;	/* ev_flush active */
@@ -180,8 +181,24 @@ sock_setfd(struct sock *s, int fd)
 	    sock_write_cb, s);
 	if (s->ev_read == NULL || s->ev_write == NULL)
 		return (-1);
+	if (s->priority != -1) {
+		event_priority_set(s->ev_read, s->priority);
+		event_priority_set(s->ev_write, s->priority);
+	}
 	s->fd = fd;
 	return (0);
+}
+
+/* Runs the sock's events at PRIORITY (see event_base_priority_init). */
+void
+sock_set_priority(struct sock *s, int priority)
+{
+	s->priority = priority;
+	event_priority_set(s->ev_flush, priority);
+	if (s->ev_read != NULL) {
+		event_priority_set(s->ev_read, priority);
+		event_priority_set(s->ev_write, priority);
+	}
 }
 
 /* A sock over FD (-1 until sock_connect()); NULL if out of memory. */
@@ -195,6 +212,7 @@ sock_new(struct event_base *base, int fd, sock_data_cb readcb,
 		return (NULL);
 	s->base = base;
 	s->fd = -1;
+	s->priority = -1;
 	s->enabled = EV_WRITE;
 	s->input = evbuffer_new();
 	s->output = evbuffer_new();

@@ -63,6 +63,7 @@ TAILQ_HEAD(upstream_list, upstream);
 struct upstream_pool {
 	const char			*name;		/* primary, shadow */
 	int				 quiet;		/* failures at debug */
+	int				 priority;	/* of its events, or -1 */
 	struct event_base		*base;
 	const struct config_backend	*backend;
 	struct stats			*stats;
@@ -136,11 +137,19 @@ upstream_pool_new(struct event_base *base, const struct config_backend *b,
 	pool = xcalloc(1, sizeof(*pool));
 	pool->name = name;
 	pool->quiet = quiet;
+	pool->priority = -1;
 	pool->base = base;
 	pool->backend = b;
 	pool->stats = stats;
 	TAILQ_INIT(&pool->idle);
 	return (pool);
+}
+
+/* Runs the pool's connections at PRIORITY of the base. */
+void
+upstream_pool_set_priority(struct upstream_pool *pool, int priority)
+{
+	pool->priority = priority;
 }
 
 /* Closes every idle connection of the pool. */
@@ -190,6 +199,8 @@ upstream_connect(struct upstream *up)
 	    upstream_write_cb, upstream_event_cb, up);
 	if (up->sock == NULL)
 		return (-1);
+	if (up->pool->priority != -1)
+		sock_set_priority(up->sock, up->pool->priority);
 	stats_inc(up->pool->stats, STAT_UP_OPEN);
 	sock_setwatermark(up->sock, EV_READ, 0, UPSTREAM_READ_MAX);
 	sock_setwatermark(up->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);

@@ -39,8 +39,9 @@ struct worker *
 worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
     struct differ *differ)
 {
-	struct worker	*w;
-	size_t		 i;
+	struct event_config	*ecfg;
+	struct worker		*w;
+	size_t			 i;
 
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
@@ -50,8 +51,18 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	TAILQ_INIT(&w->exchanges);
 	TAILQ_INIT(&w->finished);
 	mirror_state_init(&w->mirror);
-	if ((w->base = event_base_new()) == NULL)
+	/*
+	 * After a few shadow callbacks the loop looks for new events again,
+	 * so that clients ready meanwhile go first: a turn never runs the
+	 * callbacks of a hundred busy shadow connections in a row.
+	 */
+	if ((ecfg = event_config_new()) == NULL ||
+	    event_config_set_max_dispatch_interval(ecfg, NULL,
+	    WORKER_SHADOW_BURST, WORKER_PRIO_SHADOW) == -1 ||
+	    (w->base = event_base_new_with_config(ecfg)) == NULL ||
+	    event_base_priority_init(w->base, WORKER_PRIORITIES) == -1)
 		fatalx("worker %u: event_base_new failed", id);
+	event_config_free(ecfg);
 	w->ev_drain = event_new(w->base, -1, 0, worker_drain_cb, w);
 	w->ev_stop = event_new(w->base, -1, 0, worker_stop_cb, w);
 	w->ev_accept = evtimer_new(w->base, worker_resume_accept_cb, w);
@@ -73,9 +84,11 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	w->nlisteners = nfds;
 	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats,
 	    "primary", 0);
-	if (cfg->shadow.url != NULL)
+	if (cfg->shadow.url != NULL) {
 		w->shadow = upstream_pool_new(w->base, &cfg->shadow,
 		    &w->shadow_stats, "shadow", 1);
+		upstream_pool_set_priority(w->shadow, WORKER_PRIO_SHADOW);
+	}
 	return (w);
 }
 

@@ -420,6 +420,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg->redact[4]);
 	ck_assert_uint_eq(cfg->log_value_limit, 256);
 	ck_assert_uint_eq(cfg->log_queue, 4096);
+	ck_assert_uint_eq(cfg->log_queue_memory, 64 << 20);
 	config_unref(cfg);
 }
 END_TEST
@@ -456,6 +457,7 @@ START_TEST(mirror_keys)
 	    "redact_headers = X-Api-Key\n"
 	    "value_limit = 64\n"
 	    "queue = 10\n"
+	    "queue_memory = 128KiB\n"
 	    "[route writes]\n"
 	    "match = /w/**\n"
 	    "mirror_methods = GET PUT\n"
@@ -488,6 +490,7 @@ START_TEST(mirror_keys)
 	ck_assert_ptr_null(cfg->redact[5]);
 	ck_assert_uint_eq(cfg->log_value_limit, 64);
 	ck_assert_uint_eq(cfg->log_queue, 10);
+	ck_assert_uint_eq(cfg->log_queue_memory, 128 << 10);
 	/* Methods: [shadow] by default, a route's list where it has one. */
 	ck_assert_int_eq(config_mirrors_method(cfg, NULL, "POST"), 1);
 	ck_assert_int_eq(config_mirrors_method(cfg, NULL, "PUT"), 0);

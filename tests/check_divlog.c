@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ START_TEST(test_lines_in_order)
 
 	snprintf(path, sizeof(path), "%s/div.log", tu_tmpdir());
 	/* A queue as long as the burst: nothing may be dropped. */
-	d = divlog_open(path, 1000, &cause);
+	d = divlog_open(path, 1000, 1 << 30, &cause);
 	ck_assert_ptr_nonnull(d);
 	for (i = 0; i < 1000; i++)
 		ck_assert_int_eq(divlog_submit(d, xasprintf("{\"n\":%ld}", i)),
@@ -80,7 +81,7 @@ START_TEST(test_lines_in_order)
 	divlog_counts(d, &c);
 	ck_assert_uint_eq(c.written, 1000);
 	ck_assert_uint_eq(c.lost, 0);
-	divlog_close(d);
+	divlog_close(d, 5000);
 	ck_assert_int_eq(count_lines(path, 0), 1000);
 }
 END_TEST
@@ -100,7 +101,7 @@ START_TEST(test_queue_full_drops)
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
 	ck_assert_int_ge(rfd, 0);
-	d = divlog_open(fifo, 4, &cause);
+	d = divlog_open(fifo, 4, 1 << 30, &cause);
 	ck_assert_ptr_nonnull(d);
 	for (i = 0; i < 50; i++) {
 		big = xcalloc(1, 100000);
@@ -127,7 +128,7 @@ START_TEST(test_queue_full_drops)
 			total += n;
 		}
 	}
-	divlog_close(d);
+	divlog_close(d, 5000);
 	close(rfd);
 	ck_assert_int_eq(newlines, queued);
 	ck_assert_int_eq(total, (long)queued * 100000);
@@ -142,7 +143,7 @@ START_TEST(test_reopen_loses_nothing)
 
 	snprintf(path, sizeof(path), "%s/rot.log", tu_tmpdir());
 	snprintf(rotated, sizeof(rotated), "%s/rot.log.1", tu_tmpdir());
-	d = divlog_open(path, 4096, &cause);
+	d = divlog_open(path, 4096, 1 << 30, &cause);
 	ck_assert_ptr_nonnull(d);
 	for (i = 0; i < 2000; i++) {
 		ck_assert_int_eq(divlog_submit(d,
@@ -155,7 +156,7 @@ START_TEST(test_reopen_loses_nothing)
 		}
 	}
 	ck_assert_int_eq(wait_done(d, 2000), 0);
-	divlog_close(d);
+	divlog_close(d, 5000);
 	ck_assert_int_eq(count_lines(rotated, 0), 1000);
 	ck_assert_int_eq(count_lines(path, 1000), 1000);
 }
@@ -169,7 +170,7 @@ START_TEST(test_failed_writes_counted)
 	int			 i;
 
 	/* /dev/full: every write fails with ENOSPC. */
-	d = divlog_open("/dev/full", 16, &cause);
+	d = divlog_open("/dev/full", 16, 1 << 30, &cause);
 	ck_assert_ptr_nonnull(d);
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(divlog_submit(d, xstrdup("{}")), 0);
@@ -177,7 +178,7 @@ START_TEST(test_failed_writes_counted)
 	divlog_counts(d, &c);
 	ck_assert_uint_eq(c.lost, 5);
 	ck_assert_uint_eq(c.written, 0);
-	divlog_close(d);
+	divlog_close(d, 5000);
 }
 END_TEST
 
@@ -185,7 +186,7 @@ START_TEST(test_open_error)
 {
 	char	*cause = NULL;
 
-	ck_assert_ptr_null(divlog_open("/nonexistent/dir/div.log", 4, &cause));
+	ck_assert_ptr_null(divlog_open("/nonexistent/dir/div.log", 4, 1 << 30, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "/nonexistent/dir/div.log: "));
 	free(cause);
 }
@@ -313,6 +314,68 @@ START_TEST(test_format_schema)
 }
 END_TEST
 
+/* The queue is bounded by bytes too: big records are dropped sooner. */
+START_TEST(test_queue_bytes_bound)
+{
+	struct divlog		*d;
+	struct divlog_counts	 c;
+	char			 fifo[256], *big, *cause = NULL;
+	int			 rfd, i, queued = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fifo, sizeof(fifo), "%s/bytes.fifo", tu_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	/* 1000 records would fit by count; 300 KB do not by bytes. */
+	d = divlog_open(fifo, 1000, 300000, &cause);
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 50; i++) {
+		big = xcalloc(1, 100000);
+		memset(big, 'x', 99999);
+		if (divlog_submit(d, big) == 0)
+			queued++;
+	}
+	divlog_counts(d, &c);
+	/* Three fit in 300 KB, counted until written. */
+	ck_assert_int_le(queued, 3);
+	ck_assert_uint_eq(c.dropped, (uint64_t)(50 - queued));
+	ck_assert_uint_le(divlog_depth(d), 3);
+	close(rfd);	/* the writer gets EPIPE and goes on */
+	divlog_close(d, 5000);
+}
+END_TEST
+
+/* A writer blocked on its file does not keep divlog_close waiting. */
+START_TEST(test_close_blocked_writer)
+{
+	struct divlog	*d;
+	char		 fifo[256], *big, *cause = NULL;
+	long long	 t0;
+	int		 rfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fifo, sizeof(fifo), "%s/blocked.fifo", tu_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	d = divlog_open(fifo, 16, 1 << 20, &cause);
+	ck_assert_ptr_nonnull(d);
+	/* More than a pipe holds: the writer blocks in writev. */
+	big = xcalloc(1, 200000);
+	memset(big, 'x', 199999);
+	ck_assert_int_eq(divlog_submit(d, big), 0);
+	ck_assert_int_eq(divlog_submit(d, xstrdup("{}")), 0);
+	usleep(100 * 1000);
+	t0 = tu_now_ms();
+	divlog_close(d, 300);
+	ck_assert_int_lt(tu_now_ms() - t0, 2000);
+	/* Unblock it: it ends and frees itself (the sanitizers check). */
+	close(rfd);
+	usleep(300 * 1000);
+}
+END_TEST
+
 static Suite *
 divlog_suite(void)
 {
@@ -325,6 +388,8 @@ divlog_suite(void)
 	tcase_add_test(tc, test_reopen_loses_nothing);
 	tcase_add_test(tc, test_failed_writes_counted);
 	tcase_add_test(tc, test_open_error);
+	tcase_add_test(tc, test_queue_bytes_bound);
+	tcase_add_test(tc, test_close_blocked_writer);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_format_exact);

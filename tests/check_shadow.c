@@ -33,15 +33,6 @@
 static struct tu_proc	primary, shadow, daemon_;
 static char		logpath[PATH_MAX];
 
-static long long
-now_ms(void)
-{
-	struct timeval	 tv;
-
-	gettimeofday(&tv, NULL);
-	return ((long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-}
-
 /*
  * Starts the daemon in front of primary and SHADOW_PORT: SHADOW_KEYS go
  * into [shadow], LOG_KEYS into [log], MORE after them (other sections).
@@ -144,12 +135,12 @@ records_of(const char *file)
 static json_t *
 records_wait(size_t n)
 {
-	long long	 deadline = now_ms() + WAIT_MS;
+	long long	 deadline = tu_now_ms() + WAIT_MS;
 	json_t		*all;
 
 	for (;;) {
 		all = records_of(logpath);
-		if (json_array_size(all) >= n || now_ms() > deadline)
+		if (json_array_size(all) >= n || tu_now_ms() > deadline)
 			break;
 		json_decref(all);
 		usleep(POLL_MS * 1000);
@@ -617,9 +608,9 @@ isolation(const char *mode, const char *shadow_keys, const char *error)
 	    "HTTP/1.1\r\nHost: t\r\n\r\n", &want), 0);
 	a = undated(&want);
 	for (n = 0; n < ISO_REQUESTS; n++) {
-		t0 = now_ms();
+		t0 = tu_now_ms();
 		ck_assert_int_eq(get("/api/users/2", NULL, &got), 200);
-		ms = now_ms() - t0;
+		ms = tu_now_ms() - t0;
 		worst = ms > worst ? ms : worst;
 		b = undated(&got);
 		ck_assert_msg(strcmp(a, b) == 0, "%s: response %d differs:\n"
@@ -656,6 +647,8 @@ static const struct {
 	{ "garbage", "", "bad_response" },
 	/* An endless body: cut at max_response (memory: see below). */
 	{ "endless", "max_response = 8MiB\ntimeout = 10s\n", "too_large" },
+	/* 1xx after 1xx: a few are taken, then it is a bad response. */
+	{ "interim", "timeout = 10s\n", "bad_response" },
 };
 
 START_TEST(test_shadow_misbehaving)

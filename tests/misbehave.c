@@ -21,6 +21,8 @@
  *   reset     writes a 200 head announcing Content-Length: 100000, then
  *             1000 bytes of 'x', then closes with SO_LINGER {1, 0}: the
  *             peer gets a TCP RST.
+ *   interim   "102 Processing" interim responses, forever, as fast as the
+ *             peer reads (a 1xx storm).
  *   endless   a chunked 200 of 64 KiB chunks of 'y', forever, as fast as
  *             the peer reads (at most about 256 KiB buffered here).
  *   close     closes each connection as soon as it is accepted, reading
@@ -76,6 +78,7 @@ enum mode {
 	MODE_GARBAGE,
 	MODE_RESET,
 	MODE_ENDLESS,
+	MODE_INTERIM,
 	MODE_CLOSE
 };
 
@@ -85,7 +88,7 @@ enum conn_state {
 	CONN_WAIT,	/* slow: the answer waits for the timer */
 	CONN_HANG,	/* hang: dropping everything */
 	CONN_FLUSH,	/* writing the last bytes before a close */
-	CONN_STREAM	/* endless: writing chunks */
+	CONN_STREAM	/* endless, interim: writing forever */
 };
 
 struct server;
@@ -121,6 +124,8 @@ static const char endless_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
     "Transfer-Encoding: chunked\r\n\r\n";
 
+static const char interim_head[] = "HTTP/1.1 102 Processing\r\n\r\n";
+
 static char	xs[1000];		/* reset: the body's first bytes */
 static char	ys[CHUNK_SIZE];		/* endless: one chunk's data */
 
@@ -154,7 +159,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: sd-misbehave -m mode [-a address] [-c file] "
 	    "[-p port]\n"
-	    "modes: ok slow:MS hang garbage reset endless close\n");
+	    "modes: ok slow:MS hang garbage reset endless interim close\n");
 	exit(2);
 }
 
@@ -191,6 +196,7 @@ parse_mode(struct server *srv, const char *s)
 		{ "garbage", MODE_GARBAGE },
 		{ "reset", MODE_RESET },
 		{ "endless", MODE_ENDLESS },
+		{ "interim", MODE_INTERIM },
 		{ "close", MODE_CLOSE },
 	};
 	uint64_t	ms;
@@ -347,7 +353,15 @@ stream_fill(struct conn *c)
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
 	/* References: the chunks cost no copy and no memory of ours. */
-	while (evbuffer_get_length(out) < OUT_HIGH) {
+	while (c->srv->mode == MODE_INTERIM &&
+	    evbuffer_get_length(out) < OUT_HIGH)
+		if (evbuffer_add_reference(out, interim_head,
+		    sizeof(interim_head) - 1, NULL, NULL) == -1) {
+			conn_free(c);
+			return;
+		}
+	while (c->srv->mode == MODE_ENDLESS &&
+	    evbuffer_get_length(out) < OUT_HIGH) {
 		if (evbuffer_add(out, CHUNK_SIZE_HEX "\r\n",
 		    sizeof(CHUNK_SIZE_HEX "\r\n") - 1) == -1 ||
 		    evbuffer_add_reference(out, ys, sizeof(ys), NULL,
@@ -393,9 +407,11 @@ respond(struct conn *c)
 		conn_flush_close(c, 1);
 		return (-1);
 	case MODE_ENDLESS:
-		c->state = CONN_STREAM;
 		evbuffer_add_reference(out, endless_head,
 		    sizeof(endless_head) - 1, NULL, NULL);
+		/* FALLTHROUGH */
+	case MODE_INTERIM:
+		c->state = CONN_STREAM;
 		stream_fill(c);
 		return (-1);	/* maybe freed; nothing more to read anyway */
 	case MODE_CLOSE:

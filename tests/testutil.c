@@ -92,7 +92,7 @@ tu_tmpdir(void)
 }
 
 /* Milliseconds on the monotonic clock. */
-static long long
+long long
 tu_now_ms(void)
 {
 	struct timespec	 ts;

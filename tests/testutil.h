@@ -18,6 +18,8 @@ struct tu_proc {
 	char	 conf[256];	/* its config file, if any */
 };
 
+/* Milliseconds on the monotonic clock. */
+long long	tu_now_ms(void);
 /* The build directory's path of a built program. */
 const char *tu_build_path(const char *);
 /* A fresh temporary directory, removed at exit. */

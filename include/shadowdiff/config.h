@@ -109,6 +109,7 @@ struct config {
 	char			**redact;	/* lower case; always the four */
 	uint64_t		 log_value_limit;
 	uint64_t		 log_queue;
+	uint64_t		 log_queue_memory;
 };
 
 /* Parses and validates FILE; NULL with *cause ("file:line: ...") on error. */

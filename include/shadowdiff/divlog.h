@@ -53,9 +53,11 @@ struct divlog_counts {
 
 /*
  * Opens PATH ("-": standard output) for appending and starts the writer
- * with a queue of at most QUEUE_MAX records. NULL with *cause on error.
+ * with a queue of at most QUEUE_MAX records and QUEUE_BYTES bytes (one
+ * record larger than that passes an empty queue). NULL with *cause on
+ * error.
  */
-struct divlog	*divlog_open(const char *, size_t, char **);
+struct divlog	*divlog_open(const char *, size_t, size_t, char **);
 /*
  * Queues LINE (allocated, without its newline; divlog frees it). Never
  * blocks on the file: 0 if queued, -1 if dropped because the queue is
@@ -66,8 +68,11 @@ int		 divlog_submit(struct divlog *, char *);
 size_t		 divlog_submit_many(struct divlog *, char **, size_t);
 /* Asks the writer to open the file again before its next record. */
 void		 divlog_reopen(struct divlog *);
-/* Writes what is queued, stops the writer and frees everything. */
-void		 divlog_close(struct divlog *);
+/*
+ * Writes what is queued, stops the writer and frees everything; waits
+ * that many milliseconds at most for a writer blocked on its file.
+ */
+void		 divlog_close(struct divlog *, uint64_t);
 /* The counters, from any thread. */
 void		 divlog_counts(struct divlog *, struct divlog_counts *);
 /* Records waiting in the queue now. */

@@ -81,6 +81,8 @@ void		 sock_setwatermark(struct sock *, short, size_t, size_t);
  * done. Either ends in the event callback with SOCK_TIMEOUT and stops
  * that direction. NULL: no timeout.
  */
+/* Runs the sock's events at a priority of its base (set before use). */
+void		 sock_set_priority(struct sock *, int);
 void		 sock_set_timeouts(struct sock *, const struct timeval *,
 		    const struct timeval *);
 

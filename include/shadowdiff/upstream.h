@@ -64,6 +64,8 @@ struct upstream_cbs {
 struct upstream_pool *upstream_pool_new(struct event_base *,
 	    const struct config_backend *, struct stats *, const char *, int);
 void	upstream_pool_free(struct upstream_pool *);
+/* Runs the pool's connections at a priority of the base. */
+void	upstream_pool_set_priority(struct upstream_pool *, int);
 
 /* A connection for one request of METHOD; NULL if none can be made. */
 struct upstream *upstream_get(struct upstream_pool *,

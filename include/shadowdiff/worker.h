@@ -25,6 +25,17 @@ struct event_base;
 struct evconnlistener;
 struct upstream_pool;
 
+/*
+ * Event priorities of a worker's base. Everything runs at the default,
+ * the middle one, but the shadow's connections and timers: they run
+ * only in loop turns where nothing of clients and the primary is ready,
+ * so that a shadow sending fast (an endless body, a 1xx storm) cannot
+ * slow the clients of its worker.
+ */
+#define WORKER_PRIORITIES	3
+#define WORKER_PRIO_SHADOW	2
+#define WORKER_SHADOW_BURST	4	/* shadow callbacks, then a new look */
+
 TAILQ_HEAD(conn_list, conn);
 TAILQ_HEAD(exchange_list, exchange);
 
