@@ -50,6 +50,7 @@ struct divlog {
 	size_t			 head;		/* next to write */
 	size_t			 len;		/* queued */
 	size_t			 bytes;		/* queued records' bytes */
+	size_t			 writing;	/* records being written */
 	int			 done;		/* the writer has ended */
 	int			 abandoned;	/* it frees D when it ends */
 	int			 stopping;
@@ -225,6 +226,7 @@ divlog_main(void *arg)
 			d->len--;
 			size += strlen(lines[n]) + 1;
 		}
+		d->writing = (size_t)n;
 		pthread_mutex_unlock(&d->lock);
 		divlog_records(d, lines, n, reopen);
 		for (i = 0; i < n; i++)
@@ -232,6 +234,7 @@ divlog_main(void *arg)
 		pthread_mutex_lock(&d->lock);
 		/* Counted until written: the bound covers the batch too. */
 		d->bytes -= size;
+		d->writing = 0;
 	}
 	d->done = 1;
 	if (d->abandoned) {
@@ -351,13 +354,13 @@ divlog_close(struct divlog *d, uint64_t wait_ms)
 	if (!(done = d->done)) {
 		/* Left behind: it frees D if it ever ends. */
 		d->abandoned = 1;
-		left = d->len;
+		left = d->len + d->writing;
 		pthread_detach(d->thread);
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (!done) {
 		log_warnx("divergence log: the writer is blocked on its file: "
-		    "%zu queued records not written", left);
+		    "%zu records not written", left);
 		return;
 	}
 	pthread_join(d->thread, NULL);

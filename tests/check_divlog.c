@@ -63,6 +63,26 @@ count_lines(const char *path, long first)
 	return (n);
 }
 
+/*
+ * A divergence log on a FIFO whose reader never reads (*RFD): the writer
+ * blocks once the pipe is full. Broken pipes are ignored.
+ */
+static struct divlog *
+open_blocked(const char *name, size_t max, size_t bytes, int *rfd)
+{
+	struct divlog	*d;
+	char		 fifo[256], *cause = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fifo, sizeof(fifo), "%s/%s", tu_tmpdir(), name);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	*rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(*rfd, 0);
+	d = divlog_open(fifo, max, bytes, &cause);
+	ck_assert_ptr_nonnull(d);
+	return (d);
+}
+
 START_TEST(test_lines_in_order)
 {
 	struct divlog		*d;
@@ -91,18 +111,13 @@ START_TEST(test_queue_full_drops)
 	struct divlog		*d;
 	struct divlog_counts	 c;
 	struct pollfd		 pfd;
-	char			 fifo[256], *cause = NULL, *big, buf[65536];
+	char			*big, buf[65536];
 	int			 rfd, i, queued = 0, newlines = 0;
 	long			 total = 0;
 	ssize_t			 n, k;
 
 	/* A reader that does not read: the writer blocks in write(2). */
-	snprintf(fifo, sizeof(fifo), "%s/div.fifo", tu_tmpdir());
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	ck_assert_int_ge(rfd, 0);
-	d = divlog_open(fifo, 4, 1 << 30, &cause);
-	ck_assert_ptr_nonnull(d);
+	d = open_blocked("div.fifo", 4, 1 << 30, &rfd);
 	for (i = 0; i < 50; i++) {
 		big = xcalloc(1, 100000);
 		memset(big, 'x', 99999);
@@ -319,17 +334,11 @@ START_TEST(test_queue_bytes_bound)
 {
 	struct divlog		*d;
 	struct divlog_counts	 c;
-	char			 fifo[256], *big, *cause = NULL;
+	char			*big;
 	int			 rfd, i, queued = 0;
 
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(fifo, sizeof(fifo), "%s/bytes.fifo", tu_tmpdir());
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	ck_assert_int_ge(rfd, 0);
 	/* 1000 records would fit by count; 300 KB do not by bytes. */
-	d = divlog_open(fifo, 1000, 300000, &cause);
-	ck_assert_ptr_nonnull(d);
+	d = open_blocked("bytes.fifo", 1000, 300000, &rfd);
 	for (i = 0; i < 50; i++) {
 		big = xcalloc(1, 100000);
 		memset(big, 'x', 99999);
@@ -350,17 +359,11 @@ END_TEST
 START_TEST(test_close_blocked_writer)
 {
 	struct divlog	*d;
-	char		 fifo[256], *big, *cause = NULL;
+	char		*big;
 	long long	 t0;
 	int		 rfd;
 
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(fifo, sizeof(fifo), "%s/blocked.fifo", tu_tmpdir());
-	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	ck_assert_int_ge(rfd, 0);
-	d = divlog_open(fifo, 16, 1 << 20, &cause);
-	ck_assert_ptr_nonnull(d);
+	d = open_blocked("blocked.fifo", 16, 1 << 20, &rfd);
 	/* More than a pipe holds: the writer blocks in writev. */
 	big = xcalloc(1, 200000);
 	memset(big, 'x', 199999);
