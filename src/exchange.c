@@ -41,6 +41,7 @@
 #define SHA256_LEN	32
 #define ID_MAX		128	/* bytes of a client's request id kept */
 #define INTERIM_MAX	8	/* 1xx responses taken from the shadow */
+#define EXCHANGE_LATE_MS 100	/* a timeout this late is the worker's */
 
 /* A response (or the request's headers) as kept for the diff. */
 struct capture {
@@ -90,6 +91,7 @@ struct exchange {
 	int			 retriable;
 	int			 retried;
 	int			 interims;	/* 1xx from the shadow */
+	int			 demoted;	/* past the cap: spare time */
 	const char		*shadow_error;
 
 	struct capture		 primary;
@@ -310,7 +312,6 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
 	/* Embedded, not allocated: one malloc less per mirror. */
 	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
-	event_priority_set(&ex->timer, WORKER_PRIO_SHADOW);
 	ex->timer_set = 1;
 	tv.tv_sec = (time_t)(cfg->shadow_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)((cfg->shadow_timeout_ms % 1000) * 1000);
@@ -506,9 +507,30 @@ static void
 exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct exchange	*ex = arg;
+	int64_t		 late_ms;
 
-	if (ex->shadow_state == SH_SENT)
-		shadow_fail(ex, "timeout");
+	if (ex->shadow_state != SH_SENT)
+		return;
+	/*
+	 * The shadow's events run in the worker's spare time. If this
+	 * timer itself ran late, the worker was too busy to read the
+	 * shadow: the timeout may be ours, not the shadow's. No record
+	 * blames it; the mirror is dropped and counted.
+	 */
+	late_ms = (int64_t)((util_now_us() - ex->shadow_start_us) / 1000) -
+	    (int64_t)ex->cfg->shadow_timeout_ms;
+	if (late_ms > EXCHANGE_LATE_MS +
+	    (int64_t)ex->cfg->shadow_timeout_ms / 10) {
+		stats_inc(&ex->w->stats, STAT_MIRROR_OVERLOADED);
+		ex->cancelled = 1;
+		if (ex->up != NULL) {
+			upstream_abort(ex->up);
+			ex->up = NULL;
+		}
+		shadow_over(ex);
+		return;
+	}
+	shadow_fail(ex, "timeout");
 }
 
 /* The shadow's response head (or an interim one). */
@@ -539,8 +561,15 @@ sh_body(void *arg, const char *data, size_t len)
 	if (ex->shadow_state != SH_SENT)
 		return;
 	capture_body(&ex->shadow, data, len, ex->cfg->diff_max_body);
-	if (ex->shadow.bytes > ex->cfg->shadow_max_response)
+	if (ex->shadow.bytes > ex->cfg->shadow_max_response) {
 		shadow_fail(ex, "too_large");
+		return;
+	}
+	/* Past the cap only the digest is wanted: in the spare time. */
+	if (!ex->demoted && ex->shadow.bytes > ex->cfg->diff_max_body) {
+		ex->demoted = 1;
+		upstream_demote(ex->up, WORKER_PRIO_SHADOW);
+	}
 }
 
 /* The shadow's response ended. */

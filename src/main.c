@@ -220,11 +220,12 @@ log_mirror_counts(const struct daemon *d)
 	log_info("mirrored %llu requests; not mirrored: %llu sampled out, "
 	    "%llu method, %llu body over max_body, %llu at max_inflight, "
 	    "%llu shadow down, %llu upgrade; %llu abandoned (client gone or "
-	    "primary failed)", sum(d, STAT_MIRRORED),
+	    "primary failed), %llu dropped (too busy to read the shadow in "
+	    "time)", sum(d, STAT_MIRRORED),
 	    sum(d, STAT_NOT_MIRRORED_SAMPLED), sum(d, STAT_NOT_MIRRORED_METHOD),
 	    sum(d, STAT_NOT_MIRRORED_BODY), sum(d, STAT_NOT_MIRRORED_INFLIGHT),
 	    sum(d, STAT_NOT_MIRRORED_DOWN), sum(d, STAT_NOT_MIRRORED_UPGRADE),
-	    sum(d, STAT_MIRROR_ABANDONED));
+	    sum(d, STAT_MIRROR_ABANDONED), sum(d, STAT_MIRROR_OVERLOADED));
 	log_info("shadow: %llu answered; errors: %llu timeout, %llu refused, "
 	    "%llu reset, %llu bad response, %llu too large",
 	    sum(d, STAT_SHADOW_OK), sum(d, STAT_SHADOW_TIMEOUT),

@@ -56,6 +56,7 @@ struct upstream {
 
 	int				 busy;
 	int				 release;	/* -1 none, 0 close, 1 pool */
+	int				 demoted;	/* runs at a lower priority */
 };
 
 TAILQ_HEAD(upstream_list, upstream);
@@ -63,7 +64,6 @@ TAILQ_HEAD(upstream_list, upstream);
 struct upstream_pool {
 	const char			*name;		/* primary, shadow */
 	int				 quiet;		/* failures at debug */
-	int				 priority;	/* of its events, or -1 */
 	struct event_base		*base;
 	const struct config_backend	*backend;
 	struct stats			*stats;
@@ -137,19 +137,11 @@ upstream_pool_new(struct event_base *base, const struct config_backend *b,
 	pool = xcalloc(1, sizeof(*pool));
 	pool->name = name;
 	pool->quiet = quiet;
-	pool->priority = -1;
 	pool->base = base;
 	pool->backend = b;
 	pool->stats = stats;
 	TAILQ_INIT(&pool->idle);
 	return (pool);
-}
-
-/* Runs the pool's connections at PRIORITY of the base. */
-void
-upstream_pool_set_priority(struct upstream_pool *pool, int priority)
-{
-	pool->priority = priority;
 }
 
 /* Closes every idle connection of the pool. */
@@ -199,8 +191,6 @@ upstream_connect(struct upstream *up)
 	    upstream_write_cb, upstream_event_cb, up);
 	if (up->sock == NULL)
 		return (-1);
-	if (up->pool->priority != -1)
-		sock_set_priority(up->sock, up->pool->priority);
 	stats_inc(up->pool->stats, STAT_UP_OPEN);
 	sock_setwatermark(up->sock, EV_READ, 0, UPSTREAM_READ_MAX);
 	sock_setwatermark(up->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);
@@ -328,6 +318,14 @@ upstream_set_reading(struct upstream *up, int on)
 		sock_disable(up->sock, EV_READ);
 }
 
+/* Runs the connection at PRIORITY from now on; it is not pooled again. */
+void
+upstream_demote(struct upstream *up, int priority)
+{
+	up->demoted = 1;
+	sock_set_priority(up->sock, priority);
+}
+
 /* Asks for the drained callback when the output is below the mark. */
 void
 upstream_want_drain(struct upstream *up)
@@ -356,7 +354,8 @@ upstream_finish(struct upstream *up, int reusable)
 		up->cbs = NULL;
 		return;
 	}
-	if (!reusable || up->state != UP_ACTIVE || !up->resp_done ||
+	if (!reusable || up->demoted || up->state != UP_ACTIVE ||
+	    !up->resp_done ||
 	    !up->sent || !up->parser.msg.keepalive ||
 	    evbuffer_get_length(sock_get_input(up->sock)) > 0 ||
 	    evbuffer_get_length(sock_get_output(up->sock)) > 0 ||

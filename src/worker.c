@@ -84,11 +84,9 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	w->nlisteners = nfds;
 	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats,
 	    "primary", 0);
-	if (cfg->shadow.url != NULL) {
+	if (cfg->shadow.url != NULL)
 		w->shadow = upstream_pool_new(w->base, &cfg->shadow,
 		    &w->shadow_stats, "shadow", 1);
-		upstream_pool_set_priority(w->shadow, WORKER_PRIO_SHADOW);
-	}
 	return (w);
 }
 

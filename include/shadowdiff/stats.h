@@ -42,6 +42,8 @@
 	X(NOT_MIRRORED_DOWN, "requests not mirrored: shadow down")	\
 	X(NOT_MIRRORED_UPGRADE, "requests not mirrored: upgrade")	\
 	X(MIRROR_ABANDONED, "mirrors dropped: the primary exchange failed")\
+	X(MIRROR_OVERLOADED, "mirrors dropped: the worker too busy to read "\
+	    "the shadow in time")					\
 	X(SHADOW_OK, "shadow responses received whole")		\
 	X(SHADOW_TIMEOUT, "shadow errors: timeout")			\
 	X(SHADOW_REFUSED, "shadow errors: refused")			\

@@ -64,8 +64,7 @@ struct upstream_cbs {
 struct upstream_pool *upstream_pool_new(struct event_base *,
 	    const struct config_backend *, struct stats *, const char *, int);
 void	upstream_pool_free(struct upstream_pool *);
-/* Runs the pool's connections at a priority of the base. */
-void	upstream_pool_set_priority(struct upstream_pool *, int);
+
 
 /* A connection for one request of METHOD; NULL if none can be made. */
 struct upstream *upstream_get(struct upstream_pool *,
@@ -76,6 +75,12 @@ struct evbuffer *upstream_output(struct upstream *);
 void	upstream_request_sent(struct upstream *);
 /* Pauses or resumes reading the response (the client is slow). */
 void	upstream_set_reading(struct upstream *, int);
+/*
+ * Runs the connection's events at a priority of the base from now on
+ * (a lower one: the rest of this response is not worth the clients'
+ * time); such a connection is closed, not pooled, at the end.
+ */
+void	upstream_demote(struct upstream *, int);
 /* Asks for the drained callback once the output is below the mark. */
 void	upstream_want_drain(struct upstream *);
 /* After a 101: from now on bytes pass raw both ways. */

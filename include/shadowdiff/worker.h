@@ -27,10 +27,10 @@ struct upstream_pool;
 
 /*
  * Event priorities of a worker's base. Everything runs at the default,
- * the middle one, but the shadow's connections and timers: they run
- * only in loop turns where nothing of clients and the primary is ready,
- * so that a shadow sending fast (an endless body, a 1xx storm) cannot
- * slow the clients of its worker.
+ * the middle one, but a shadow connection whose response has passed
+ * [diff] max_body (only its length and digest are still wanted): it
+ * runs only in loop turns where nothing else is ready, so that a shadow
+ * streaming a huge or endless body cannot slow the worker's clients.
  */
 #define WORKER_PRIORITIES	3
 #define WORKER_PRIO_SHADOW	2
