@@ -79,6 +79,7 @@ sed -e 's|^address = 127.0.0.1:8080|address = 127.0.0.1:0|' \
     -e "s|^url = http://127.0.0.1:9002|url = http://127.0.0.1:$RUST_PORT|" \
     -e "s|^path = /var/log/shadowdiff/divergence.log|path = $LOG|" \
     -e 's|^workers = auto|workers = 1|' \
+    -e 's|^max_connections = 10000|max_connections = 1000|' \
     conf/shadowdiff.conf >"$DIR/shadowdiff.conf"
 grep -E '^(address|url|workers|path) =' "$DIR/shadowdiff.conf" |
     sed 's/^/    /'
