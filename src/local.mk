@@ -10,6 +10,7 @@ libshadowdiff_a_SOURCES = \
 	src/exchange.c \
 	src/mirror.c \
 	src/differ.c \
+	src/notify.c \
 	src/upstream.c \
 	src/sock.c \
 	src/worker.c \
@@ -24,6 +25,7 @@ noinst_HEADERS = \
 	include/shadowdiff/exchange.h \
 	include/shadowdiff/mirror.h \
 	include/shadowdiff/differ.h \
+	include/shadowdiff/notify.h \
 	include/shadowdiff/upstream.h \
 	include/shadowdiff/sock.h \
 	include/shadowdiff/worker.h \

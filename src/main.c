@@ -23,6 +23,7 @@
 #include "shadowdiff/differ.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/notify.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -141,6 +142,8 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	d->draining = 1;
 	log_info("%s: draining (at most %llums)", strsignal((int)sig),
 	    (unsigned long long)d->cfg->drain_timeout_ms);
+	if (notify_send("STOPPING=1") == -1)
+		log_warn("sd_notify STOPPING=1");
 	d->drain_start = util_now_ms();
 	for (i = 0; i < d->nworkers; i++)
 		worker_drain(d->workers[i]);
@@ -342,6 +345,9 @@ main(int argc, char **argv)
 	log_info("shadowdiff %s started: %zu workers, primary %s, shadow %s",
 	    PACKAGE_VERSION, d.nworkers, d.cfg->primary.url,
 	    d.cfg->shadow.url != NULL ? d.cfg->shadow.url : "none");
+	/* Listening and serving: systemd may start what depends on us. */
+	if (notify_send("READY=1\nSTATUS=serving") == -1)
+		log_warn("sd_notify READY=1");
 
 	event_base_dispatch(d.base);
 

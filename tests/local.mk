@@ -33,3 +33,8 @@ tests_check_shadow_SOURCES = tests/check_shadow.c
 check_PROGRAMS += tests/check_mirror
 TESTS += tests/check_mirror
 tests_check_mirror_SOURCES = tests/check_mirror.c
+
+# The sd_notify protocol, and the daemon speaking it.
+check_PROGRAMS += tests/check_notify
+TESTS += tests/check_notify
+tests_check_notify_SOURCES = tests/check_notify.c
