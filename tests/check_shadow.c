@@ -752,6 +752,29 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+/* path = -: records on standard output, whole lines among messages. */
+START_TEST(test_log_stdout)
+{
+	char	 conf[PATH_MAX + 1024];
+	int	 i;
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
+	snprintf(conf, sizeof(conf),
+	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:%d\n"
+	    "[shadow]\nurl = http://127.0.0.1:%d\n"
+	    "[log]\npath = -\n", primary.port, shadow.port);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	get_ok("/api/users/2", NULL);
+	for (i = 0; i < WAIT_MS / POLL_MS && !tu_proc_output_has(&daemon_,
+	    "\"uri\":\"/api/users/2\""); i++)
+		usleep(POLL_MS * 1000);
+	ck_assert(tu_proc_output_has(&daemon_, "{\"type\":\"mismatch\","));
+	ck_assert(tu_proc_output_has(&daemon_, "\"path\":\"/balance\""));
+}
+END_TEST
+
 /* A log that cannot be written does not stop the proxy. */
 START_TEST(test_log_unwritable)
 {
@@ -817,6 +840,7 @@ shadow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_drain_compares);
+	tcase_add_test(tc, test_log_stdout);
 	tcase_add_test(tc, test_log_unwritable);
 	suite_add_tcase(s, tc);
 	return (s);
