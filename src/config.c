@@ -1304,6 +1304,7 @@ config_load(const char *file, char **cause)
 	cfg = xcalloc(1, sizeof(*cfg));
 	atomic_init(&cfg->refs, 1);
 	cfg->path = xstrdup(file);
+	cfg->generation = 1;
 	cfg->diff_rules = diff_rules_new(NULL);
 
 	if (ini_parse_stream(reader, &p, handler, &p) == -2)

@@ -436,8 +436,9 @@ divlog_format(const struct divlog_entry *e, const struct diff_result *res,
 	size_t	 hlen;
 
 	divlog_time(e->time_us, when, sizeof(when));
-	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
-	    "type", e->type, "time", when, "id", e->id, "route", e->route,
+	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o}",
+	    "type", e->type, "time", when, "id", e->id,
+	    "config", (json_int_t)e->config, "route", e->route,
 	    "method", e->method, "uri", e->uri,
 	    "primary", divlog_side_json(&e->primary),
 	    "shadow", divlog_side_json(&e->shadow));

@@ -820,6 +820,7 @@ exchange_compare(struct exchange *ex, char **line)
 	    "mismatch" : "shadow_error";
 	e.time_us = ex->time_us;
 	e.id = ex->id;
+	e.config = cfg->generation;
 	e.route = ex->route != NULL ? ex->route->name : "default";
 	e.method = llhttp_method_name(ex->method);
 	e.uri = ex->uri;

@@ -236,6 +236,7 @@ record_of(const char *type, struct diff_response *p, struct diff_response *s,
 	e.type = type;
 	e.time_us = 1764000000123456LL;	/* 2025-11-24T16:00:00.123456Z */
 	e.id = "f3a9c2";
+	e.config = 3;
 	e.route = "users";
 	e.method = "GET";
 	e.uri = "/users/1?full=1";
@@ -269,7 +270,7 @@ START_TEST(test_format_exact)
 	line = record_of("mismatch", &p, &s, NULL, 256);
 	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
 	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
-	    "\"route\":\"users\",\"method\":\"GET\","
+	    "\"config\":3,\"route\":\"users\",\"method\":\"GET\","
 	    "\"uri\":\"/users/1?full=1\","
 	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":24},"
 	    "\"shadow\":{\"status\":200,\"ms\":15.25,\"bytes\":23},"

@@ -279,6 +279,7 @@ START_TEST(test_mismatch_kinds)
 	ck_assert_str_eq(str(rec, "route"), "users");
 	ck_assert_str_eq(str(rec, "method"), "GET");
 	ck_assert_uint_eq(strlen(str(rec, "id")), MIRROR_ID_LEN);
+	ck_assert_int_eq(json_integer_value(json_object_get(rec, "config")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(
 	    json_object_get(rec, "primary"), "status")), 200);
 	ck_assert_int_gt(json_integer_value(json_object_get(

@@ -54,7 +54,7 @@ struct config_route {
 struct config {
 	atomic_int		 refs;
 	char			*path;
-	uint64_t		 generation;
+	uint64_t		 generation;	/* 1 at start, +1 per reload */
 
 	/* [server] */
 	uint64_t		 workers;

@@ -38,6 +38,7 @@ struct divlog_entry {
 	const char		*route;
 	const char		*method;
 	const char		*uri;		/* request target, query too */
+	uint64_t		 config;	/* its config's generation */
 	struct divlog_side	 primary;
 	struct divlog_side	 shadow;
 	/* The request's headers and body where log_request asks (or NULL). */
