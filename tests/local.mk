@@ -38,3 +38,7 @@ tests_check_mirror_SOURCES = tests/check_mirror.c
 check_PROGRAMS += tests/check_notify
 TESTS += tests/check_notify
 tests_check_notify_SOURCES = tests/check_notify.c
+
+# The manual pages pass mandoc -T lint.
+TESTS += tests/check-man.sh
+EXTRA_DIST += tests/check-man.sh
