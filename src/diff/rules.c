@@ -295,8 +295,8 @@ rules_set_tolerance(struct diff_rules *r, const char *value, char **cause)
 	v = strtod(value, &end);
 	if (end == value || *end != '\0' || errno != 0 || !isfinite(v) ||
 	    v < 0 || v >= 1) {
-		*cause = dx_asprintf("a relative tolerance from 0 "
-		    "up to 1, such as 1e-9");
+		*cause = dx_asprintf("a relative tolerance from 0, below "
+		    "1, such as 1e-9");
 		return (-1);
 	}
 	r->tolerance = v;
