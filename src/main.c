@@ -40,6 +40,8 @@ struct daemon {
 	uint64_t	  drain_start;
 	struct event	 *ev_poll;
 	struct divlog	 *divlog;	/* with a [shadow] only */
+	uint64_t	  reloads_ok;
+	uint64_t	  reloads_failed;
 	struct differ	 *differ;
 };
 
@@ -150,12 +152,53 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(d->ev_poll, &tv);
 }
 
-/* SIGHUP: live reload comes with a later version; say so, change nothing. */
+/*
+ * SIGHUP: reads the file again. An invalid file changes nothing: the
+ * running config stays and the errors are logged with file:line. A
+ * valid one is handed to every worker; requests that start afterwards
+ * use it, exchanges in flight finish with the one they started with.
+ * Settings behind sockets, threads and files (listeners, backends, the
+ * diff and log queues) take a restart: such a file is refused, and the
+ * reload says which.
+ */
 static void
 signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_warnx("SIGHUP: this version does not reload its configuration; "
-	    "restart to apply changes");
+	struct daemon	*d = arg;
+	struct config	*cfg;
+	const char	*restart;
+	char		*cause = NULL;
+	size_t		 i;
+
+	if (d->draining)
+		return;
+	(void)notify_reloading();
+	if ((cfg = config_load(d->cfg->path, &cause)) == NULL) {
+		d->reloads_failed++;
+		log_warnx("SIGHUP: reload failed, configuration %llu stays:\n%s",
+		    (unsigned long long)d->cfg->generation, cause);
+		free(cause);
+	} else if ((restart = config_restart_needed(d->cfg, cfg)) != NULL) {
+		d->reloads_failed++;
+		log_warnx("SIGHUP: reload refused, configuration %llu stays: "
+		    "%s changed, which takes a restart",
+		    (unsigned long long)d->cfg->generation, restart);
+		config_unref(cfg);
+	} else {
+		cfg->generation = d->cfg->generation + 1;
+		if (cfg->workers != d->nworkers)
+			log_warnx("SIGHUP: [server] workers changed to %llu: "
+			    "that takes a restart; %zu workers go on",
+			    (unsigned long long)cfg->workers, d->nworkers);
+		for (i = 0; i < d->nworkers; i++)
+			worker_set_config(d->workers[i], cfg);
+		config_unref(d->cfg);
+		d->cfg = cfg;
+		d->reloads_ok++;
+		log_info("SIGHUP: configuration %llu loaded from %s",
+		    (unsigned long long)cfg->generation, cfg->path);
+	}
+	(void)notify_send("READY=1\nSTATUS=serving");
 }
 
 /*

@@ -33,6 +33,7 @@ static void	worker_drain_cb(evutil_socket_t, short, void *);
 static void	worker_stop_cb(evutil_socket_t, short, void *);
 static void	worker_resume_accept_cb(evutil_socket_t, short, void *);
 static void	worker_handoff_cb(evutil_socket_t, short, void *);
+static void	worker_reload_cb(evutil_socket_t, short, void *);
 
 /* Creates a worker serving CFG on the listening sockets FDS. */
 struct worker *
@@ -46,6 +47,7 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
 	w->cfg = config_ref(cfg);
+	w->pool_cfg = config_ref(cfg);
 	w->differ = differ;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
@@ -67,8 +69,9 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	w->ev_stop = event_new(w->base, -1, 0, worker_stop_cb, w);
 	w->ev_accept = evtimer_new(w->base, worker_resume_accept_cb, w);
 	w->ev_handoff = event_new(w->base, -1, 0, worker_handoff_cb, w);
+	w->ev_reload = event_new(w->base, -1, 0, worker_reload_cb, w);
 	if (w->ev_drain == NULL || w->ev_stop == NULL || w->ev_accept == NULL ||
-	    w->ev_handoff == NULL)
+	    w->ev_handoff == NULL || w->ev_reload == NULL)
 		fatalx("out of memory");
 	w->listeners = xcalloc(nfds, sizeof(*w->listeners));
 	for (i = 0; i < nfds; i++) {
@@ -82,10 +85,10 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 		    worker_accept_error_cb);
 	}
 	w->nlisteners = nfds;
-	w->primary = upstream_pool_new(w->base, &cfg->primary, &w->stats,
-	    "primary", 0);
+	w->primary = upstream_pool_new(w->base, &w->pool_cfg->primary,
+	    &w->stats, "primary", 0);
 	if (cfg->shadow.url != NULL)
-		w->shadow = upstream_pool_new(w->base, &cfg->shadow,
+		w->shadow = upstream_pool_new(w->base, &w->pool_cfg->shadow,
 		    &w->shadow_stats, "shadow", 1);
 	return (w);
 }
@@ -151,6 +154,32 @@ worker_exchange_gone(struct worker *w)
 	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges) &&
 	    TAILQ_EMPTY(&w->finished))
 		event_base_loopexit(w->base, NULL);
+}
+
+/*
+ * A new config: requests that start from now on use it; exchanges in
+ * flight keep the reference to the one they started with. The pools
+ * keep theirs (pool_cfg): a reload never changes their backends.
+ */
+static void
+worker_reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct config	*cfg;
+
+	if ((cfg = atomic_exchange(&w->next_cfg, NULL)) == NULL)
+		return;
+	config_unref(w->cfg);
+	w->cfg = cfg;
+}
+
+/* Hands the worker a new config, from the main thread. */
+void
+worker_set_config(struct worker *w, struct config *cfg)
+{
+	/* A reload the worker has not taken yet is replaced. */
+	config_unref(atomic_exchange(&w->next_cfg, config_ref(cfg)));
+	event_active(w->ev_reload, EV_TIMEOUT, 0);
 }
 
 /* The exchanges finished in this loop turn go to the diff threads. */
@@ -251,6 +280,9 @@ worker_free(struct worker *w)
 	event_free(w->ev_stop);
 	event_free(w->ev_accept);
 	event_free(w->ev_handoff);
+	event_free(w->ev_reload);
+	config_unref(atomic_exchange(&w->next_cfg, NULL));
+	config_unref(w->pool_cfg);
 	event_base_free(w->base);
 	config_unref(w->cfg);
 	free(w);

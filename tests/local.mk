@@ -42,3 +42,8 @@ tests_check_notify_SOURCES = tests/check_notify.c
 # The manual pages pass mandoc -T lint.
 TESTS += tests/check-man.sh
 EXTRA_DIST += tests/check-man.sh
+
+# SIGHUP: live reload of what can change without a restart.
+check_PROGRAMS += tests/check_reload
+TESTS += tests/check_reload
+tests_check_reload_SOURCES = tests/check_reload.c

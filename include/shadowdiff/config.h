@@ -123,6 +123,12 @@ const struct config_route *config_route_match(const struct config *,
 /* Whether METHOD is mirrored for ROUTE (NULL: no route). */
 int		config_mirrors_method(const struct config *,
 		    const struct config_route *, const char *);
+/*
+ * What of the second config cannot replace the first in a running
+ * daemon (a restart is needed), or NULL if all of it can.
+ */
+const char	*config_restart_needed(const struct config *,
+		    const struct config *);
 /* The route named NAME, or NULL. */
 const struct config_route *config_route_find(const struct config *,
 		    const char *);

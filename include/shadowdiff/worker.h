@@ -44,6 +44,9 @@ struct worker {
 	pthread_t		 thread;
 	struct event_base	*base;
 	struct config		*cfg;		/* this worker's reference */
+	struct config		*pool_cfg;	/* the pools' backends' */
+	_Atomic(struct config *) next_cfg;	/* from a reload */
+	struct event		*ev_reload;
 
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
@@ -80,6 +83,11 @@ extern atomic_int	worker_running;
 struct worker	*worker_new(unsigned int, struct config *, const int *,
 		    size_t, struct differ *);
 int		 worker_start(struct worker *);
+/*
+ * Hands the worker (from another thread) a new config, referenced for
+ * it; requests that start afterwards use it.
+ */
+void		 worker_set_config(struct worker *, struct config *);
 /* Asks the worker (from another thread) to drain or to stop now. */
 void		 worker_drain(struct worker *);
 void		 worker_stop(struct worker *);
