@@ -60,15 +60,8 @@ start(void)
 static void
 teardown(void)
 {
-	int	 status = 0;
-
-	if (daemon_.pid > 0)
-		status = tu_proc_stop(&daemon_, SIGTERM);
-	if (shadow.pid > 0)
-		tu_proc_stop(&shadow, SIGTERM);
-	if (primary.pid > 0)
-		tu_proc_stop(&primary, SIGTERM);
-	ck_assert_int_eq(status, 0);
+	/* The daemon must exit 0 on SIGTERM. */
+	ck_assert_int_eq(tu_stop_all(&daemon_, &shadow, &primary), 0);
 }
 
 /* Waits (bounded) for the daemon's output to contain TEXT. */

@@ -70,18 +70,8 @@ start_pair(const char *shadow_keys, const char *log_keys, const char *more)
 static void
 teardown(void)
 {
-	int	 status = 0;
-
-	if (daemon_.pid > 0)
-		status = tu_proc_stop(&daemon_, SIGTERM);
-	if (shadow.pid > 0)
-		tu_proc_stop(&shadow, SIGTERM);
-	if (primary.pid > 0)
-		tu_proc_stop(&primary, SIGTERM);
-	memset(&daemon_, 0, sizeof(daemon_));
-	memset(&shadow, 0, sizeof(shadow));
-	memset(&primary, 0, sizeof(primary));
-	ck_assert_int_eq(status, 0);
+	/* The daemon must exit 0 on SIGTERM. */
+	ck_assert_int_eq(tu_stop_all(&daemon_, &shadow, &primary), 0);
 }
 
 /* GET PATH through the daemon with extra header lines HDRS; status. */

@@ -217,6 +217,28 @@ tu_misbehave_start(struct tu_proc *p, const char *mode, const char *log)
 	return (tu_wait_port(p, "port "));
 }
 
+/*
+ * Stops the daemon D, then the backends A and B (any may have no
+ * process), and forgets them. Returns the daemon's exit status on
+ * SIGTERM (0 when it was not running).
+ */
+int
+tu_stop_all(struct tu_proc *d, struct tu_proc *a, struct tu_proc *b)
+{
+	int	 status = 0;
+
+	if (d->pid > 0)
+		status = tu_proc_stop(d, SIGTERM);
+	if (a->pid > 0)
+		tu_proc_stop(a, SIGTERM);
+	if (b->pid > 0)
+		tu_proc_stop(b, SIGTERM);
+	memset(d, 0, sizeof(*d));
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	return (status);
+}
+
 /* Validates every line of PATH against docs/divergence-log.schema.json. */
 int
 tu_validate_records(const char *path)

@@ -29,6 +29,8 @@ const char *tu_tmpdir(void);
 int	tu_backend_start(struct tu_proc *, const char *, const char *);
 /* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
 int	tu_misbehave_start(struct tu_proc *, const char *, const char *);
+/* Stops a daemon and two backends by PID; the daemon's exit status. */
+int	tu_stop_all(struct tu_proc *, struct tu_proc *, struct tu_proc *);
 /* Validates every line of PATH against the divergence log's schema. */
 int	tu_validate_records(const char *);
 /*
