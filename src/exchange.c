@@ -211,6 +211,24 @@ capture_clear(struct capture *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * A copy of at most MAX bytes of S for a record: bytes other than
+ * printable ASCII become '?'. A client's id header or target may hold
+ * any byte; a record must be valid JSON, which wants UTF-8.
+ */
+static char *
+record_strndup(const char *s, size_t len, size_t max)
+{
+	char	*c;
+	size_t	 i;
+
+	c = xstrndup(s, len < max ? len : max);
+	for (i = 0; c[i] != '\0'; i++)
+		if ((unsigned char)c[i] < 0x20 || (unsigned char)c[i] > 0x7e)
+			c[i] = '?';
+	return (c);
+}
+
 /* Starts the exchange of request M. */
 struct exchange *
 exchange_new(struct worker *w, const struct config_route *route,
@@ -224,11 +242,11 @@ exchange_new(struct worker *w, const struct config_route *route,
 	ex->w = w;
 	ex->cfg = config_ref(w->cfg);
 	ex->route = route;
-	ex->id = xstrndup(id, idlen < ID_MAX ? idlen : ID_MAX);
+	ex->id = record_strndup(id, idlen, ID_MAX);
 	ex->id_added = id_added;
 	ex->method = m->method;
 	target = http_msg_target(m, &len);
-	ex->uri = xstrndup(target, len);
+	ex->uri = record_strndup(target, len, len);
 	ex->time_us = util_wall_us();
 	ex->start_us = util_now_us();
 	ex->held = 1;

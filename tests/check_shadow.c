@@ -464,6 +464,11 @@ START_TEST(test_request_id)
 	free(ps);
 	free(ss);
 	json_decref(all);
+	/* Any bytes in a client's id: the record stays valid JSON. */
+	get_ok("/hello?bytes", "X-Shadowdiff-Id: a\xff\xfe" "b\r\n");
+	all = records_wait(3);
+	ck_assert_str_eq(str(record_for(all, "/hello?bytes"), "id"), "a??b");
+	json_decref(all);
 }
 END_TEST
 
