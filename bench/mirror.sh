@@ -212,19 +212,9 @@ nginx_target() {
 # Starts $BUILD/tests/sd-misbehave -m hang, logging each request head to
 # $DIR/hang.requests; sets HANG_PORT, or calls die().
 start_hang() {
-	"$BUILD/tests/sd-misbehave" -m hang -c "$DIR/hang.requests" \
-	    >"$DIR/hang.out" 2>"$DIR/hang.err" &
-	HANG_PID=$!
-	PIDS="$PIDS $HANG_PID"
-	n=0
-	while ! grep -q '^port ' "$DIR/hang.out" && [ $n -lt $TRIES ]; do
-		alive "$HANG_PID" || break
-		sleep 0.1
-		n=$((n + 1))
-	done
-	HANG_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/hang.out")
-	[ -n "$HANG_PORT" ] ||
-	    die "sd-misbehave -m hang did not start: $(cat "$DIR/hang.err")"
+	start_server hang "$BUILD/tests/sd-misbehave" -m hang \
+	    -c "$DIR/hang.requests"
+	HANG_PORT=$STARTED_PORT
 }
 
 for tool in wrk curl python3; do

@@ -66,6 +66,25 @@ start_pair(const char *shadow_keys, const char *log_keys, const char *more)
 	start_daemon(shadow.port, shadow_keys, log_keys, more);
 }
 
+/*
+ * The Go and Rust backends and a daemon with only [server], [listen],
+ * [primary] and [shadow] set: SECTIONS gives the rest ([diff], [log]).
+ */
+static void
+start_plain(const char *sections)
+{
+	char	 conf[PATH_MAX + 1024];
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
+	snprintf(conf, sizeof(conf),
+	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:%d\n"
+	    "[shadow]\nurl = http://127.0.0.1:%d\n%s",
+	    primary.port, shadow.port, sections);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+}
+
 /* Stops what runs; the daemon must exit 0 on SIGTERM. */
 static void
 teardown(void)
@@ -506,20 +525,14 @@ END_TEST
 START_TEST(test_partial_body)
 {
 	json_t	*all, *rec, *d;
-	char	 conf[PATH_MAX + 1024];
+	char	 sections[PATH_MAX + 256];
 
 	/* [diff] max_body, in a config of its own (start_daemon has [diff]). */
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
 	snprintf(logpath, sizeof(logpath), "%s/partial.log", tu_tmpdir());
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n"
-	    "[diff]\nthreads = 1\nmax_body = 64KiB\n"
-	    "ignore_headers = server\n[log]\npath = %s\n",
-	    primary.port, shadow.port, logpath);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	snprintf(sections, sizeof(sections), "[diff]\nthreads = 1\n"
+	    "max_body = 64KiB\nignore_headers = server\n[log]\npath = %s\n",
+	    logpath);
+	start_plain(sections);
 	/* Equal bodies past the cap: equal digests, no record. */
 	get_ok("/bytes/300000", NULL);
 	/* Bodies equal up to the cap, different after it. */
@@ -751,17 +764,9 @@ END_TEST
 /* path = -: records on standard output, whole lines among messages. */
 START_TEST(test_log_stdout)
 {
-	char	 conf[PATH_MAX + 1024];
 	int	 i;
 
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n"
-	    "[log]\npath = -\n", primary.port, shadow.port);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	start_plain("[log]\npath = -\n");
 	get_ok("/api/users/2", NULL);
 	for (i = 0; i < WAIT_MS / POLL_MS && !tu_proc_output_has(&daemon_,
 	    "\"uri\":\"/api/users/2\""); i++)
@@ -774,19 +779,10 @@ END_TEST
 /* A log that cannot be written does not stop the proxy. */
 START_TEST(test_log_unwritable)
 {
-	char	 conf[PATH_MAX + 1024];
 	int	 i;
 
-	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
 	/* /dev/full opens, and every write fails with ENOSPC. */
-	snprintf(conf, sizeof(conf),
-	    "[server]\nworkers = 1\n[listen]\naddress = 127.0.0.1:0\n"
-	    "[primary]\nurl = http://127.0.0.1:%d\n"
-	    "[shadow]\nurl = http://127.0.0.1:%d\n"
-	    "[log]\npath = /dev/full\nlog_matches = 100%%\n",
-	    primary.port, shadow.port);
-	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	start_plain("[log]\npath = /dev/full\nlog_matches = 100%\n");
 	for (i = 0; i < 50; i++)
 		get_ok("/api/users/2", NULL);
 	for (i = 0; i < WAIT_MS / POLL_MS &&

@@ -1,8 +1,9 @@
-# tools/proc.sh: sourced by tools/demo.sh and bench/proxy.sh, after they
-# set FAILED_MSG (printed when the script fails, may be empty). The
-# processes a script starts go into $PIDS; on exit, or on INT or TERM,
-# each is stopped by PID (TERM, then KILL after 5 s) and $DIR, the
-# script's temporary directory, is removed.
+# shellcheck shell=sh
+# tools/proc.sh: sourced by tools/demo.sh and bench/lib.sh (so by the
+# bench scripts), after they set FAILED_MSG (printed when the script
+# fails, may be empty). The processes a script starts go into $PIDS;
+# on exit, or on INT or TERM, each is stopped by PID (TERM, then KILL
+# after 5 s) and $DIR, the script's temporary directory, is removed.
 
 PIDS=""
 DIR=""
@@ -14,22 +15,35 @@ alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
-# Starts $BUILD/tests/sd-backend with flavor $1, its output in $DIR,
-# waiting at most $TRIES tenths of a second; sets BACKEND_PID and
-# BACKEND_PORT, or calls the script's die().
-start_backend() {
-	"$BUILD/tests/sd-backend" -f "$1" >"$DIR/$1.out" 2>"$DIR/$1.err" &
-	BACKEND_PID=$!
-	PIDS="$PIDS $BACKEND_PID"
+# Starts a test server (command and arguments after $1) whose output,
+# in $DIR/$1.out, says "port N" once it listens, waiting at most $TRIES
+# tenths of a second; sets STARTED_PID and STARTED_PORT, or calls the
+# script's die().
+start_server() {
+	name=$1
+	shift
+	"$@" >"$DIR/$name.out" 2>"$DIR/$name.err" &
+	STARTED_PID=$!
+	PIDS="$PIDS $STARTED_PID"
 	n=0
-	while ! grep -q '^port ' "$DIR/$1.out" && [ $n -lt $TRIES ]; do
-		alive "$BACKEND_PID" || break
+	while ! grep -q '^port ' "$DIR/$name.out" && [ $n -lt "$TRIES" ]; do
+		alive "$STARTED_PID" || break
 		sleep 0.1
 		n=$((n + 1))
 	done
-	BACKEND_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$1.out")
-	[ -n "$BACKEND_PORT" ] ||
-	    die "sd-backend -f $1 did not start: $(cat "$DIR/$1.err")"
+	STARTED_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$name.out")
+	[ -n "$STARTED_PORT" ] ||
+	    die "$* did not start: $(cat "$DIR/$name.err")"
+}
+
+# Starts $BUILD/tests/sd-backend -f $1 (go or rust); sets BACKEND_PID and
+# BACKEND_PORT, or calls the script's die().
+start_backend() {
+	start_server "$1" "$BUILD/tests/sd-backend" -f "$1"
+	# shellcheck disable=SC2034 # for the sourcing script
+	BACKEND_PID=$STARTED_PID
+	# shellcheck disable=SC2034
+	BACKEND_PORT=$STARTED_PORT
 }
 
 # Stops what we started and removes $DIR.
