@@ -1440,57 +1440,13 @@ str_eq(const char *a, const char *b)
 }
 
 /* Whether two backends are the same for the pools built on them. */
-static int
-backend_eq(const struct config_backend *a, const struct config_backend *b)
+int
+config_backend_eq(const struct config_backend *a,
+    const struct config_backend *b)
 {
 	return (str_eq(a->url, b->url) &&
 	    a->connect_timeout_ms == b->connect_timeout_ms &&
 	    a->read_timeout_ms == b->read_timeout_ms &&
 	    a->idle_timeout_ms == b->idle_timeout_ms &&
 	    a->pool_size == b->pool_size);
-}
-
-/* Whether the [listen] addresses of A and B are the same set. */
-static int
-listen_eq(const struct config *a, const struct config *b)
-{
-	size_t	 i, j;
-
-	if (a->nlisten != b->nlisten)
-		return (0);
-	for (i = 0; i < a->nlisten; i++) {
-		for (j = 0; j < b->nlisten; j++)
-			if (strcmp(a->listen[i].text, b->listen[j].text) == 0)
-				break;
-		if (j == b->nlisten)
-			return (0);
-	}
-	return (1);
-}
-
-/*
- * What of NEW cannot replace OLD in a running daemon, or NULL if all of
- * it can. This version swaps in rules, routes, sampling, methods,
- * limits and what the log writes; settings behind sockets, threads and
- * open files take a restart. ([server] workers is not checked: the
- * caller warns that it takes a restart and applies the rest.)
- */
-const char *
-config_restart_needed(const struct config *old, const struct config *new)
-{
-	if (!listen_eq(old, new) || old->backlog != new->backlog)
-		return ("[listen] address or backlog");
-	if (!backend_eq(&old->primary, &new->primary))
-		return ("[primary] url, timeouts or pool_size");
-	if (!backend_eq(&old->shadow, &new->shadow))
-		return ("[shadow] url, timeouts or pool_size");
-	if (old->diff_threads != new->diff_threads ||
-	    old->diff_queue != new->diff_queue ||
-	    old->diff_queue_memory != new->diff_queue_memory)
-		return ("[diff] threads, queue or queue_memory");
-	if (strcmp(old->log_path, new->log_path) != 0 ||
-	    old->log_queue != new->log_queue ||
-	    old->log_queue_memory != new->log_queue_memory)
-		return ("[log] path, queue or queue_memory");
-	return (NULL);
 }

@@ -18,13 +18,16 @@
 
 struct differ {
 	struct divlog		*log;
-	pthread_t		*threads;
+	pthread_t		*threads;	/* every one started */
 	size_t			 nthreads;
+	size_t			 running;	/* of those, not ended */
+	size_t			 want;		/* [diff] threads */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	struct exchange		**ring;
-	size_t			 max;
+	size_t			 max;		/* queued at most */
+	size_t			 cap;		/* ring slots, >= max */
 	size_t			 max_bytes;
 	size_t			 head;
 	size_t			 len;
@@ -54,13 +57,14 @@ differ_main(void *arg)
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (d->len == 0 && !d->stopping)
+		while (d->len == 0 && !d->stopping && d->running <= d->want)
 			pthread_cond_wait(&d->cond, &d->lock);
-		if (d->len == 0)
+		/* Fewer threads wanted (a reload): one idle thread ends. */
+		if (d->len == 0 || d->running > d->want)
 			break;
 		for (n = 0; n < DIFFER_BATCH && d->len > 0; n++) {
 			batch[n] = d->ring[d->head];
-			d->head = (d->head + 1) % d->max;
+			d->head = (d->head + 1) % d->cap;
 			d->len--;
 		}
 		pthread_mutex_unlock(&d->lock);
@@ -87,8 +91,29 @@ differ_main(void *arg)
 		/* The bytes are counted until the exchanges are freed. */
 		d->bytes -= size;
 	}
+	d->running--;
+	/* What a wake-up meant for this thread goes to another. */
+	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	return (NULL);
+}
+
+/* Starts diff threads until WANT run; the caller holds the lock. */
+static void
+differ_spawn(struct differ *d)
+{
+	int	 error;
+
+	while (d->running < d->want) {
+		d->threads = xreallocarray(d->threads, d->nthreads + 1,
+		    sizeof(*d->threads));
+		if ((error = pthread_create(&d->threads[d->nthreads], NULL,
+		    differ_main, d)) != 0)
+			fatalx("diff thread: pthread_create: %s",
+			    strerror(error));
+		d->nthreads++;
+		d->running++;
+	}
 }
 
 /* Starts THREADS threads over a queue of MAX exchanges, MAX_BYTES bytes. */
@@ -96,25 +121,39 @@ struct differ *
 differ_new(size_t threads, size_t max, size_t max_bytes, struct divlog *log)
 {
 	struct differ	*d;
-	size_t		 i;
-	int		 error;
 
 	d = xcalloc(1, sizeof(*d));
 	d->log = log;
-	d->max = max == 0 ? 1 : max;
+	d->max = d->cap = max == 0 ? 1 : max;
 	d->max_bytes = max_bytes;
-	d->ring = xcalloc(d->max, sizeof(*d->ring));
+	d->ring = xcalloc(d->cap, sizeof(*d->ring));
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	d->threads = xcalloc(threads, sizeof(*d->threads));
-	for (i = 0; i < threads; i++) {
-		if ((error = pthread_create(&d->threads[i], NULL, differ_main,
-		    d)) != 0)
-			fatalx("diff thread: pthread_create: %s",
-			    strerror(error));
-		d->nthreads++;
-	}
+	pthread_mutex_lock(&d->lock);
+	d->want = threads;
+	differ_spawn(d);
+	pthread_mutex_unlock(&d->lock);
 	return (d);
+}
+
+/*
+ * New settings from a reload: THREADS threads (the surplus ones end once
+ * idle), a queue of MAX exchanges and MAX_BYTES bytes. What is queued
+ * stays queued, even above a smaller bound.
+ */
+void
+differ_configure(struct differ *d, size_t threads, size_t max,
+    size_t max_bytes)
+{
+	pthread_mutex_lock(&d->lock);
+	d->max = max == 0 ? 1 : max;
+	d->ring = util_ring_reserve(d->ring, sizeof(*d->ring), &d->cap,
+	    &d->head, d->len, d->max);
+	d->max_bytes = max_bytes;
+	d->want = threads;
+	differ_spawn(d);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
 }
 
 /*
@@ -133,7 +172,7 @@ differ_submit(struct differ *d, struct exchange **batch, size_t n)
 		/* One exchange larger than the bound still passes alone. */
 		if (d->bytes > 0 && d->bytes + size > d->max_bytes)
 			break;
-		d->ring[(d->head + d->len) % d->max] = batch[i];
+		d->ring[(d->head + d->len) % d->cap] = batch[i];
 		d->len++;
 		d->bytes += size;
 	}

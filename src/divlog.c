@@ -38,6 +38,8 @@
 
 struct divlog {
 	char			*path;		/* NULL: standard output */
+	char			*conf_path;	/* as configured ("-") */
+	char			*next_path;	/* from a reload, or NULL */
 	int			 fd;		/* -1 while it must be opened */
 	int			 is_file;	/* a regular file: can truncate */
 
@@ -45,7 +47,8 @@ struct divlog {
 	pthread_cond_t		 cond;
 	pthread_t		 thread;
 	char			**ring;		/* QUEUE_MAX records */
-	size_t			 max;
+	size_t			 max;		/* queued at most */
+	size_t			 cap;		/* ring slots, >= max */
 	size_t			 max_bytes;
 	size_t			 head;		/* next to write */
 	size_t			 len;		/* queued */
@@ -177,13 +180,15 @@ divlog_destroy(struct divlog *d)
 	divlog_close_fd(d);
 	while (d->len > 0) {
 		free(d->ring[d->head]);
-		d->head = (d->head + 1) % d->max;
+		d->head = (d->head + 1) % d->cap;
 		d->len--;
 	}
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d->ring);
 	free(d->path);
+	free(d->conf_path);
+	free(d->next_path);
 	free(d);
 }
 
@@ -207,10 +212,19 @@ divlog_main(void *arg)
 			break;
 		reopen = d->reopen;
 		d->reopen = 0;
+		/* A reload changed the path: the reopen goes there. */
+		if (d->next_path != NULL) {
+			divlog_close_fd(d);
+			free(d->path);
+			d->path = strcmp(d->next_path, "-") == 0 ? NULL :
+			    xstrdup(d->next_path);
+			free(d->next_path);
+			d->next_path = NULL;
+		}
 		if (d->len == 0) {
 			/* A reopen with nothing to write: do it now. */
 			pthread_mutex_unlock(&d->lock);
-			if (d->path != NULL) {
+			if (d->path != NULL || d->fd == -1) {
 				divlog_close_fd(d);
 				atomic_fetch_add(&d->reopens, 1);
 				if (divlog_open_fd(d) == -1)
@@ -222,7 +236,7 @@ divlog_main(void *arg)
 		}
 		for (n = 0, size = 0; n < DIVLOG_BATCH && d->len > 0; n++) {
 			lines[n] = d->ring[d->head];
-			d->head = (d->head + 1) % d->max;
+			d->head = (d->head + 1) % d->cap;
 			d->len--;
 			size += strlen(lines[n]) + 1;
 		}
@@ -258,13 +272,15 @@ divlog_open(const char *path, size_t queue_max, size_t queue_bytes,
 
 	d = xcalloc(1, sizeof(*d));
 	d->path = strcmp(path, "-") == 0 ? NULL : xstrdup(path);
-	d->max = queue_max == 0 ? 1 : queue_max;
+	d->conf_path = xstrdup(path);
+	d->max = d->cap = queue_max == 0 ? 1 : queue_max;
 	d->max_bytes = queue_bytes;
-	d->ring = xcalloc(d->max, sizeof(*d->ring));
+	d->ring = xcalloc(d->cap, sizeof(*d->ring));
 	if (divlog_open_fd(d) == -1) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		free(d->ring);
 		free(d->path);
+		free(d->conf_path);
 		free(d);
 		return (NULL);
 	}
@@ -292,7 +308,7 @@ divlog_submit_many(struct divlog *d, char **lines, size_t n)
 		size = strlen(lines[i]) + 1;
 		if (d->bytes > 0 && d->bytes + size > d->max_bytes)
 			break;
-		d->ring[(d->head + d->len) % d->max] = lines[i];
+		d->ring[(d->head + d->len) % d->cap] = lines[i];
 		d->len++;
 		d->bytes += size;
 	}
@@ -311,6 +327,55 @@ int
 divlog_submit(struct divlog *d, char *line)
 {
 	return (divlog_submit_many(d, &line, 1) == 1 ? 0 : -1);
+}
+
+/*
+ * Whether PATH ("-": standard output) can be opened for the log: 0, or
+ * -1 with *CAUSE. A reload checks a new path before it commits to it.
+ */
+int
+divlog_check_path(const char *path, char **cause)
+{
+	int	 fd;
+
+	if (strcmp(path, "-") == 0)
+		return (0);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1) {
+		*cause = xasprintf("divergence log %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/*
+ * New settings from a reload: PATH (the writer reopens there before its
+ * next record; those queued meanwhile go to the new file), a queue of
+ * QUEUE_MAX records and QUEUE_BYTES bytes. 1 when the path changed.
+ */
+int
+divlog_configure(struct divlog *d, const char *path, size_t queue_max,
+    size_t queue_bytes)
+{
+	int	 changed;
+
+	pthread_mutex_lock(&d->lock);
+	if ((changed = strcmp(path, d->conf_path) != 0)) {
+		free(d->conf_path);
+		d->conf_path = xstrdup(path);
+		free(d->next_path);
+		d->next_path = xstrdup(path);
+		d->reopen = 1;
+		pthread_cond_signal(&d->cond);
+	}
+	d->max = queue_max == 0 ? 1 : queue_max;
+	d->ring = util_ring_reserve(d->ring, sizeof(*d->ring), &d->cap,
+	    &d->head, d->len, d->max);
+	d->max_bytes = queue_bytes;
+	pthread_mutex_unlock(&d->lock);
+	return (changed);
 }
 
 /* Asks the writer to open the file again before its next record. */

@@ -30,12 +30,28 @@
 
 #define MAIN_POLL_MS	50	/* how often a drain looks for the end */
 
+/*
+ * A [listen] address: a socket per worker (SO_REUSEPORT), kept open
+ * here across reloads for as long as the address stays in the config.
+ * Each worker listens on a descriptor of its own (a dup) that it closes
+ * itself, so that no descriptor number is ever closed by two threads.
+ */
+struct slot {
+	uint64_t		 id;
+	struct sockaddr_storage	 addr;		/* as configured */
+	socklen_t		 addrlen;
+	char			*text;
+	int			*fds;		/* [worker] */
+};
+
 struct daemon {
 	struct config	 *cfg;
 	struct event_base *base;
 	struct worker	**workers;
 	size_t		  nworkers;
-	int		 *fds;		/* [worker][listen address] */
+	struct slot	 *slots;
+	size_t		  nslots;
+	uint64_t	  slot_ids;
 	int		  draining;
 	uint64_t	  drain_start;
 	struct event	 *ev_poll;
@@ -44,6 +60,10 @@ struct daemon {
 	uint64_t	  reloads_failed;
 	struct differ	 *differ;
 };
+
+static void	slots_abort(struct daemon *, struct slot *, size_t);
+static int	daemon_apply(struct daemon *, struct config *, char **);
+static void	raise_nofile(const struct config *, size_t);
 
 static void
 usage(FILE *f)
@@ -77,37 +97,188 @@ listen_socket(const struct sockaddr *sa, socklen_t len, int backlog)
 	return (fd);
 }
 
+/* Closes the sockets of SLOT and frees what it holds. */
+static void
+slot_close(struct slot *slot, size_t nworkers)
+{
+	size_t	 k;
+
+	for (k = 0; k < nworkers; k++)
+		if (slot->fds[k] != -1)
+			close(slot->fds[k]);
+	free(slot->fds);
+	free(slot->text);
+	slot->fds = NULL;
+	slot->text = NULL;
+}
+
 /*
- * Opens one socket per worker and address. Port 0 is resolved by the
- * first socket and reused for the others, so that all workers share it.
+ * Opens the sockets of address L, one per worker; port 0 is resolved by
+ * the first and reused for the others, so that all workers share it.
+ * 0, or -1 with *CAUSE set and nothing left open.
+ */
+static int
+slot_open(struct daemon *d, struct slot *slot, const struct config_listen *l,
+    uint64_t backlog, char **cause)
+{
+	struct sockaddr_storage	 ss = l->addr;
+	socklen_t		 len = l->addrlen;
+	char			 buf[128];
+	size_t			 k;
+
+	slot->id = ++d->slot_ids;
+	slot->addr = l->addr;
+	slot->addrlen = l->addrlen;
+	slot->text = xstrdup(l->text);
+	slot->fds = xcalloc(d->nworkers, sizeof(*slot->fds));
+	for (k = 0; k < d->nworkers; k++)
+		slot->fds[k] = -1;
+	for (k = 0; k < d->nworkers; k++) {
+		slot->fds[k] = listen_socket((struct sockaddr *)&ss, len,
+		    (int)backlog);
+		if (slot->fds[k] == -1 || (k == 0 && getsockname(slot->fds[k],
+		    (struct sockaddr *)&ss, &len) == -1)) {
+			*cause = xasprintf("listen on %s: %s", l->text,
+			    strerror(errno));
+			slot_close(slot, d->nworkers);
+			return (-1);
+		}
+	}
+	log_info("listening on %s", util_sockaddr_str(&ss, buf, sizeof(buf)));
+	return (0);
+}
+
+/* The slot of D listening on address L, or NULL. */
+static struct slot *
+slot_find(struct daemon *d, const struct config_listen *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nslots; i++)
+		if (d->slots[i].addrlen == l->addrlen &&
+		    memcmp(&d->slots[i].addr, &l->addr, l->addrlen) == 0)
+			return (&d->slots[i]);
+	return (NULL);
+}
+
+/* Whether SLOT (one of D's) is in SLOTS too. */
+static int
+slot_in(const struct slot *slot, const struct slot *slots, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].id == slot->id)
+			return (1);
+	return (0);
+}
+
+/*
+ * The slots for the [listen] addresses of CFG into *SLOTS: those of
+ * addresses D listens on already are shared (with the backlog set
+ * again), the others opened. Nothing of D changes until slots_commit;
+ * slots_abort closes what this opened. 0, or -1 with *CAUSE.
+ */
+static int
+slots_prepare(struct daemon *d, const struct config *cfg,
+    struct slot **slots, char **cause)
+{
+	struct slot	*old;
+	size_t		 i, k;
+
+	*slots = xcalloc(cfg->nlisten, sizeof(**slots));
+	for (i = 0; i < cfg->nlisten; i++) {
+		if ((old = slot_find(d, &cfg->listen[i])) == NULL)
+			continue;
+		(*slots)[i] = *old;
+		/* Another listen(2) sets the backlog of a listening socket. */
+		for (k = 0; k < d->nworkers && old->fds != NULL; k++)
+			if (listen(old->fds[k], (int)cfg->backlog) == -1)
+				log_warn("listen on %s: backlog", old->text);
+	}
+	for (i = 0; i < cfg->nlisten; i++)
+		if ((*slots)[i].fds == NULL && slot_open(d, &(*slots)[i],
+		    &cfg->listen[i], cfg->backlog, cause) == -1) {
+			slots_abort(d, *slots, cfg->nlisten);
+			return (-1);
+		}
+	return (0);
+}
+
+/* Closes every listening socket of D (the workers close their own). */
+static void
+slots_close_all(struct daemon *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nslots; i++)
+		slot_close(&d->slots[i], d->nworkers);
+	free(d->slots);
+	d->slots = NULL;
+	d->nslots = 0;
+}
+
+/* Closes what slots_prepare opened and frees SLOTS. */
+static void
+slots_abort(struct daemon *d, struct slot *slots, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].fds != NULL && !slot_in(&slots[i], d->slots,
+		    d->nslots))
+			slot_close(&slots[i], d->nworkers);
+	free(slots);
+}
+
+/*
+ * SLOTS become D's. The sockets of addresses no longer there are closed
+ * here; each worker closes its own when it takes the reload, and then
+ * the address refuses connections (those established go on).
  */
 static void
-open_listeners(struct daemon *d)
+slots_commit(struct daemon *d, struct slot *slots, size_t n)
 {
-	const struct config	*cfg = d->cfg;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	char			 buf[128];
-	size_t			 i, k;
-	int			 fd;
+	size_t	 i;
 
-	d->fds = xcalloc(cfg->nlisten * d->nworkers, sizeof(*d->fds));
-	for (i = 0; i < cfg->nlisten; i++) {
-		ss = cfg->listen[i].addr;
-		len = cfg->listen[i].addrlen;
-		for (k = 0; k < d->nworkers; k++) {
-			fd = listen_socket((struct sockaddr *)&ss, len,
-			    (int)cfg->backlog);
-			if (fd == -1)
-				fatal("listen on %s", cfg->listen[i].text);
-			if (k == 0 && getsockname(fd, (struct sockaddr *)&ss,
-			    &len) == -1)
-				fatal("getsockname");
-			d->fds[k * cfg->nlisten + i] = fd;
+	for (i = 0; i < d->nslots; i++)
+		if (!slot_in(&d->slots[i], slots, n)) {
+			log_info("no longer listening on %s",
+			    d->slots[i].text);
+			slot_close(&d->slots[i], d->nworkers);
 		}
-		log_info("listening on %s",
-		    util_sockaddr_str(&ss, buf, sizeof(buf)));
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = n;
+}
+
+/*
+ * What worker K is handed: CFG, and its own descriptor for each of the
+ * slots. NULL and *CAUSE when a descriptor could not be had.
+ */
+static struct worker_setup *
+setup_new(struct daemon *d, size_t k, struct config *cfg,
+    const struct slot *slots, size_t nslots, char **cause)
+{
+	struct worker_setup	*setup;
+	size_t			 i;
+
+	setup = xcalloc(1, sizeof(*setup));
+	setup->cfg = config_ref(cfg);
+	setup->differ = d->differ;
+	setup->socks = xcalloc(nslots, sizeof(*setup->socks));
+	for (i = 0; i < nslots; i++) {
+		setup->socks[i].id = slots[i].id;
+		setup->socks[i].fd = fcntl(slots[i].fds[k], F_DUPFD_CLOEXEC, 0);
+		if (setup->socks[i].fd == -1) {
+			*cause = xasprintf("listen on %s: %s", slots[i].text,
+			    strerror(errno));
+			worker_setup_free(setup);
+			return (NULL);
+		}
+		setup->nsocks++;
 	}
+	return (setup);
 }
 
 /* Waits for the workers to finish draining, or stops them at the timeout. */
@@ -149,51 +320,41 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	d->drain_start = util_now_ms();
 	for (i = 0; i < d->nworkers; i++)
 		worker_drain(d->workers[i]);
+	/* Each address closes as the last worker frees its listener. */
+	slots_close_all(d);
 	evtimer_add(d->ev_poll, &tv);
 }
 
 /*
  * SIGHUP: reads the file again. An invalid file changes nothing: the
  * running config stays and the errors are logged with file:line. A
- * valid one is handed to every worker; requests that start afterwards
- * use it, exchanges in flight finish with the one they started with.
- * Settings behind sockets, threads and files (listeners, backends, the
- * diff and log queues) take a restart: such a file is refused, and the
- * reload says which.
+ * valid one goes into service (see daemon_apply): requests that start
+ * afterwards use it, exchanges in flight finish with the one they
+ * started with, and no connection is dropped.
  */
 static void
 signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	struct config	*cfg;
-	const char	*restart;
 	char		*cause = NULL;
-	size_t		 i;
 
 	if (d->draining)
 		return;
 	(void)notify_reloading();
-	if ((cfg = config_load(d->cfg->path, &cause)) == NULL) {
+	if ((cfg = config_load(d->cfg->path, &cause)) != NULL) {
+		cfg->generation = d->cfg->generation + 1;
+		if (daemon_apply(d, cfg, &cause) == -1) {
+			config_unref(cfg);
+			cfg = NULL;
+		}
+	}
+	if (cfg == NULL) {
 		d->reloads_failed++;
 		log_warnx("SIGHUP: reload failed, configuration %llu stays:\n%s",
 		    (unsigned long long)d->cfg->generation, cause);
 		free(cause);
-	} else if ((restart = config_restart_needed(d->cfg, cfg)) != NULL) {
-		d->reloads_failed++;
-		log_warnx("SIGHUP: reload refused, configuration %llu stays: "
-		    "%s changed, which takes a restart",
-		    (unsigned long long)d->cfg->generation, restart);
-		config_unref(cfg);
 	} else {
-		cfg->generation = d->cfg->generation + 1;
-		if (cfg->workers != d->nworkers)
-			log_warnx("SIGHUP: [server] workers changed to %llu: "
-			    "that takes a restart; %zu workers go on",
-			    (unsigned long long)cfg->workers, d->nworkers);
-		for (i = 0; i < d->nworkers; i++)
-			worker_set_config(d->workers[i], cfg);
-		config_unref(d->cfg);
-		d->cfg = cfg;
 		d->reloads_ok++;
 		log_info("SIGHUP: configuration %llu loaded from %s",
 		    (unsigned long long)cfg->generation, cfg->path);
@@ -211,6 +372,7 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 static void
 raise_nofile(const struct config *cfg, size_t nworkers)
 {
+	static rlim_t	 warned;	/* a reload says it again if worse */
 	struct rlimit	 rl;
 	rlim_t		 need;
 
@@ -224,12 +386,14 @@ raise_nofile(const struct config *cfg, size_t nworkers)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit RLIMIT_NOFILE");
 	}
-	if (rl.rlim_cur < need)
+	if (rl.rlim_cur < need && need > warned) {
+		warned = need;
 		log_warnx("open files limited to %llu, the configuration can "
 		    "use %llu (max_connections, pools, max_inflight): raise "
 		    "the limit (LimitNOFILE=) or lower max_connections",
 		    (unsigned long long)rl.rlim_cur,
 		    (unsigned long long)need);
+	}
 }
 
 /* SIGUSR1: reopen the divergence log (logrotate moved it). */
@@ -279,20 +443,107 @@ log_mirror_counts(const struct daemon *d)
 	    sum(d, STAT_SHADOW_BAD_RESPONSE), sum(d, STAT_SHADOW_TOO_LARGE));
 }
 
-/* The divergence log and the diff threads, when there is a shadow. */
-static void
-start_diffing(struct daemon *d)
+/*
+ * The divergence log and the diff threads once CFG has a [shadow] (a
+ * reload may add one); their settings changed by a reload go to them in
+ * diffing_commit. 0, or -1 with *CAUSE: the log cannot be opened.
+ */
+static int
+diffing_prepare(struct daemon *d, const struct config *cfg, char **cause)
 {
-	const struct config	*cfg = d->cfg;
-	char			*cause = NULL;
-
 	if (cfg->shadow.url == NULL)
+		return (0);
+	if (d->divlog == NULL) {
+		if ((d->divlog = divlog_open(cfg->log_path, cfg->log_queue,
+		    cfg->log_queue_memory, cause)) == NULL)
+			return (-1);
+		d->differ = differ_new(cfg->diff_threads, cfg->diff_queue,
+		    cfg->diff_queue_memory, d->divlog);
+		return (0);
+	}
+	return (divlog_check_path(cfg->log_path, cause));
+}
+
+/* Hands the settings of CFG to the log writer and the diff threads. */
+static void
+diffing_commit(struct daemon *d, const struct config *cfg)
+{
+	if (d->divlog == NULL)
 		return;
-	if ((d->divlog = divlog_open(cfg->log_path, cfg->log_queue,
-	    cfg->log_queue_memory, &cause)) == NULL)
-		fatalx("divergence log: %s", cause);
-	d->differ = differ_new(cfg->diff_threads, cfg->diff_queue,
-	    cfg->diff_queue_memory, d->divlog);
+	if (divlog_configure(d->divlog, cfg->log_path, cfg->log_queue,
+	    cfg->log_queue_memory))
+		log_info("divergence log: now %s", cfg->log_path);
+	differ_configure(d->differ, cfg->diff_threads, cfg->diff_queue,
+	    cfg->diff_queue_memory);
+}
+
+/* Says where requests go from now on when a reload changed a backend. */
+static void
+log_backend_change(const char *name, const struct config_backend *old,
+    const struct config_backend *new)
+{
+	if (config_backend_eq(old, new))
+		return;
+	if (new->url == NULL)
+		log_info("%s %s removed: mirrors in flight finish there", name,
+		    old->url);
+	else
+		log_info("%s: now %s; requests in flight to %s finish there, "
+		    "then its connections close", name, new->url,
+		    old->url != NULL ? old->url : "none");
+}
+
+/*
+ * Puts CFG in service, at start (the workers are created) or at a
+ * reload (they are handed it): the sockets of new [listen] addresses
+ * are opened and those of removed ones closed, the log and diff
+ * settings applied, and each worker changes the pools of changed
+ * backends. Anything that can fail is done first: 0, or -1 with
+ * *CAUSE and nothing changed. [server] workers takes a restart: a
+ * reload warns and goes on with the workers it has.
+ */
+static int
+daemon_apply(struct daemon *d, struct config *cfg, char **cause)
+{
+	struct worker_setup	**setups;
+	struct slot		 *slots;
+	size_t			  k;
+
+	if (diffing_prepare(d, cfg, cause) == -1)
+		return (-1);
+	if (slots_prepare(d, cfg, &slots, cause) == -1)
+		return (-1);
+	setups = xcalloc(d->nworkers, sizeof(*setups));
+	for (k = 0; k < d->nworkers; k++)
+		if ((setups[k] = setup_new(d, k, cfg, slots, cfg->nlisten,
+		    cause)) == NULL) {
+			while (k-- > 0)
+				worker_setup_free(setups[k]);
+			free(setups);
+			slots_abort(d, slots, cfg->nlisten);
+			return (-1);
+		}
+
+	slots_commit(d, slots, cfg->nlisten);
+	diffing_commit(d, cfg);
+	raise_nofile(cfg, d->nworkers);
+	if (d->cfg != NULL) {
+		if (cfg->workers != d->nworkers)
+			log_warnx("[server] workers changed to %llu: that takes "
+			    "a restart; %zu workers go on",
+			    (unsigned long long)cfg->workers, d->nworkers);
+		log_backend_change("primary", &d->cfg->primary, &cfg->primary);
+		log_backend_change("shadow", &d->cfg->shadow, &cfg->shadow);
+	}
+	for (k = 0; k < d->nworkers; k++)
+		if (d->workers[k] == NULL)
+			d->workers[k] = worker_new((unsigned int)k, setups[k]);
+		else
+			worker_reload(d->workers[k], setups[k]);
+	free(setups);
+	config_unref(d->cfg);
+	d->cfg = cfg;
+	return (0);
 }
 
 /* Loads the config file, or says why not; exits 1 on error. */
@@ -319,7 +570,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct daemon	 d;
+	struct config	*cfg;
 	const char	*path = CONFIG_DEFAULT_PATH;
+	char		*cause = NULL;
 	struct event	*sigs[5];
 	size_t		 i;
 	int		 ch, test = 0, debug = 0;
@@ -352,11 +605,11 @@ main(int argc, char **argv)
 	}
 	log_init(debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	memset(&d, 0, sizeof(d));
-	d.cfg = load(path);
+	cfg = load(path);
 	if (test) {
 		fprintf(stderr, "shadowdiff: %s: configuration is valid\n",
 		    path);
-		config_unref(d.cfg);
+		config_unref(cfg);
 		return (0);
 	}
 
@@ -374,17 +627,13 @@ main(int argc, char **argv)
 	for (i = 0; sigs[i] != NULL; i++)
 		evsignal_add(sigs[i], NULL);
 
-	d.nworkers = d.cfg->workers;
-	raise_nofile(d.cfg, d.nworkers);
+	d.nworkers = cfg->workers;
 	d.workers = xcalloc(d.nworkers, sizeof(*d.workers));
-	open_listeners(&d);
-	start_diffing(&d);
-	for (i = 0; i < d.nworkers; i++) {
-		d.workers[i] = worker_new((unsigned int)i, d.cfg,
-		    d.fds + i * d.cfg->nlisten, d.cfg->nlisten, d.differ);
+	if (daemon_apply(&d, cfg, &cause) == -1)
+		fatalx("%s", cause);
+	for (i = 0; i < d.nworkers; i++)
 		if (worker_start(d.workers[i]) == -1)
 			fatal("worker %zu: pthread_create", i);
-	}
 	log_info("shadowdiff %s started: %zu workers, primary %s, shadow %s",
 	    PACKAGE_VERSION, d.nworkers, d.cfg->primary.url,
 	    d.cfg->shadow.url != NULL ? d.cfg->shadow.url : "none");
@@ -422,7 +671,7 @@ main(int argc, char **argv)
 	event_free(d.ev_poll);
 	event_base_free(d.base);
 	free(d.workers);
-	free(d.fds);
+	slots_close_all(&d);
 	config_unref(d.cfg);
 	libevent_global_shutdown();
 	return (0);

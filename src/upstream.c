@@ -66,9 +66,12 @@ struct upstream_pool {
 	int				 quiet;		/* failures at debug */
 	struct event_base		*base;
 	const struct config_backend	*backend;
+	struct config			*cfg;		/* BACKEND's, referenced */
 	struct stats			*stats;
 	struct upstream_list		 idle;
 	size_t				 nidle;
+	size_t				 nconns;	/* idle and busy */
+	int				 retired;	/* freed with its last */
 };
 
 static void	upstream_read_cb(struct sock *, void *);
@@ -127,10 +130,11 @@ tv_ms(uint64_t ms)
 	return (tv);
 }
 
-/* Creates the pool of one worker for BACKEND. */
+/* Creates the pool of one worker for BACKEND, which lives in CFG. */
 struct upstream_pool *
-upstream_pool_new(struct event_base *base, const struct config_backend *b,
-    struct stats *stats, const char *name, int quiet)
+upstream_pool_new(struct event_base *base, struct config *cfg,
+    const struct config_backend *b, struct stats *stats, const char *name,
+    int quiet)
 {
 	struct upstream_pool	*pool;
 
@@ -138,10 +142,18 @@ upstream_pool_new(struct event_base *base, const struct config_backend *b,
 	pool->name = name;
 	pool->quiet = quiet;
 	pool->base = base;
+	pool->cfg = config_ref(cfg);
 	pool->backend = b;
 	pool->stats = stats;
 	TAILQ_INIT(&pool->idle);
 	return (pool);
+}
+
+/* The backend the pool connects to. */
+const struct config_backend *
+upstream_pool_backend(const struct upstream_pool *pool)
+{
+	return (pool->backend);
 }
 
 /* Closes every idle connection of the pool. */
@@ -161,23 +173,45 @@ upstream_pool_free(struct upstream_pool *pool)
 	if (pool == NULL)
 		return;
 	upstream_pool_close_idle(pool);
+	config_unref(pool->cfg);
 	free(pool);
+}
+
+/*
+ * A reload changed the backend: the pool takes no new request, its idle
+ * connections close now, and each busy one closes when its exchange
+ * ends instead of going back to the pool. The last one frees the pool:
+ * requests in flight to the old backend finish there, none is cut.
+ */
+void
+upstream_pool_retire(struct upstream_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	upstream_pool_close_idle(pool);
+	pool->retired = 1;
+	if (pool->nconns == 0)
+		upstream_pool_free(pool);
 }
 
 /* Closes the connection and frees it, now. */
 static void
 upstream_free(struct upstream *up)
 {
+	struct upstream_pool	*pool = up->pool;
+
 	if (up->state == UP_IDLE) {
-		TAILQ_REMOVE(&up->pool->idle, up, entry);
-		up->pool->nidle--;
+		TAILQ_REMOVE(&pool->idle, up, entry);
+		pool->nidle--;
 	}
 	if (up->sock != NULL) {
 		sock_free(up->sock);
-		stats_dec(up->pool->stats, STAT_UP_OPEN);
+		stats_dec(pool->stats, STAT_UP_OPEN);
 	}
 	http_parser_free(&up->parser);
 	free(up);
+	if (--pool->nconns == 0 && pool->retired)
+		upstream_pool_free(pool);
 }
 
 /* Opens a new connection to the backend on UP; 0 or -1. */
@@ -270,6 +304,7 @@ upstream_get(struct upstream_pool *pool, const struct upstream_cbs *cbs,
 	}
 	up = xcalloc(1, sizeof(*up));
 	up->pool = pool;
+	pool->nconns++;
 	if (upstream_connect(up) == -1) {
 		upstream_log(pool, "connect: %s", strerror(errno));
 		upstream_free(up);
@@ -354,7 +389,8 @@ upstream_finish(struct upstream *up, int reusable)
 		up->cbs = NULL;
 		return;
 	}
-	if (!reusable || up->demoted || up->state != UP_ACTIVE ||
+	if (!reusable || up->demoted || pool->retired ||
+	    up->state != UP_ACTIVE ||
 	    !up->resp_done ||
 	    !up->sent || !up->parser.msg.keepalive ||
 	    evbuffer_get_length(sock_get_input(up->sock)) > 0 ||

@@ -133,3 +133,23 @@ util_sockaddr_str(const void *sa, char *buf, size_t len)
 	}
 	return (buf);
 }
+
+/* RING, or a copy in order of its LEN elements from *HEAD with MAX slots. */
+void *
+util_ring_reserve(void *ring, size_t size, size_t *cap, size_t *head,
+    size_t len, size_t max)
+{
+	char	*new, *old = ring;
+	size_t	 first;
+
+	if (max <= *cap)
+		return (ring);
+	new = xcalloc(max, size);
+	first = *cap - *head < len ? *cap - *head : len;
+	memcpy(new, old + *head * size, first * size);
+	memcpy(new + first * size, old, (len - first) * size);
+	free(ring);
+	*head = 0;
+	*cap = max;
+	return (new);
+}

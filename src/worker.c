@@ -34,21 +34,17 @@ static void	worker_stop_cb(evutil_socket_t, short, void *);
 static void	worker_resume_accept_cb(evutil_socket_t, short, void *);
 static void	worker_handoff_cb(evutil_socket_t, short, void *);
 static void	worker_reload_cb(evutil_socket_t, short, void *);
+static void	worker_apply(struct worker *, struct worker_setup *);
 
-/* Creates a worker serving CFG on the listening sockets FDS. */
+/* Creates a worker set up by SETUP, which it takes over. */
 struct worker *
-worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
-    struct differ *differ)
+worker_new(unsigned int id, struct worker_setup *setup)
 {
 	struct event_config	*ecfg;
 	struct worker		*w;
-	size_t			 i;
 
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
-	w->cfg = config_ref(cfg);
-	w->pool_cfg = config_ref(cfg);
-	w->differ = differ;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
 	TAILQ_INIT(&w->finished);
@@ -73,24 +69,126 @@ worker_new(unsigned int id, struct config *cfg, const int *fds, size_t nfds,
 	if (w->ev_drain == NULL || w->ev_stop == NULL || w->ev_accept == NULL ||
 	    w->ev_handoff == NULL || w->ev_reload == NULL)
 		fatalx("out of memory");
-	w->listeners = xcalloc(nfds, sizeof(*w->listeners));
-	for (i = 0; i < nfds; i++) {
-		/* Bound and listening already; -1: don't listen() again. */
-		w->listeners[i] = evconnlistener_new(w->base, worker_accept_cb,
-		    w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-		    fds[i]);
-		if (w->listeners[i] == NULL)
-			fatalx("worker %u: evconnlistener_new failed", id);
-		evconnlistener_set_error_cb(w->listeners[i],
-		    worker_accept_error_cb);
-	}
-	w->nlisteners = nfds;
-	w->primary = upstream_pool_new(w->base, &w->pool_cfg->primary,
-	    &w->stats, "primary", 0);
-	if (cfg->shadow.url != NULL)
-		w->shadow = upstream_pool_new(w->base, &w->pool_cfg->shadow,
-		    &w->shadow_stats, "shadow", 1);
+	worker_apply(w, setup);
 	return (w);
+}
+
+/*
+ * Listens on the sockets of SETUP: an address the worker listens on
+ * already keeps its listener (no moment in which it refuses anyone),
+ * a new one gets a listener, and the listeners of addresses gone are
+ * freed, which closes them: their connections go on, as conns.
+ */
+static void
+worker_listen(struct worker *w, struct worker_setup *setup)
+{
+	struct worker_listener	*old = w->listeners, *nl;
+	size_t			 nold = w->nlisteners, i, j;
+	int			 fd;
+
+	nl = xcalloc(setup->nsocks + 1, sizeof(*nl));
+	w->nlisteners = 0;
+	for (i = 0; i < setup->nsocks; i++) {
+		fd = setup->socks[i].fd;
+		setup->socks[i].fd = -1;
+		for (j = 0; j < nold; j++)
+			if (old[j].l != NULL && old[j].id == setup->socks[i].id)
+				break;
+		if (j < nold) {
+			/* Kept: the descriptor handed over is not needed. */
+			nl[w->nlisteners++] = old[j];
+			old[j].l = NULL;
+			close(fd);
+			continue;
+		}
+		if (w->draining) {
+			close(fd);
+			continue;
+		}
+		/* Bound and listening already; -1: don't listen() again. */
+		nl[w->nlisteners].l = evconnlistener_new(w->base,
+		    worker_accept_cb, w, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (nl[w->nlisteners].l == NULL) {
+			log_warnx("worker %u: evconnlistener_new failed", w->id);
+			close(fd);
+			continue;
+		}
+		nl[w->nlisteners].id = setup->socks[i].id;
+		evconnlistener_set_error_cb(nl[w->nlisteners].l,
+		    worker_accept_error_cb);
+		/* Accepting is paused after an error: this one too. */
+		if (evtimer_pending(w->ev_accept, NULL))
+			evconnlistener_disable(nl[w->nlisteners].l);
+		w->nlisteners++;
+	}
+	for (j = 0; j < nold; j++)
+		if (old[j].l != NULL)
+			evconnlistener_free(old[j].l);
+	free(old);
+	w->listeners = nl;
+}
+
+/*
+ * The pool for BACKEND of CFG, given the one in use: kept if the backend
+ * is the same, else replaced by a new one and retired (it closes as its
+ * exchanges end). NULL when CFG has no such backend.
+ */
+static struct upstream_pool *
+worker_pool(struct event_base *base, struct upstream_pool *pool,
+    struct config *cfg, const struct config_backend *backend,
+    struct stats *stats, const char *name, int quiet)
+{
+	if (pool != NULL && backend->url != NULL &&
+	    config_backend_eq(upstream_pool_backend(pool), backend))
+		return (pool);
+	upstream_pool_retire(pool);
+	if (backend->url == NULL)
+		return (NULL);
+	return (upstream_pool_new(base, cfg, backend, stats, name, quiet));
+}
+
+/*
+ * Takes over SETUP: its config for the requests that start from now on
+ * (exchanges in flight keep the one they started with), its listeners,
+ * and pools for the backends that changed.
+ */
+static void
+worker_apply(struct worker *w, struct worker_setup *setup)
+{
+	struct config		*cfg = setup->cfg;
+	struct upstream_pool	*shadow = w->shadow;
+
+	worker_listen(w, setup);
+	w->primary = worker_pool(w->base, w->primary, cfg, &cfg->primary,
+	    &w->stats, "primary", 0);
+	w->shadow = worker_pool(w->base, w->shadow, cfg, &cfg->shadow,
+	    &w->shadow_stats, "shadow", 1);
+	/* A new shadow is not down because the old one was. */
+	if (w->shadow != shadow)
+		w->mirror.down_until_ms = 0;
+	if (setup->differ != NULL)
+		w->differ = setup->differ;
+	config_unref(w->cfg);
+	w->cfg = setup->cfg;
+	setup->cfg = NULL;
+	worker_setup_free(setup);
+}
+
+/* Frees a setup, closing the descriptors it still holds. */
+void
+worker_setup_free(struct worker_setup *setup)
+{
+	size_t	 i;
+
+	if (setup == NULL)
+		return;
+	for (i = 0; i < setup->nsocks; i++)
+		if (setup->socks[i].fd != -1)
+			close(setup->socks[i].fd);
+	free(setup->socks);
+	config_unref(setup->cfg);
+	free(setup);
 }
 
 /* A new client connection, unless at max_connections. */
@@ -120,7 +218,7 @@ worker_accept_error_cb(struct evconnlistener *l, void *arg)
 
 	log_warn("worker %u: accept", w->id);
 	for (i = 0; i < w->nlisteners; i++)
-		evconnlistener_disable(w->listeners[i]);
+		evconnlistener_disable(w->listeners[i].l);
 	evtimer_add(w->ev_accept, &tv);
 }
 
@@ -132,7 +230,7 @@ worker_resume_accept_cb(evutil_socket_t fd, short what, void *arg)
 	size_t		 i;
 
 	for (i = 0; i < w->nlisteners && !w->draining; i++)
-		evconnlistener_enable(w->listeners[i]);
+		evconnlistener_enable(w->listeners[i].l);
 }
 
 /* Called by conn when a connection ends. */
@@ -156,29 +254,23 @@ worker_exchange_gone(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
-/*
- * A new config: requests that start from now on use it; exchanges in
- * flight keep the reference to the one they started with. The pools
- * keep theirs (pool_cfg): a reload never changes their backends.
- */
+/* A reload: the newest setup the main thread handed over. */
 static void
 worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	struct config	*cfg;
+	struct worker		*w = arg;
+	struct worker_setup	*setup;
 
-	if ((cfg = atomic_exchange(&w->next_cfg, NULL)) == NULL)
-		return;
-	config_unref(w->cfg);
-	w->cfg = cfg;
+	if ((setup = atomic_exchange(&w->next, NULL)) != NULL)
+		worker_apply(w, setup);
 }
 
-/* Hands the worker a new config, from the main thread. */
+/* Hands the worker a new setup, from the main thread. */
 void
-worker_set_config(struct worker *w, struct config *cfg)
+worker_reload(struct worker *w, struct worker_setup *setup)
 {
-	/* A reload the worker has not taken yet is replaced. */
-	config_unref(atomic_exchange(&w->next_cfg, config_ref(cfg)));
+	/* One the worker has not taken yet is replaced: never seen, freed. */
+	worker_setup_free(atomic_exchange(&w->next, setup));
 	event_active(w->ev_reload, EV_TIMEOUT, 0);
 }
 
@@ -198,7 +290,7 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	w->draining = 1;
 	for (i = 0; i < w->nlisteners; i++)
-		evconnlistener_free(w->listeners[i]);
+		evconnlistener_free(w->listeners[i].l);
 	w->nlisteners = 0;
 	evtimer_del(w->ev_accept);
 	upstream_pool_close_idle(w->primary);
@@ -272,7 +364,7 @@ worker_free(struct worker *w)
 	conn_close_all(w, "shutting down");
 	exchange_free_all(w);
 	for (i = 0; i < w->nlisteners; i++)
-		evconnlistener_free(w->listeners[i]);
+		evconnlistener_free(w->listeners[i].l);
 	free(w->listeners);
 	upstream_pool_free(w->primary);
 	upstream_pool_free(w->shadow);
@@ -281,8 +373,7 @@ worker_free(struct worker *w)
 	event_free(w->ev_accept);
 	event_free(w->ev_handoff);
 	event_free(w->ev_reload);
-	config_unref(atomic_exchange(&w->next_cfg, NULL));
-	config_unref(w->pool_cfg);
+	worker_setup_free(atomic_exchange(&w->next, NULL));
 	event_base_free(w->base);
 	config_unref(w->cfg);
 	free(w);

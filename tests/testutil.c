@@ -357,7 +357,7 @@ struct tu_reader {
 	int	 eof;
 };
 
-static struct tu_reader	tu_rd;
+static _Thread_local struct tu_reader tu_rd;	/* per thread: tests use several */
 
 /* A blocking connection to 127.0.0.1:PORT, or -1. */
 int

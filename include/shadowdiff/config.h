@@ -124,11 +124,11 @@ const struct config_route *config_route_match(const struct config *,
 int		config_mirrors_method(const struct config *,
 		    const struct config_route *, const char *);
 /*
- * What of the second config cannot replace the first in a running
- * daemon (a restart is needed), or NULL if all of it can.
+ * Whether two backends are the same for the connections pooled to them
+ * (URL, timeouts, pool size): a reload keeps the pools of equal ones.
  */
-const char	*config_restart_needed(const struct config *,
-		    const struct config *);
+int		config_backend_eq(const struct config_backend *,
+		    const struct config_backend *);
 /* The route named NAME, or NULL. */
 const struct config_route *config_route_find(const struct config *,
 		    const char *);

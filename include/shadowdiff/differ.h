@@ -29,6 +29,11 @@ struct differ_counts {
 /* THREADS threads; at most MAX exchanges and MAX_BYTES bytes waiting. */
 struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
 /*
+ * New settings from a reload, as for differ_new: surplus threads end
+ * once idle, and what is queued stays queued.
+ */
+void		 differ_configure(struct differ *, size_t, size_t, size_t);
+/*
  * Queues a batch of exchanges in order while there is room; returns how
  * many it took. Those past it are still the caller's.
  */

@@ -69,6 +69,11 @@ int		 divlog_submit(struct divlog *, char *);
 size_t		 divlog_submit_many(struct divlog *, char **, size_t);
 /* Asks the writer to open the file again before its next record. */
 void		 divlog_reopen(struct divlog *);
+/* Whether a path can be opened for the log: 0, or -1 and why. */
+int		 divlog_check_path(const char *, char **);
+/* A reload's path and queue bounds; 1 when the path changed. */
+int		 divlog_configure(struct divlog *, const char *, size_t,
+		    size_t);
 /*
  * Writes what is queued, stops the writer and frees everything; waits
  * that many milliseconds at most for a writer blocked on its file.

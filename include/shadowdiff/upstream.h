@@ -20,6 +20,7 @@
 struct event_base;
 struct evbuffer;
 struct http_msg;
+struct config;
 struct config_backend;
 struct stats;
 struct upstream;
@@ -60,10 +61,21 @@ struct upstream_cbs {
 	void	(*drained)(void *);
 };
 
-/* A pool named NAME in messages; QUIET logs its failures at debug. */
-struct upstream_pool *upstream_pool_new(struct event_base *,
+/*
+ * A pool for a backend of a config, which the pool references; named
+ * NAME in messages; QUIET logs its failures at debug.
+ */
+struct upstream_pool *upstream_pool_new(struct event_base *, struct config *,
 	    const struct config_backend *, struct stats *, const char *, int);
+/* Frees the pool; its busy connections must be gone already. */
 void	upstream_pool_free(struct upstream_pool *);
+/*
+ * Retires the pool (its backend changed): idle connections close now,
+ * busy ones at the end of their exchange, and the last frees the pool.
+ */
+void	upstream_pool_retire(struct upstream_pool *);
+const struct config_backend *upstream_pool_backend(
+	    const struct upstream_pool *);
 
 
 /* A connection for one request of METHOD; NULL if none can be made. */

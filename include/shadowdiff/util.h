@@ -11,6 +11,12 @@
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
+/*
+ * A ring of *CAP elements of SIZE bytes, LEN of them from *HEAD, made to
+ * hold at least MAX: the same ring if it does, else a new one with the
+ * elements in order from the start (*HEAD and *CAP updated; RING freed).
+ */
+void	*util_ring_reserve(void *, size_t, size_t *, size_t *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 

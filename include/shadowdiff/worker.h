@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "shadowdiff/mirror.h"
 #include "shadowdiff/stats.h"
@@ -37,6 +38,33 @@ struct upstream_pool;
 #define WORKER_SHADOW_BURST	4	/* shadow callbacks, then a new look */
 
 TAILQ_HEAD(conn_list, conn);
+
+/*
+ * A listening socket of a worker. Its ID names the [listen] address
+ * across reloads (the main thread numbers them), so that a reload keeps
+ * the listener of an address it keeps.
+ */
+struct worker_listener {
+	uint64_t		 id;
+	struct evconnlistener	*l;
+};
+
+/*
+ * What the main thread hands a worker, at start and at each reload: a
+ * config, referenced for the worker, and a listening socket per [listen]
+ * address, each the worker's own descriptor (it closes those it already
+ * has a listener for, and those of addresses removed). DIFFER is set
+ * once the config has a [shadow].
+ */
+struct worker_setup {
+	struct config		*cfg;
+	struct worker_sock {
+		uint64_t	 id;
+		int		 fd;
+	}			*socks;
+	size_t			 nsocks;
+	struct differ		*differ;
+};
 TAILQ_HEAD(exchange_list, exchange);
 
 struct worker {
@@ -44,11 +72,10 @@ struct worker {
 	pthread_t		 thread;
 	struct event_base	*base;
 	struct config		*cfg;		/* this worker's reference */
-	struct config		*pool_cfg;	/* the pools' backends' */
-	_Atomic(struct config *) next_cfg;	/* from a reload */
+	_Atomic(struct worker_setup *) next;	/* from a reload */
 	struct event		*ev_reload;
 
-	struct evconnlistener	**listeners;
+	struct worker_listener	*listeners;
 	size_t			 nlisteners;
 	struct upstream_pool	*primary;
 	struct upstream_pool	*shadow;	/* NULL: no [shadow] */
@@ -76,18 +103,17 @@ extern atomic_size_t	worker_total_conns;
 /* Worker threads still running their loop. */
 extern atomic_int	worker_running;
 
-/*
- * Creates a worker serving CFG on the listening sockets FDS, handing
- * compared exchanges to DIFFER.
- */
-struct worker	*worker_new(unsigned int, struct config *, const int *,
-		    size_t, struct differ *);
+/* Creates a worker set up by SETUP, which it takes over. */
+struct worker	*worker_new(unsigned int, struct worker_setup *);
 int		 worker_start(struct worker *);
 /*
- * Hands the worker (from another thread) a new config, referenced for
- * it; requests that start afterwards use it.
+ * Hands the worker (from another thread) a new setup, which it takes
+ * over: requests that start afterwards use its config. A setup the
+ * worker has not taken yet is replaced, and freed.
  */
-void		 worker_set_config(struct worker *, struct config *);
+void		 worker_reload(struct worker *, struct worker_setup *);
+/* Frees a setup no worker took, closing its descriptors. */
+void		 worker_setup_free(struct worker_setup *);
 /* Asks the worker (from another thread) to drain or to stop now. */
 void		 worker_drain(struct worker *);
 void		 worker_stop(struct worker *);
