@@ -153,6 +153,8 @@ sd_target() {
 workers = $WORKERS
 [listen]
 address = 127.0.0.1:$port
+[admin]
+listen = 127.0.0.1:0
 [primary]
 url = http://127.0.0.1:$GO_PORT
 EOF

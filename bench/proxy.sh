@@ -78,6 +78,8 @@ if [ -x "$BUILD/shadowdiff" ]; then
 workers = $WORKERS
 [listen]
 address = 127.0.0.1:$port
+[admin]
+listen = 127.0.0.1:0
 [primary]
 url = http://127.0.0.1:$BACKEND_PORT
 EOF

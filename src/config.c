@@ -18,6 +18,8 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +36,7 @@
 #include "shadowdiff/config.h"
 #include "shadowdiff/diff.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 
 #define CONFIG_MAX_ERRORS	20	/* reported at once; then stop */
@@ -46,6 +49,7 @@ enum option_type {
 	OPT_UINT,
 	OPT_URL,
 	OPT_LISTEN,
+	OPT_ADDRESS,	/* one struct config_listen; "none": text NULL */
 	OPT_PERCENT,	/* a double, 0 to 1 */
 	OPT_STRING,	/* a char *, checked by the option's check */
 	OPT_WORDS	/* a char **, each word checked */
@@ -87,6 +91,9 @@ static const struct option config_options[] = {
 	{ "listen", "backlog", OPT_UINT, OFF(backlog), "511", 1, 65535, 0 },
 	{ "listen", "max_connections", OPT_UINT, OFF(max_connections),
 	    "10000", 1, 1000000, 0 },
+
+	{ "admin", "listen", OPT_ADDRESS, OFF(admin), "127.0.0.1:9901",
+	    0, 0, 0 },
 
 	{ "primary", "url", OPT_URL, OFF(primary), NULL, 0, 0, 0 },
 	{ "primary", "connect_timeout", OPT_DURATION,
@@ -343,8 +350,8 @@ reader_section(struct parse *p, const char *start, char *out, size_t size)
 			    "'_', '-' and '.'", trimmed);
 		else
 			parse_error(p, p->line, "unknown section [%s]: "
-			    "expected [server], [listen], [primary], "
-			    "[shadow], [limits], [diff], [log] or "
+			    "expected [server], [listen], [admin], "
+			    "[primary], [shadow], [limits], [diff], [log] or "
 			    "[route NAME]", trimmed);
 	}
 	free(trimmed);
@@ -660,31 +667,37 @@ split_hostport(const char *s, char **host, char **port)
 	return (0);
 }
 
-/* An [listen] address: "host:port", port 0 meaning any free port. */
+/* An address to listen on: "host:port", port 0 meaning any free port. */
 static int
-parse_listen(struct config *cfg, const char *s, char **cause)
+parse_address(struct config_listen *l, const char *s, char **cause)
 {
-	struct config_listen	*l;
-	char			*host, *port;
-	int			 rc;
+	char	*host, *port;
+	int	 rc;
 
 	if (split_hostport(s, &host, &port) == -1) {
 		*cause = xstrdup("host:port, such as 127.0.0.1:8080, "
 		    "[::1]:8080 or 0.0.0.0:80");
 		return (-1);
 	}
-	cfg->listen = xreallocarray(cfg->listen, cfg->nlisten + 1,
-	    sizeof(*cfg->listen));
-	l = &cfg->listen[cfg->nlisten];
 	memset(l, 0, sizeof(*l));
 	rc = resolve(host, port, 1, &l->addr, &l->addrlen, cause);
 	free(host);
 	free(port);
-	if (rc == 0) {
+	if (rc == 0)
 		l->text = xstrdup(s);
-		cfg->nlisten++;
-	}
 	return (rc);
+}
+
+/* An [listen] address, added to those of CFG. */
+static int
+parse_listen(struct config *cfg, const char *s, char **cause)
+{
+	cfg->listen = xreallocarray(cfg->listen, cfg->nlisten + 1,
+	    sizeof(*cfg->listen));
+	if (parse_address(&cfg->listen[cfg->nlisten], s, cause) == -1)
+		return (-1);
+	cfg->nlisten++;
+	return (0);
 }
 
 /* A backend URL: http://host[:port][/]. */
@@ -819,6 +832,13 @@ option_apply(struct config *cfg, const struct option *o, const char *value,
 	switch (o->type) {
 	case OPT_LISTEN:
 		return (parse_listen(cfg, value, cause));
+	case OPT_ADDRESS:
+		free(((struct config_listen *)field)->text);
+		((struct config_listen *)field)->text = NULL;
+		if (strcmp(value, "none") == 0)
+			return (0);
+		return (parse_address((struct config_listen *)field, value,
+		    cause));
 	case OPT_URL:
 		if (*value == '\0' && o->def != NULL && *o->def == '\0')
 			return (0);	/* optional, and not set */
@@ -1067,6 +1087,13 @@ apply_routes(struct config *cfg, struct parse *p)
 
 	for (i = 0; i < p->nroutes; i++) {
 		name = section_route_name(p->routes[i].section);
+		if (strcmp(name, "default") == 0) {
+			parse_error(p, p->routes[i].line, "[%s]: the name "
+			    "default stands for requests no route matches, in "
+			    "the log and the metrics; name the route otherwise",
+			    p->routes[i].section);
+			continue;
+		}
 		if (config_route_find(cfg, name) != NULL) {
 			parse_error(p, p->routes[i].line, "[%s] appears twice: "
 			    "route names label the log and must be unique",
@@ -1078,6 +1105,7 @@ apply_routes(struct config *cfg, struct parse *p)
 		r = &cfg->routes[cfg->nroutes++];
 		memset(r, 0, sizeof(*r));
 		r->name = xstrdup(name);
+		r->stat_id = stats_route_id(name);
 		r->line = p->routes[i].line;
 		r->rules = diff_rules_new(cfg->diff_rules);
 	}
@@ -1265,6 +1293,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlisten; i++)
 		free(cfg->listen[i].text);
 	free(cfg->listen);
+	free(cfg->admin.text);
 	backend_free(&cfg->primary);
 	backend_free(&cfg->shadow);
 	free(cfg->request_id_header);
@@ -1449,4 +1478,22 @@ config_backend_eq(const struct config_backend *a,
 	    a->read_timeout_ms == b->read_timeout_ms &&
 	    a->idle_timeout_ms == b->idle_timeout_ms &&
 	    a->pool_size == b->pool_size);
+}
+
+/* Whether L is a loopback address: 127.0.0.0/8 or ::1. */
+int
+config_addr_loopback(const struct config_listen *l)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (l->addr.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&l->addr;
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	}
+	if (l->addr.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&l->addr;
+		return (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	}
+	return (0);
 }

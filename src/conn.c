@@ -73,6 +73,8 @@ struct conn {
 	struct exchange		*ex;		/* when mirrored */
 	char			 id[MIRROR_ID_LEN + 1];	/* ours, if added */
 	int			 id_added;
+	size_t			 route_id;	/* stats.h; default till known */
+	uint64_t		 req_start_us;	/* its head was read */
 	enum http_framing	 req_framing;	/* toward the primary */
 	enum http_framing	 resp_framing;	/* toward the client */
 	uint64_t		 body_bytes;
@@ -277,6 +279,7 @@ conn_count_status(struct conn *c, int status)
 
 	if (status >= 100 && status < 600)
 		stats_inc(&c->w->stats, classes[status / 100]);
+	stats_route_status(c->w->routes, c->route_id, status);
 }
 
 /* Counts an error status of our own. */
@@ -337,6 +340,7 @@ conn_next_request(struct conn *c)
 {
 	/* An error in the next head must not think a response started. */
 	c->req_done = c->resp_started = 0;
+	c->route_id = STATS_ROUTE_DEFAULT;
 	c->state = C_IDLE;
 	http_parser_next(&c->parser);
 	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
@@ -442,12 +446,12 @@ conn_start_exchange(struct conn *c, const struct http_msg *m)
 		c->id_added = 1;
 	} else
 		c->id_added = 0;
+	target = http_msg_target(m, &tlen);
+	if (cfg->nroutes > 0 && (route = config_route_match(cfg, target, tlen,
+	    llhttp_method_name(m->method))) != NULL)
+		c->route_id = route->stat_id;
 	if (cfg->shadow.url == NULL)
 		return;
-	target = http_msg_target(m, &tlen);
-	if (cfg->nroutes > 0)
-		route = config_route_match(cfg, target, tlen,
-		    llhttp_method_name(m->method));
 	v = mirror_decide(cfg, route, m, &c->w->mirror, util_now_ms());
 	if (v != MIRROR_YES) {
 		stats_inc(&c->w->stats, reasons[v]);
@@ -487,6 +491,7 @@ cp_head(void *arg, struct http_msg *m)
 		return (-1);
 	}
 	stats_inc(&c->w->stats, STAT_REQUESTS);
+	c->req_start_us = util_now_us();
 	body = m->framing == HTTP_FRAMING_CHUNKED ||
 	    (m->framing == HTTP_FRAMING_LENGTH && m->content_length > 0);
 	c->req_framing = m->framing;
@@ -732,6 +737,8 @@ cu_done(void *arg, struct http_msg *r)
 	}
 	if (r->status < 200)
 		goto out;
+	stats_route_latency(c->w->routes, c->route_id, STATS_PRIMARY,
+	    util_now_us() - c->req_start_us);
 	if (c->resp_framing == HTTP_FRAMING_CHUNKED)
 		http_write_last_chunk(out);
 	if (c->ex != NULL) {

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/differ.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/exchange.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 
 struct differ {
@@ -37,7 +39,65 @@ struct differ {
 	_Atomic uint64_t	 compared;
 	_Atomic uint64_t	 verdicts[3];
 	_Atomic uint64_t	 dropped;
+
+	/* By route (stats.h ids), and forgiven differences by rule. */
+	struct differ_route {
+		_Atomic uint64_t verdicts[3];
+		_Atomic uint64_t kinds[DIFF_KINDS];
+	}			 routes[STATS_ROUTES_MAX];
+	pthread_mutex_t		 flock;
+	struct differ_rule {
+		char		*rule;
+		uint64_t	 count;
+	}			*forgiven;
+	size_t			 nforgiven;
 };
+
+#define DIFFER_RULES_MAX	256	/* rule names counted apart */
+
+/* Counts what one comparison found, by route and by rule. */
+static void
+differ_tally(struct differ *d, size_t route, enum exchange_verdict v,
+    const struct diff_result *res)
+{
+	struct differ_route	*r = &d->routes[route];
+	const char		*rule;
+	size_t			 i, j, k, count;
+
+	atomic_fetch_add_explicit(&d->verdicts[v], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->verdicts[v], 1, memory_order_relaxed);
+	if (res == NULL)
+		return;
+	for (k = 0; k < DIFF_KINDS; k++)
+		if ((count = diff_result_kind_count(res, k)) > 0)
+			atomic_fetch_add_explicit(&r->kinds[k], count,
+			    memory_order_relaxed);
+	if (diff_result_nforgiven(res) == 0)
+		return;
+	pthread_mutex_lock(&d->flock);
+	for (i = 0; i < diff_result_nforgiven(res); i++) {
+		rule = diff_result_forgiven(res, i, &count);
+		for (j = 0; j < d->nforgiven; j++)
+			if (strcmp(d->forgiven[j].rule, rule) == 0)
+				break;
+		if (j == d->nforgiven) {
+			/* The last slot takes the names past the bound. */
+			if (j == DIFFER_RULES_MAX)
+				j--;
+			else {
+				d->forgiven = xreallocarray(d->forgiven, j + 1,
+				    sizeof(*d->forgiven));
+				d->forgiven[j].rule = xstrdup(
+				    j == DIFFER_RULES_MAX - 1 ? "(other)" :
+				    rule);
+				d->forgiven[j].count = 0;
+				d->nforgiven++;
+			}
+		}
+		d->forgiven[j].count += count;
+	}
+	pthread_mutex_unlock(&d->flock);
+}
 
 #define DIFFER_BATCH	64	/* exchanges taken at once */
 
@@ -52,6 +112,7 @@ differ_main(void *arg)
 	struct differ		*d = arg;
 	struct exchange		*batch[DIFFER_BATCH];
 	char			*lines[DIFFER_BATCH];
+	struct diff_result	*res;
 	enum exchange_verdict	 v;
 	size_t			 n, i, nlines, size;
 
@@ -72,12 +133,13 @@ differ_main(void *arg)
 		size = 0;
 		for (i = nlines = 0; i < n; i++) {
 			size += exchange_size(batch[i]);
-			v = exchange_compare(batch[i], &lines[nlines]);
+			res = NULL;
+			v = exchange_compare(batch[i], &lines[nlines], &res);
 			if (lines[nlines] != NULL)
 				nlines++;
+			differ_tally(d, exchange_route_id(batch[i]), v, res);
+			diff_result_free(res);
 			exchange_free(batch[i]);
-			atomic_fetch_add_explicit(&d->verdicts[v], 1,
-			    memory_order_relaxed);
 		}
 		atomic_fetch_add_explicit(&d->compared, n,
 		    memory_order_relaxed);
@@ -128,6 +190,7 @@ differ_new(size_t threads, size_t max, size_t max_bytes, struct divlog *log)
 	d->max_bytes = max_bytes;
 	d->ring = xcalloc(d->cap, sizeof(*d->ring));
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->flock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	pthread_mutex_lock(&d->lock);
 	d->want = threads;
@@ -205,7 +268,11 @@ differ_free(struct differ *d, struct differ_counts *c)
 	if (c != NULL)
 		differ_counts(d, c);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->flock);
 	pthread_cond_destroy(&d->cond);
+	for (i = 0; i < d->nforgiven; i++)
+		free(d->forgiven[i].rule);
+	free(d->forgiven);
 	free(d->threads);
 	free(d->ring);
 	free(d);
@@ -224,4 +291,32 @@ differ_counts(struct differ *d, struct differ_counts *c)
 	c->depth = d->len;
 	c->bytes = d->bytes;
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* The counts of route ROUTE (stats.h), from any thread. */
+void
+differ_route_counts(struct differ *d, size_t route,
+    struct differ_route_counts *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < 3; i++)
+		c->verdicts[i] = atomic_load_explicit(
+		    &d->routes[route].verdicts[i], memory_order_relaxed);
+	for (i = 0; i < DIFF_KINDS; i++)
+		c->kinds[i] = atomic_load_explicit(&d->routes[route].kinds[i],
+		    memory_order_relaxed);
+}
+
+/* Calls FN with each rule that forgave differences and how many. */
+void
+differ_forgiven(struct differ *d, void (*fn)(void *, const char *, uint64_t),
+    void *arg)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&d->flock);
+	for (i = 0; i < d->nforgiven; i++)
+		fn(arg, d->forgiven[i].rule, d->forgiven[i].count);
+	pthread_mutex_unlock(&d->flock);
 }

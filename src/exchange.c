@@ -110,6 +110,13 @@ static const struct upstream_cbs shadow_cbs = {
 	sh_head, sh_body, sh_done, sh_error, sh_drained
 };
 
+/* The route of the exchange's figures (stats.h). */
+size_t
+exchange_route_id(const struct exchange *ex)
+{
+	return (ex->route != NULL ? ex->route->stat_id : STATS_ROUTE_DEFAULT);
+}
+
 /* Copies the headers of M into C. */
 static void
 capture_headers(struct capture *c, const struct http_msg *m)
@@ -328,6 +335,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	ex->shadow_state = SH_SENT;
 	ex->shadow_start_us = util_now_us();
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
+	stats_route_add(&ex->w->routes[exchange_route_id(ex)].mirrored, 1);
 	/* Embedded, not allocated: one malloc less per mirror. */
 	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
 	ex->timer_set = 1;
@@ -607,6 +615,8 @@ sh_done(void *arg, struct http_msg *r)
 	upstream_release(ex->up, 1);
 	ex->up = NULL;
 	stats_inc(&ex->w->stats, STAT_SHADOW_OK);
+	stats_route_latency(ex->w->routes, exchange_route_id(ex),
+	    STATS_SHADOW, util_now_us() - ex->shadow_start_us);
 	mirror_shadow_answered(&ex->w->mirror, ex->cfg->shadow.hostport);
 	shadow_over(ex);
 }
@@ -790,7 +800,7 @@ exchange_ms(uint64_t start, uint64_t end)
 
 /* Compares the two responses; *LINE is the record, or NULL if none. */
 enum exchange_verdict
-exchange_compare(struct exchange *ex, char **line)
+exchange_compare(struct exchange *ex, char **line, struct diff_result **resp)
 {
 	const struct config	*cfg = ex->cfg;
 	const struct diff_rules	*rules;
@@ -827,11 +837,10 @@ exchange_compare(struct exchange *ex, char **line)
 		v = diff_result_differs(res) ? EXCHANGE_MISMATCH :
 		    EXCHANGE_MATCH;
 	}
+	*resp = res;
 	if (v == EXCHANGE_MATCH && (cfg->log_matches <= 0 ||
-	    !mirror_key_sampled(cfg->log_matches, ex->id, strlen(ex->id)))) {
-		diff_result_free(res);
+	    !mirror_key_sampled(cfg->log_matches, ex->id, strlen(ex->id))))
 		return (v);
-	}
 
 	memset(&e, 0, sizeof(e));
 	e.type = v == EXCHANGE_MATCH ? "match" : v == EXCHANGE_MISMATCH ?
@@ -856,6 +865,5 @@ exchange_compare(struct exchange *ex, char **line)
 		e.request = exchange_request_json(ex);
 	*line = divlog_format(&e, res, cfg->log_value_limit);
 	json_decref(e.request);
-	diff_result_free(res);
 	return (v);
 }

@@ -15,6 +15,9 @@ libshadowdiff_a_SOURCES = \
 	src/sock.c \
 	src/worker.c \
 	src/stats.c \
+	src/report.c \
+	src/metrics.c \
+	src/admin.c \
 	src/util.c
 noinst_HEADERS = \
 	include/shadowdiff/log.h \
@@ -30,6 +33,9 @@ noinst_HEADERS = \
 	include/shadowdiff/sock.h \
 	include/shadowdiff/worker.h \
 	include/shadowdiff/stats.h \
+	include/shadowdiff/report.h \
+	include/shadowdiff/metrics.h \
+	include/shadowdiff/admin.h \
 	include/shadowdiff/util.h
 
 sbin_PROGRAMS += shadowdiff

@@ -19,11 +19,13 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "shadowdiff/admin.h"
 #include "shadowdiff/config.h"
 #include "shadowdiff/differ.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/notify.h"
+#include "shadowdiff/report.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -59,6 +61,11 @@ struct daemon {
 	uint64_t	  reloads_ok;
 	uint64_t	  reloads_failed;
 	struct differ	 *differ;
+	int64_t		  start_us;	/* Unix time */
+
+	struct admin	 *admin;	/* NULL: [admin] listen = none */
+	struct sockaddr_storage admin_addr;	/* as configured */
+	socklen_t	  admin_addrlen;
 };
 
 static void	slots_abort(struct daemon *, struct slot *, size_t);
@@ -493,6 +500,102 @@ log_backend_change(const char *name, const struct config_backend *old,
 		    old->url != NULL ? old->url : "none");
 }
 
+/* What the admin endpoint reports from. */
+static void
+admin_src(const struct daemon *d, struct report_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->workers = d->workers;
+	src->nworkers = d->nworkers;
+	src->differ = d->differ;
+	src->divlog = d->divlog;
+	src->cfg = d->cfg;
+	src->reloads_ok = d->reloads_ok;
+	src->reloads_failed = d->reloads_failed;
+	src->start_us = d->start_us;
+	src->draining = d->draining;
+}
+
+static void
+admin_metrics(void *arg, struct evbuffer *out)
+{
+	struct report_src	 src;
+
+	admin_src(arg, &src);
+	report_metrics(&src, out);
+}
+
+static void
+admin_stats(void *arg, struct evbuffer *out)
+{
+	struct report_src	 src;
+
+	admin_src(arg, &src);
+	report_stats(&src, out);
+}
+
+static int
+admin_healthy(void *arg)
+{
+	const struct daemon	*d = arg;
+
+	return (!d->draining);
+}
+
+/*
+ * The admin endpoint for CFG into *ADMIN: the one running if its address
+ * is the same, else a new one (NULL for none). 0, or -1 with *CAUSE.
+ */
+static int
+admin_prepare(struct daemon *d, const struct config *cfg,
+    struct admin **admin, char **cause)
+{
+	struct admin_ops	 ops = {
+		admin_metrics, admin_stats, admin_healthy, d
+	};
+	const struct config_listen *l = &cfg->admin;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 buf[128];
+
+	*admin = NULL;
+	if (l->text == NULL)
+		return (0);
+	if (d->admin != NULL && d->admin_addrlen == l->addrlen &&
+	    memcmp(&d->admin_addr, &l->addr, l->addrlen) == 0) {
+		*admin = d->admin;
+		return (0);
+	}
+	if ((*admin = admin_new(d->base, (const struct sockaddr *)&l->addr,
+	    l->addrlen, &ops, cause)) == NULL)
+		return (-1);
+	if (admin_sockaddr(*admin, &ss, &len) == 0)
+		log_info("admin endpoint on %s",
+		    util_sockaddr_str(&ss, buf, sizeof(buf)));
+	/* Anyone who reaches it sees the traffic's figures: say so. */
+	if (!config_addr_loopback(l))
+		log_warnx("[admin] listen = %s is not a loopback address: "
+		    "the metrics of the traffic are open to its network",
+		    l->text);
+	return (0);
+}
+
+/* ADMIN, from admin_prepare, replaces the running one. */
+static void
+admin_commit(struct daemon *d, const struct config *cfg, struct admin *admin)
+{
+	if (admin == d->admin)
+		return;
+	if (d->admin != NULL && admin == NULL)
+		log_info("admin endpoint closed");
+	admin_free(d->admin);
+	d->admin = admin;
+	if (admin != NULL) {
+		d->admin_addr = cfg->admin.addr;
+		d->admin_addrlen = cfg->admin.addrlen;
+	}
+}
+
 /*
  * Puts CFG in service, at start (the workers are created) or at a
  * reload (they are handed it): the sockets of new [listen] addresses
@@ -507,12 +610,18 @@ daemon_apply(struct daemon *d, struct config *cfg, char **cause)
 {
 	struct worker_setup	**setups;
 	struct slot		 *slots;
+	struct admin		 *admin;
 	size_t			  k;
 
 	if (diffing_prepare(d, cfg, cause) == -1)
 		return (-1);
-	if (slots_prepare(d, cfg, &slots, cause) == -1)
+	if (admin_prepare(d, cfg, &admin, cause) == -1)
 		return (-1);
+	if (slots_prepare(d, cfg, &slots, cause) == -1) {
+		if (admin != d->admin)
+			admin_free(admin);
+		return (-1);
+	}
 	setups = xcalloc(d->nworkers, sizeof(*setups));
 	for (k = 0; k < d->nworkers; k++)
 		if ((setups[k] = setup_new(d, k, cfg, slots, cfg->nlisten,
@@ -521,10 +630,13 @@ daemon_apply(struct daemon *d, struct config *cfg, char **cause)
 				worker_setup_free(setups[k]);
 			free(setups);
 			slots_abort(d, slots, cfg->nlisten);
+			if (admin != d->admin)
+				admin_free(admin);
 			return (-1);
 		}
 
 	slots_commit(d, slots, cfg->nlisten);
+	admin_commit(d, cfg, admin);
 	diffing_commit(d, cfg);
 	raise_nofile(cfg, d->nworkers);
 	if (d->cfg != NULL) {
@@ -627,6 +739,7 @@ main(int argc, char **argv)
 	for (i = 0; sigs[i] != NULL; i++)
 		evsignal_add(sigs[i], NULL);
 
+	d.start_us = util_wall_us();
 	d.nworkers = cfg->workers;
 	d.workers = xcalloc(d.nworkers, sizeof(*d.workers));
 	if (daemon_apply(&d, cfg, &cause) == -1)
@@ -666,6 +779,7 @@ main(int argc, char **argv)
 	divlog_close(d.divlog, d.cfg->drain_timeout_ms > 1000 ?
 	    d.cfg->drain_timeout_ms : 1000);
 	log_info("stopped");
+	admin_free(d.admin);
 	for (i = 0; sigs[i] != NULL; i++)
 		event_free(sigs[i]);
 	event_free(d.ev_poll);

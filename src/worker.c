@@ -45,6 +45,7 @@ worker_new(unsigned int id, struct worker_setup *setup)
 
 	w = xcalloc(1, sizeof(*w));
 	w->id = id;
+	w->routes = xcalloc(STATS_ROUTES_MAX, sizeof(*w->routes));
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
 	TAILQ_INIT(&w->finished);
@@ -376,5 +377,6 @@ worker_free(struct worker *w)
 	worker_setup_free(atomic_exchange(&w->next, NULL));
 	event_base_free(w->base);
 	config_unref(w->cfg);
+	free(w->routes);
 	free(w);
 }

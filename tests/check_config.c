@@ -981,7 +981,11 @@ static const struct {
 } bad_cases[] = {
 	{ "unknown section", BASE "[bogus]\nx = 1\n", {
 	    { 5, "unknown section [bogus]: expected [server], [listen], "
-		"[primary], [shadow], [limits], [diff], [log] or [route NAME]" } } },
+		"[admin], [primary], [shadow], [limits], [diff], [log] or "
+		"[route NAME]" } } },
+	{ "admin address", BASE "[admin]\nlisten = 9901\n", {
+	    { 6, "[admin] listen = \"9901\": expected host:port, such as "
+		"127.0.0.1:8080, [::1]:8080 or 0.0.0.0:80" } } },
 	{ "unknown key server", BASE "[server]\nworkerz = 2\n", {
 	    { 6, "[server] unknown key \"workerz\": expected workers, "
 		"drain_timeout" } } },
@@ -1177,6 +1181,10 @@ static const struct {
 		"whole number" },
 	    { 7, "indented line continues the value of workers; to start a "
 		"key, remove the indentation" } } },
+	{ "route named default", BASE "[route default]\nmatch = /a\n", {
+	    { 5, "[route default]: the name default stands for requests no "
+		"route matches, in the log and the metrics; name the route "
+		"otherwise" } } },
 	{ "route without match", BASE "[route a]\nmethods = GET\n"
 	    "ignore = /x\n", {
 	    { NO_MATCH_LINE(5, 6), "[route a] has no match key: expected "

@@ -42,8 +42,8 @@ conf_text(char *buf, size_t size, const char *listen, const char *extra)
 	    "[primary]\nurl = http://127.0.0.1:%d\n"
 	    "[shadow]\nurl = http://127.0.0.1:%d\n"
 	    "[diff]\nthreads = 1\nprofile = go-rust\n%s\n"
-	    "[log]\npath = %s\n", listen, conf_primary, shadow.port, extra,
-	    conf_log);
+	    "[log]\npath = %s\n[admin]\nlisten = 127.0.0.1:0\n", listen,
+	    conf_primary, shadow.port, extra, conf_log);
 }
 
 /* Writes that config text to PATH. */
@@ -218,7 +218,7 @@ START_TEST(test_reload_bad)
 	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
 	ck_assert(wait_output("SIGHUP: reload failed, configuration 1 stays"));
 	/* The error has file:line and what was expected. */
-	ck_assert(wait_output(".conf:16: [limits] max_header_count = \"many\": "
+	ck_assert(wait_output(".conf:18: [limits] max_header_count = \"many\": "
 	    "expected a whole number"));
 	/* An address that cannot be listened on: said which and why. */
 	write_conf(daemon_.conf, "127.0.0.1:0\naddress = 192.0.2.1:80",

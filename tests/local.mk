@@ -47,3 +47,15 @@ EXTRA_DIST += tests/check-man.sh
 check_PROGRAMS += tests/check_reload
 TESTS += tests/check_reload
 tests_check_reload_SOURCES = tests/check_reload.c
+
+# The admin endpoint and the Prometheus text writer (promtool checks
+# the writer's output: Debian package prometheus).
+check_PROGRAMS += tests/check_admin
+TESTS += tests/check_admin
+tests_check_admin_SOURCES = tests/check_admin.c
+
+# Integration: the admin endpoint's figures after known traffic, checked
+# exactly and by promtool; /healthz while serving and draining.
+check_PROGRAMS += tests/check_metrics
+TESTS += tests/check_metrics
+tests_check_metrics_SOURCES = tests/check_metrics.c

@@ -156,6 +156,13 @@ tu_read_output(const struct tu_proc *p, char *buf, size_t len)
 static int
 tu_wait_port(struct tu_proc *p, const char *prefix)
 {
+	return ((p->port = tu_proc_port(p, prefix)) > 0 ? 0 : -1);
+}
+
+/* Waits (bounded) for P's output to hold PREFIX and a port; it, or -1. */
+int
+tu_proc_port(struct tu_proc *p, const char *prefix)
+{
 	char		 buf[65536];
 	const char	*at;
 	long long	 deadline = tu_now_ms() + TU_START_MS;
@@ -164,10 +171,9 @@ tu_wait_port(struct tu_proc *p, const char *prefix)
 	while (tu_now_ms() < deadline) {
 		tu_read_output(p, buf, sizeof(buf));
 		if ((at = strstr(buf, prefix)) != NULL &&
-		    strchr(at, '\n') != NULL) {
-			p->port = atoi(at + strlen(prefix));
-			return (p->port > 0 ? 0 : -1);
-		}
+		    strchr(at, '\n') != NULL)
+			return (atoi(at + strlen(prefix)) > 0 ?
+			    atoi(at + strlen(prefix)) : -1);
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
 			fprintf(stderr, "process exited: %s\n", buf);
 			p->pid = 0;
@@ -267,6 +273,9 @@ tu_write_conf(const char *path, const char *conf, int backend_port)
 		fprintf(f, "%d", backend_port);
 	}
 	fputs(s, f);
+	/* Tests run side by side: no admin endpoint on the default port. */
+	if (strstr(conf, "[admin]") == NULL)
+		fputs("\n[admin]\nlisten = 127.0.0.1:0\n", f);
 	return (fclose(f));
 }
 

@@ -41,6 +41,8 @@ int	tu_daemon_start(struct tu_proc *, const char *, int);
 /* Sends SIG and waits for the exit (bounded); returns the exit status. */
 int	tu_proc_stop(struct tu_proc *, int);
 /* Whether the process's output file contains TEXT. */
+/* Waits (bounded) for P's output to hold PREFIX and a port: it, or -1. */
+int	tu_proc_port(struct tu_proc *, const char *);
 int	tu_proc_output_has(const struct tu_proc *, const char *);
 /* Peak resident memory of the process, in KiB (VmHWM). */
 long	tu_proc_peak_kib(const struct tu_proc *);

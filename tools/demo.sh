@@ -75,6 +75,7 @@ step "shadowdiff"
 # divergence log in the demo's directory.
 LOG=$DIR/divergence.log
 sed -e 's|^address = 127.0.0.1:8080|address = 127.0.0.1:0|' \
+    -e 's|^listen = 127.0.0.1:9901|listen = 127.0.0.1:0|' \
     -e "s|^url = http://127.0.0.1:9001|url = http://127.0.0.1:$GO_PORT|" \
     -e "s|^url = http://127.0.0.1:9002|url = http://127.0.0.1:$RUST_PORT|" \
     -e "s|^path = /var/log/shadowdiff/divergence.log|path = $LOG|" \
@@ -140,6 +141,21 @@ grep -q '"path":"/balance"' "$LOG" || die "the balance bug is missing"
 grep -q '"path":"/2","op":"removed"' "$LOG" ||
     die "the missing order is missing"
 grep -q '"kind":"status"' "$LOG" || die "the 500 is missing"
+
+step "the admin endpoint"
+# The same story in figures, per route: what Prometheus would scrape.
+ADMIN_PORT=$(sed -n 's/.*admin endpoint on 127.0.0.1:\([0-9]*\).*/\1/p' \
+    "$DIR/shadowdiff.log" | head -n 1)
+[ -n "$ADMIN_PORT" ] || die "no admin endpoint in shadowdiff's log"
+ADMIN=http://127.0.0.1:$ADMIN_PORT
+echo "curl $ADMIN/healthz: $(curl -sS "$ADMIN/healthz")"
+echo "curl $ADMIN/metrics, the comparisons and differences counted:"
+curl -sS "$ADMIN/metrics" >"$DIR/metrics"
+grep -E '^shadowdiff_(compared|differences)_total' "$DIR/metrics" |
+    grep -v ' 0$' | sed 's/^/    /'
+[ "$(grep -E '^shadowdiff_compared_total\{.*verdict="mismatch"\}' \
+    "$DIR/metrics" | awk '{ n += $2 } END { print n }')" -eq 3 ] ||
+    die "the metrics do not count the three bugs"
 
 step "shadowdiff's log"
 cat "$DIR/shadowdiff.log"

@@ -5,11 +5,12 @@
 # installs only the missing packages (as root).
 set -eu
 
-# Build, then tests and benchmark. One list: add packages here.
+# Build, then tests (prometheus for promtool) and benchmark. One list:
+# add packages here.
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libevent-dev libssl-dev libjansson-dev libinih-dev zlib1g-dev check
 node-llhttp curl python3 python3-jsonschema jq
-nginx-light wrk mandoc"
+nginx-light wrk mandoc prometheus"
 
 missing=""
 for p in $PACKAGES; do

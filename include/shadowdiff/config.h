@@ -49,6 +49,7 @@ struct config_route {
 	char			**mirror_methods;
 	struct diff_rules	*rules;
 	unsigned int		 line;		/* where the section starts */
+	size_t			 stat_id;	/* its figures (stats.h) */
 };
 
 struct config {
@@ -66,6 +67,9 @@ struct config {
 	size_t			 nlisten;
 	uint64_t		 backlog;
 	uint64_t		 max_connections;	/* per daemon */
+
+	/* [admin]: no admin endpoint when admin.text is NULL */
+	struct config_listen	 admin;
 
 	/* [primary] */
 	struct config_backend	 primary;
@@ -117,6 +121,8 @@ struct config	*config_load(const char *, char **);
 struct config	*config_ref(struct config *);
 void		 config_unref(struct config *);
 
+/* Whether a listening address is a loopback one (127/8, ::1). */
+int		config_addr_loopback(const struct config_listen *);
 /* The first route whose pattern and methods match, or NULL. */
 const struct config_route *config_route_match(const struct config *,
 		    const char *, size_t, const char *);

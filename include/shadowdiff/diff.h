@@ -76,6 +76,16 @@ int			 diff_result_differs(const struct diff_result *);
 size_t			 diff_result_count(const struct diff_result *);
 /* Notes (unparseable, truncated, undecodable) on either side. */
 size_t			 diff_result_nnotes(const struct diff_result *);
+/* Kinds of differences: 0 status, 1 header, 2 body; and their names. */
+#define DIFF_KINDS	3
+const char		*diff_kind_name(size_t);
+/* Unforgiven differences of one kind, kept or not. */
+size_t			 diff_result_kind_count(const struct diff_result *,
+			    size_t);
+/* The rules that forgave differences, and how many each. */
+size_t			 diff_result_nforgiven(const struct diff_result *);
+const char		*diff_result_forgiven(const struct diff_result *,
+			    size_t, size_t *);
 /*
  * The record's members as one JSON object, compact and NUL-terminated:
  * {"diffs":[...],"forgiven":{...},"notes":[...]} and "diffs_omitted"

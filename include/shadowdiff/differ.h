@@ -45,4 +45,17 @@ size_t		 differ_submit(struct differ *, struct exchange **, size_t);
 void		 differ_free(struct differ *, struct differ_counts *);
 void		 differ_counts(struct differ *, struct differ_counts *);
 
+/* A route's comparisons by verdict, and differences by kind. */
+struct differ_route_counts {
+	uint64_t	verdicts[3];	/* enum exchange_verdict */
+	uint64_t	kinds[3];	/* status, header, body (diff.h) */
+};
+
+/* The counts of a route (a stats.h id), from any thread. */
+void		 differ_route_counts(struct differ *, size_t,
+		    struct differ_route_counts *);
+/* Calls the function with each rule that forgave, and its count. */
+void		 differ_forgiven(struct differ *,
+		    void (*)(void *, const char *, uint64_t), void *);
+
 #endif

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 struct config_route;
+struct diff_result;
 struct exchange;
 struct http_msg;
 struct worker;
@@ -60,9 +61,14 @@ void		 exchange_free_all(struct worker *);
 /*
  * On a diff thread: compares the two responses. Returns what the
  * exchange turned out to be; the record to write (allocated, no
- * newline) goes to *LINE, or NULL when there is none.
+ * newline) goes to *LINE, or NULL when there is none; the comparison's
+ * result to *RES (NULL after a shadow error), for the caller to count
+ * and free.
  */
-enum exchange_verdict exchange_compare(struct exchange *, char **);
+enum exchange_verdict exchange_compare(struct exchange *, char **,
+		    struct diff_result **);
+/* The route of the exchange's figures (stats.h). */
+size_t		 exchange_route_id(const struct exchange *);
 /* Bytes held, for the diff queue's bound. */
 size_t		 exchange_size(const struct exchange *);
 /* The single teardown, on whichever thread holds the exchange. */

@@ -76,6 +76,49 @@ stats_add(struct stats *s, enum stats_counter which, int64_t n)
 #define stats_inc(s, w)	stats_add((s), (w), 1)
 #define stats_dec(s, w)	stats_add((s), (w), -1)
 
+/*
+ * Per-route figures. A route is known by an id that its name keeps over
+ * reloads (so that a counter never goes back), given out when a config
+ * is read; the names are kept for the life of the process. Past
+ * STATS_ROUTES_MAX names, new ones share STATS_ROUTE_OTHER.
+ */
+#define STATS_ROUTES_MAX	256
+#define STATS_ROUTE_DEFAULT	0	/* "default": no route matched */
+#define STATS_ROUTE_OTHER	1	/* "(other)": names past the max */
+
+/* Latency histogram bounds, in seconds (the last bucket: above). */
+#define STATS_LATENCY_BOUNDS	14
+extern const double stats_latency_bounds[STATS_LATENCY_BOUNDS];
+
+enum stats_leg { STATS_PRIMARY, STATS_SHADOW, STATS_LEGS };
+
+/* A route's figures in one worker, written by that worker only. */
+struct stats_route {
+	_Atomic uint64_t	responses[5];	/* by class, 1xx to 5xx */
+	_Atomic uint64_t	mirrored;
+	_Atomic uint64_t	latency[STATS_LEGS][STATS_LATENCY_BOUNDS + 1];
+	_Atomic uint64_t	latency_us[STATS_LEGS];	/* their sum */
+};
+
+/* Adds N to one of the counters above (the owning thread only). */
+static inline void
+stats_route_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* The id of route NAME, registered if new (any thread). */
+size_t		 stats_route_id(const char *);
+/* How many ids are given out, and the name of each. */
+size_t		 stats_route_count(void);
+const char	*stats_route_name(size_t);
+/* Counts a response of STATUS on route ID. */
+void		 stats_route_status(struct stats_route *, size_t, int);
+/* Counts one leg's time to a full response, US microseconds. */
+void		 stats_route_latency(struct stats_route *, size_t,
+		    enum stats_leg, uint64_t);
+
 /* A counter's value, from any thread. */
 uint64_t	stats_get(const struct stats *, enum stats_counter);
 /* Its name and description. */

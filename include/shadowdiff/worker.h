@@ -96,6 +96,7 @@ struct worker {
 	struct event		*ev_accept;	/* accept again after EMFILE */
 
 	struct stats		 stats;
+	struct stats_route	*routes;	/* [STATS_ROUTES_MAX] */
 };
 
 /* Open client connections across all workers (for max_connections). */

@@ -234,6 +234,7 @@ struct diff_result {
 	size_t			 ndiffs;
 	size_t			 capdiffs;
 	size_t			 omitted;
+	size_t			 bykind[DIFF_KINDS];	/* omitted too */
 	struct diff_forgiven	*forgiven;
 	size_t			 nforgiven;
 	struct diff_note	*notes;

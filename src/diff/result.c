@@ -31,6 +31,7 @@ result_add(struct diff_result *res, enum diff_kind kind, enum diff_op op,
 	struct diff_entry	*e;
 	size_t			 n;
 
+	res->bykind[kind]++;
 	if (res->ndiffs == DIFF_MAX_DIFFS) {
 		res->omitted++;
 		return (NULL);
@@ -169,6 +170,35 @@ size_t
 diff_result_nnotes(const struct diff_result *res)
 {
 	return (res->nnotes);
+}
+
+/* The name of a kind of difference, as in records. */
+const char *
+diff_kind_name(size_t kind)
+{
+	return (kind_names[kind]);
+}
+
+/* Unforgiven differences of KIND, kept or not. */
+size_t
+diff_result_kind_count(const struct diff_result *res, size_t kind)
+{
+	return (res->bykind[kind]);
+}
+
+/* How many rules forgave differences. */
+size_t
+diff_result_nforgiven(const struct diff_result *res)
+{
+	return (res->nforgiven);
+}
+
+/* The I-th rule that forgave differences; *COUNT, how many. */
+const char *
+diff_result_forgiven(const struct diff_result *res, size_t i, size_t *count)
+{
+	*count = res->forgiven[i].count;
+	return (res->forgiven[i].rule);
 }
 
 /*

@@ -1,0 +1,37 @@
+/*
+ * report: the daemon's figures for the admin endpoint, as Prometheus text
+ * (GET /metrics) and as JSON (GET /stats), both from one snapshot taken
+ * per request. Called on the main thread; per-worker counters are read
+ * without locks (stats.h). The names are documented in docs/metrics.md.
+ */
+#ifndef SHADOWDIFF_REPORT_H
+#define SHADOWDIFF_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct differ;
+struct divlog;
+struct evbuffer;
+struct worker;
+
+/* Where the figures come from: the daemon's parts, and its own counts. */
+struct report_src {
+	struct worker		**workers;
+	size_t			  nworkers;
+	struct differ		 *differ;	/* NULL: no shadow yet */
+	struct divlog		 *divlog;	/* NULL: no shadow yet */
+	const struct config	 *cfg;		/* in service */
+	uint64_t		  reloads_ok;
+	uint64_t		  reloads_failed;
+	int64_t			  start_us;	/* Unix time */
+	int			  draining;
+};
+
+/* Appends the figures as Prometheus text, format 0.0.4. */
+void	report_metrics(const struct report_src *, struct evbuffer *);
+/* Appends the same figures as a JSON object. */
+void	report_stats(const struct report_src *, struct evbuffer *);
+
+#endif
