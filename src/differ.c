@@ -20,7 +20,8 @@
 
 struct differ {
 	struct divlog		*log;
-	pthread_t		*threads;	/* every one started */
+	pthread_t		*threads;	/* started, not joined */
+	int			*ended;		/* [nthreads]: to be joined */
 	size_t			 nthreads;
 	size_t			 running;	/* of those, not ended */
 	size_t			 want;		/* [diff] threads */
@@ -154,21 +155,42 @@ differ_main(void *arg)
 		d->bytes -= size;
 	}
 	d->running--;
+	/* A surplus thread is joined at the next reload (differ_spawn). */
+	for (i = 0; i < d->nthreads; i++)
+		if (pthread_equal(d->threads[i], pthread_self()))
+			d->ended[i] = 1;
 	/* What a wake-up meant for this thread goes to another. */
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	return (NULL);
 }
 
-/* Starts diff threads until WANT run; the caller holds the lock. */
+/*
+ * Joins the threads that ended (fewer were wanted), then starts threads
+ * until WANT run; the caller holds the lock, which an ended thread no
+ * longer takes.
+ */
 static void
 differ_spawn(struct differ *d)
 {
+	size_t	 i;
 	int	 error;
 
+	for (i = 0; i < d->nthreads; ) {
+		if (!d->ended[i]) {
+			i++;
+			continue;
+		}
+		pthread_join(d->threads[i], NULL);
+		d->threads[i] = d->threads[--d->nthreads];
+		d->ended[i] = d->ended[d->nthreads];
+	}
 	while (d->running < d->want) {
 		d->threads = xreallocarray(d->threads, d->nthreads + 1,
 		    sizeof(*d->threads));
+		d->ended = xreallocarray(d->ended, d->nthreads + 1,
+		    sizeof(*d->ended));
+		d->ended[d->nthreads] = 0;
 		if ((error = pthread_create(&d->threads[d->nthreads], NULL,
 		    differ_main, d)) != 0)
 			fatalx("diff thread: pthread_create: %s",
@@ -274,6 +296,7 @@ differ_free(struct differ *d, struct differ_counts *c)
 		free(d->forgiven[i].rule);
 	free(d->forgiven);
 	free(d->threads);
+	free(d->ended);
 	free(d->ring);
 	free(d);
 }
