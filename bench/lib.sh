@@ -1,10 +1,18 @@
-# bench/lib.sh: shell functions shared by the benchmarks, bench/proxy.sh
-# and bench/mirror.sh. Sourced after the script sets FAILED_MSG, BUILD and
-# the wrk settings (DURATION, WARMUP, CONNECTIONS, THREADS, WORKERS); it
-# sources tools/proc.sh (PIDS, DIR, alive, start_backend and the trap
-# that stops everything on exit). $DIR must be set before any function
-# here is called.
+# bench/lib.sh: shell functions shared by the benchmarks, bench/proxy.sh,
+# bench/mirror.sh and bench/tls.sh. Sourced after the script sets
+# FAILED_MSG; it sets BUILD (the script's first argument, else $BUILD,
+# else ./build) and the wrk settings' defaults (DURATION, WARMUP,
+# CONNECTIONS, THREADS, WORKERS), and sources tools/proc.sh (PIDS, DIR,
+# alive, start_backend and the trap that stops everything on exit). $DIR
+# must be set before any function here is called.
 # shellcheck shell=sh disable=SC2034 # it sets variables for its callers
+
+BUILD=${1:-${BUILD:-./build}}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-50}
+THREADS=${THREADS:-1}
+WORKERS=${WORKERS:-1}
 
 TRIES=100		# readiness polls of 0.1 s: 10 s at most
 
@@ -30,7 +38,7 @@ wait_hello() {
 	n=0
 	while [ $n -lt $TRIES ]; do
 		alive "$2" || return 1
-		if [ "$(curl -s --max-time 1 "$1" 2>/dev/null)" = hello ]; then
+		if [ "$(curl -sk --max-time 1 "$1" 2>/dev/null)" = hello ]; then
 			return 0
 		fi
 		sleep 0.1
@@ -61,8 +69,12 @@ stop_pid() {
 # "req/s p50 p90 p99 errors", latencies in ms. The measured run's output
 # stays in $DIR/wrk.out.
 measure() {
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$1" >/dev/null
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1" \
+	# $WRK_HEADER: a request header to add ("Connection: close").
+	if [ -n "${WRK_HEADER:-}" ]; then
+		set -- "$1" -H "$WRK_HEADER"
+	fi
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$@" >/dev/null
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" \
 	    >"$DIR/wrk.out"
 	awk '
 	function ms(v) {
@@ -108,7 +120,8 @@ find_nginx() {
 # keep-alive, $WORKERS worker processes. With $4, every request is also
 # mirrored (ngx_http_mirror_module, request body included) to
 # 127.0.0.1:$4, upstream keep-alive too, with connect and read timeouts
-# of $5 on the mirror subrequest.
+# of $5 on the mirror subrequest. With $NGINX_TLS ("CHAIN KEY"), the
+# listener speaks TLS 1.2 and 1.3 with that certificate.
 nginx_conf() {
 	cat <<EOF
 worker_processes $WORKERS;
@@ -139,7 +152,17 @@ EOF
 	fi
 	cat <<EOF
 	server {
-		listen 127.0.0.1:$2;
+		listen 127.0.0.1:$2${NGINX_TLS:+ ssl};
+EOF
+	if [ -n "${NGINX_TLS:-}" ]; then
+		cat <<EOF
+		ssl_certificate ${NGINX_TLS% *};
+		ssl_certificate_key ${NGINX_TLS#* };
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache shared:SSL:10m;
+EOF
+	fi
+	cat <<EOF
 		location / {
 EOF
 	if [ -n "${4:-}" ]; then
@@ -186,7 +209,8 @@ nginx_start() {
 	    >"$ndir/stdout" 2>&1 &
 	NGINX_PID=$!
 	PIDS="$PIDS $NGINX_PID"
-	wait_hello "http://127.0.0.1:$1/hello" "$NGINX_PID" && return 0
+	wait_hello "${NGINX_SCHEME:-http}://127.0.0.1:$1/hello" "$NGINX_PID" &&
+	    return 0
 	START_NOTE="failed to start: $(tail -n 3 "$ndir/error.log" \
 	    "$ndir/stdout" 2>/dev/null | tr '\n' ' ')"
 	return 1
@@ -209,7 +233,7 @@ sd_start() {
 		n=$((n + 1))
 	done
 	if grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
-	    wait_hello "http://127.0.0.1:$2/hello" "$SD_PID"; then
+	    wait_hello "${SD_SCHEME:-http}://127.0.0.1:$2/hello" "$SD_PID"; then
 		return 0
 	fi
 	START_NOTE="failed to start: $(tail -n 3 "$DIR/$1.log" |

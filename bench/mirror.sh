@@ -40,12 +40,6 @@
 # Everything started is stopped on exit, by PID; nothing is left running.
 set -eu
 
-BUILD=${1:-${BUILD:-./build}}
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-2s}
-CONNECTIONS=${CONNECTIONS:-50}
-THREADS=${THREADS:-1}
-WORKERS=${WORKERS:-1}
 DIFF_THREADS=${DIFF_THREADS:-1}
 
 TARGET=/json/1024

@@ -37,6 +37,7 @@
 #include "shadowdiff/diff.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/stats.h"
+#include "shadowdiff/tls.h"
 #include "shadowdiff/util.h"
 
 #define CONFIG_MAX_ERRORS	20	/* reported at once; then stop */
@@ -52,7 +53,9 @@ enum option_type {
 	OPT_ADDRESS,	/* one struct config_listen; "none": text NULL */
 	OPT_PERCENT,	/* a double, 0 to 1 */
 	OPT_STRING,	/* a char *, checked by the option's check */
-	OPT_WORDS	/* a char **, each word checked */
+	OPT_WORDS,	/* a char **, each word checked */
+	OPT_BOOL,	/* an int, 0 or 1 */
+	OPT_CERT	/* a struct config_certs: one more each time */
 };
 
 struct option {
@@ -79,6 +82,8 @@ static int	check_method(const char *, char **);
 static int	check_sample_key(const char *, char **);
 static int	check_log_path(const char *, char **);
 static int	check_log_request(const char *, char **);
+static int	check_ca_file(const char *, char **);
+static int	check_tls_protocol(const char *, char **);
 
 static const struct option config_options[] = {
 	{ "server", "workers", OPT_UINT, OFF(workers), "auto", 1, 256, 0 },
@@ -95,6 +100,16 @@ static const struct option config_options[] = {
 	{ "admin", "listen", OPT_ADDRESS, OFF(admin), "127.0.0.1:9901",
 	    0, 0, 0 },
 
+	{ "tls", "certificate", OPT_CERT, OFF(tls_certs), "", 0, 0, 1 },
+	{ "tls", "protocols", OPT_WORDS, OFF(tls_protocols),
+	    "TLSv1.2 TLSv1.3", 0, 0, 0, check_tls_protocol },
+	{ "tls", "ciphers", OPT_STRING, OFF(tls_ciphers), TLS_MODERN_CIPHERS,
+	    0, 0, 0, tls_check_ciphers },
+	{ "tls", "ciphersuites", OPT_STRING, OFF(tls_ciphersuites),
+	    TLS_MODERN_CIPHERSUITES, 0, 0, 0, tls_check_ciphersuites },
+	{ "tls", "handshake_timeout", OPT_DURATION,
+	    OFF(tls_handshake_timeout_ms), "10s", MS(1), S(3600), 0 },
+
 	{ "primary", "url", OPT_URL, OFF(primary), NULL, 0, 0, 0 },
 	{ "primary", "connect_timeout", OPT_DURATION,
 	    OFF(primary.connect_timeout_ms), "2s", MS(1), S(3600), 0 },
@@ -104,6 +119,10 @@ static const struct option config_options[] = {
 	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
 	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
 	    0, 100000, 0 },
+	{ "primary", "ca_file", OPT_STRING, OFF(primary.ca_file), "", 0, 0, 0,
+	    check_ca_file },
+	{ "primary", "verify", OPT_BOOL, OFF(primary.verify), "yes", 0, 0, 0 },
+	{ "primary", "certificate", OPT_CERT, OFF(primary.cert), "", 0, 0, 0 },
 
 	{ "shadow", "url", OPT_URL, OFF(shadow), "", 0, 0, 0 },
 	{ "shadow", "connect_timeout", OPT_DURATION,
@@ -114,6 +133,10 @@ static const struct option config_options[] = {
 	    OFF(shadow.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
 	{ "shadow", "pool_size", OPT_UINT, OFF(shadow.pool_size), "64",
 	    0, 100000, 0 },
+	{ "shadow", "ca_file", OPT_STRING, OFF(shadow.ca_file), "", 0, 0, 0,
+	    check_ca_file },
+	{ "shadow", "verify", OPT_BOOL, OFF(shadow.verify), "yes", 0, 0, 0 },
+	{ "shadow", "certificate", OPT_CERT, OFF(shadow.cert), "", 0, 0, 0 },
 	{ "shadow", "sample", OPT_PERCENT, OFF(sample), "100%", 0, 0, 0 },
 	{ "shadow", "sample_key", OPT_STRING, OFF(sample_key), "", 0, 0, 0,
 	    check_sample_key },
@@ -350,7 +373,7 @@ reader_section(struct parse *p, const char *start, char *out, size_t size)
 			    "'_', '-' and '.'", trimmed);
 		else
 			parse_error(p, p->line, "unknown section [%s]: "
-			    "expected [server], [listen], [admin], "
+			    "expected [server], [listen], [tls], [admin], "
 			    "[primary], [shadow], [limits], [diff], [log] or "
 			    "[route NAME]", trimmed);
 	}
@@ -688,16 +711,25 @@ parse_address(struct config_listen *l, const char *s, char **cause)
 	return (rc);
 }
 
-/* An [listen] address, added to those of CFG. */
+/* An [listen] address ("host:port" or "host:port tls"), added to CFG's. */
 static int
 parse_listen(struct config *cfg, const char *s, char **cause)
 {
+	char	**w = config_split_words(s);
+	int	  rc = -1;
+
 	cfg->listen = xreallocarray(cfg->listen, cfg->nlisten + 1,
 	    sizeof(*cfg->listen));
-	if (parse_address(&cfg->listen[cfg->nlisten], s, cause) == -1)
-		return (-1);
-	cfg->nlisten++;
-	return (0);
+	if (w[0] == NULL || (w[1] != NULL && (strcmp(w[1], "tls") != 0 ||
+	    w[2] != NULL)))
+		*cause = xstrdup("host:port, and tls if clients speak TLS "
+		    "there, such as 127.0.0.1:8080 or 0.0.0.0:443 tls");
+	else if (parse_address(&cfg->listen[cfg->nlisten], w[0], cause) == 0) {
+		cfg->listen[cfg->nlisten++].tls = w[1] != NULL;
+		rc = 0;
+	}
+	config_free_words(w);
+	return (rc);
 }
 
 /* A backend URL: http://host[:port][/]. */
@@ -708,14 +740,14 @@ parse_url(struct config_backend *b, const char *s, char **cause)
 	char		*hostport;
 	int		 rc;
 
+	b->tls = strncasecmp(s, "https://", 8) == 0;
 	if (strncasecmp(s, "http://", 7) == 0)
 		rest = s + 7;
+	else if (b->tls)
+		rest = s + 8;
 	else {
-		if (strncasecmp(s, "https://", 8) == 0)
-			*cause = xstrdup("http://host:port (https backends "
-			    "are not supported by this version)");
-		else
-			*cause = xstrdup("a URL such as http://127.0.0.1:8080");
+		*cause = xstrdup("a URL such as http://127.0.0.1:8080 or "
+		    "https://api.internal");
 		return (-1);
 	}
 	slash = strchr(rest, '/');
@@ -728,7 +760,8 @@ parse_url(struct config_backend *b, const char *s, char **cause)
 	    xstrdup(rest);
 	if (strchr(hostport, ':') == NULL || (*hostport == '[' &&
 	    strstr(hostport, "]:") == NULL)) {
-		b->hostport = xasprintf("%s:80", hostport);
+		b->hostport = xasprintf("%s:%s", hostport, b->tls ? "443" :
+		    "80");
 		free(hostport);
 	} else
 		b->hostport = hostport;
@@ -800,6 +833,25 @@ check_log_path(const char *s, char **cause)
 	return (-1);
 }
 
+/* "" (the system's CAs) or a file of CA certificates. */
+static int
+check_ca_file(const char *s, char **cause)
+{
+	if (*s == '\0')
+		return (0);
+	return (tls_check_ca_file(s, cause));
+}
+
+/* TLSv1.2 or TLSv1.3. */
+static int
+check_tls_protocol(const char *s, char **cause)
+{
+	if (tls_version(s) != -1)
+		return (0);
+	*cause = xstrdup("TLSv1.2, TLSv1.3 or both");
+	return (-1);
+}
+
 /* "none", "headers" or "headers body". */
 static int
 check_log_request(const char *s, char **cause)
@@ -816,6 +868,27 @@ check_log_request(const char *s, char **cause)
 		return (0);
 	*cause = xstrdup("none, headers, or headers body");
 	return (-1);
+}
+
+/* Loads one more certificate into CERTS ("": none, the default). */
+static int
+option_cert(struct config_certs *certs, const char *value, char **cause)
+{
+	struct tls_cert	*c;
+	char		*why;
+
+	if (*value == '\0')
+		return (0);
+
+	if (tls_cert_load(value, &c, &why) == -1) {
+		*cause = xasprintf("a certificate chain and its key, in PEM "
+		    "files: %s", why);
+		free(why);
+		return (-1);
+	}
+	certs->v = xreallocarray(certs->v, certs->n + 1, sizeof(*certs->v));
+	certs->v[certs->n++] = c;
+	return (0);
 }
 
 /* Applies one table option to CFG; 0 or -1 with *cause. */
@@ -862,6 +935,11 @@ option_apply(struct config *cfg, const struct option *o, const char *value,
 		config_free_words(*(char ***)field);
 		*(char ***)field = words;
 		return (0);
+	case OPT_BOOL:
+		return (config_parse_bool(value, (int *)field, cause));
+	case OPT_CERT:
+		return (option_cert((struct config_certs *)field, value,
+		    cause));
 	case OPT_DURATION:
 		if (config_parse_duration(value, &v, cause) == -1)
 			return (-1);
@@ -1105,7 +1183,6 @@ apply_routes(struct config *cfg, struct parse *p)
 		r = &cfg->routes[cfg->nroutes++];
 		memset(r, 0, sizeof(*r));
 		r->name = xstrdup(name);
-		r->stat_id = stats_route_id(name);
 		r->line = p->routes[i].line;
 		r->rules = diff_rules_new(cfg->diff_rules);
 	}
@@ -1152,6 +1229,87 @@ entry_line(const struct parse *p, const char *section, const char *key)
 	return (0);
 }
 
+/* The line of the Nth [listen] address (as parsed), or 0. */
+static unsigned int
+listen_line(const struct parse *p, size_t nth)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nentries; i++)
+		if (strcmp(p->entries[i].section, "listen") == 0 &&
+		    strcmp(p->entries[i].key, "address") == 0 && nth-- == 0)
+			return (p->entries[i].line);
+	return (0);
+}
+
+/* The TLS context of backend B ([NAME]), if it is https. */
+static void
+apply_tls_backend(struct config_backend *b, const char *name,
+    struct parse *p)
+{
+	char	*cause = NULL;
+
+	if (!b->tls || b->url == NULL || b->ca_file == NULL)
+		return;
+	b->tls_ctx = tls_client_ctx(*b->ca_file != '\0' ? b->ca_file : NULL,
+	    b->verify, b->cert.n > 0 ? b->cert.v[0] : NULL, &cause);
+	if (b->tls_ctx == NULL) {
+		parse_error(p, entry_line(p, name, "url"), "[%s] %s: %s",
+		    name, b->url, cause);
+		free(cause);
+	}
+}
+
+/*
+ * The TLS contexts: of the listeners, if one of them speaks TLS (then a
+ * certificate is needed), and of https backends.
+ */
+static void
+apply_tls(struct config *cfg, struct parse *p)
+{
+	struct tls_server_conf	 tc;
+	char			*cause = NULL;
+	size_t			 i, ntls = 0;
+	int			 v;
+
+	apply_tls_backend(&cfg->primary, "primary", p);
+	apply_tls_backend(&cfg->shadow, "shadow", p);
+	for (i = 0; i < cfg->nlisten; i++) {
+		if (!cfg->listen[i].tls)
+			continue;
+		if (cfg->tls_certs.n == 0)
+			parse_error(p, listen_line(p, i),
+			    "[listen] address = %s tls: expected a [tls] "
+			    "certificate = CHAIN KEY for it", cfg->listen[i].text);
+		ntls++;
+	}
+	if (ntls == 0 || cfg->tls_certs.n == 0 || cfg->tls_protocols == NULL ||
+	    cfg->tls_ciphers == NULL || cfg->tls_ciphersuites == NULL)
+		return;
+	memset(&tc, 0, sizeof(tc));
+	tc.certs = cfg->tls_certs.v;
+	tc.ncerts = cfg->tls_certs.n;
+	tc.min_version = tls_version("TLSv1.3");
+	tc.max_version = tls_version("TLSv1.2");
+	for (i = 0; cfg->tls_protocols[i] != NULL; i++) {
+		v = tls_version(cfg->tls_protocols[i]);
+		tc.min_version = v < tc.min_version ? v : tc.min_version;
+		tc.max_version = v > tc.max_version ? v : tc.max_version;
+	}
+	if (i == 0) {
+		parse_error(p, entry_line(p, "tls", "protocols"), "[tls] "
+		    "protocols is empty: expected TLSv1.2, TLSv1.3 or both");
+		return;
+	}
+	tc.ciphers = cfg->tls_ciphers;
+	tc.ciphersuites = cfg->tls_ciphersuites;
+	if ((cfg->tls_ctx = tls_server_ctx(&tc, &cause)) == NULL) {
+		parse_error(p, entry_line(p, "tls", "certificate"), "[tls] "
+		    "certificate: %s", cause);
+		free(cause);
+	}
+}
+
 /*
  * What depends on several keys, once all are applied: the [shadow]
  * section wants a url, the forms that the values take in use.
@@ -1170,6 +1328,18 @@ apply_finish(struct config *cfg, struct parse *p)
 	    (line = entry_line(p, "shadow", NULL)) != 0)
 		parse_error(p, line, "[shadow] has no url: expected url = "
 		    "http://host:port of the service to mirror to");
+	apply_tls(cfg, p);
+	for (i = 0; i < cfg->nlisten; i++)
+		for (n = 0; n < i; n++)
+			if (cfg->listen[i].addrlen == cfg->listen[n].addrlen &&
+			    memcmp(&cfg->listen[i].addr, &cfg->listen[n].addr,
+			    cfg->listen[i].addrlen) == 0) {
+				parse_error(p, listen_line(p, i),
+				    "[listen] address = %s: the same address "
+				    "as line %u", cfg->listen[i].text,
+				    listen_line(p, n));
+				break;
+			}
 	/* A bad value left its field unset; it was reported. */
 	if (cfg->mirror_methods == NULL || cfg->sample_key == NULL ||
 	    cfg->log_request == NULL || cfg->redact == NULL ||
@@ -1274,6 +1444,17 @@ apply(struct config *cfg, struct parse *p)
 	apply_routes(cfg, p);
 }
 
+/* Frees loaded certificates. */
+static void
+certs_free(struct config_certs *certs)
+{
+	size_t	 i;
+
+	for (i = 0; i < certs->n; i++)
+		tls_cert_free(certs->v[i]);
+	free(certs->v);
+}
+
 /* Frees what a backend's URL allocated. */
 static void
 backend_free(struct config_backend *b)
@@ -1282,6 +1463,9 @@ backend_free(struct config_backend *b)
 	free(b->host);
 	free(b->port);
 	free(b->hostport);
+	free(b->ca_file);
+	certs_free(&b->cert);
+	tls_ctx_free(b->tls_ctx);
 }
 
 /* Frees a config; only config_unref calls this. */
@@ -1294,6 +1478,11 @@ config_free(struct config *cfg)
 		free(cfg->listen[i].text);
 	free(cfg->listen);
 	free(cfg->admin.text);
+	certs_free(&cfg->tls_certs);
+	config_free_words(cfg->tls_protocols);
+	free(cfg->tls_ciphers);
+	free(cfg->tls_ciphersuites);
+	tls_ctx_free(cfg->tls_ctx);
 	backend_free(&cfg->primary);
 	backend_free(&cfg->shadow);
 	free(cfg->request_id_header);
@@ -1358,6 +1547,9 @@ config_load(const char *file, char **cause)
 		config_free(cfg);
 		return (NULL);
 	}
+	/* Only a file that loads takes ids: there are STATS_ROUTES_MAX. */
+	for (i = 0; i < cfg->nroutes; i++)
+		cfg->routes[i].stat_id = stats_route_id(cfg->routes[i].name);
 	return (cfg);
 }
 
@@ -1477,7 +1669,8 @@ config_backend_eq(const struct config_backend *a,
 	    a->connect_timeout_ms == b->connect_timeout_ms &&
 	    a->read_timeout_ms == b->read_timeout_ms &&
 	    a->idle_timeout_ms == b->idle_timeout_ms &&
-	    a->pool_size == b->pool_size);
+	    a->pool_size == b->pool_size &&
+	    str_eq(a->ca_file, b->ca_file) && a->verify == b->verify);
 }
 
 /* Whether L is a loopback address: 127.0.0.0/8 or ::1. */

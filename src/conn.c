@@ -41,6 +41,7 @@
 #include "shadowdiff/mirror.h"
 #include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
+#include "shadowdiff/tls.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -94,6 +95,7 @@ static void	conn_read_cb(struct sock *, void *);
 static void	conn_write_cb(struct sock *, void *);
 static void	conn_event_cb(struct sock *, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
+static void	conn_tls_failed(struct conn *, short);
 static void	conn_resume_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_finish(struct conn *);
@@ -157,11 +159,12 @@ conn_timer_set(struct conn *c, uint64_t ms)
 /* Takes over an accepted socket. */
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, int tls)
 {
 	const struct config	*cfg = w->cfg;
 	struct conn		*c;
 	struct timeval		 tv;
+	struct ssl_st		*ssl;
 	const char		*colon;
 	int			 one = 1;
 
@@ -179,6 +182,14 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	c->ev_resume = event_new(w->base, -1, 0, conn_resume_cb, c);
 	if (c->sock == NULL || c->timer == NULL || c->ev_resume == NULL)
 		fatalx("out of memory");
+	if (tls && cfg->tls_ctx != NULL) {
+		if ((ssl = tls_server_ssl(cfg->tls_ctx)) == NULL)
+			fatalx("out of memory");
+		tv.tv_sec = (time_t)(cfg->tls_handshake_timeout_ms / 1000);
+		tv.tv_usec = (suseconds_t)
+		    ((cfg->tls_handshake_timeout_ms % 1000) * 1000);
+		sock_set_tls(c->sock, ssl, 1, &tv);
+	}
 	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
 	    cfg->max_header_bytes, cfg->max_header_count);
 	sock_setwatermark(c->sock, EV_READ, 0, UPSTREAM_READ_MAX);
@@ -320,7 +331,7 @@ static void
 conn_linger(struct conn *c)
 {
 	c->state = C_LINGER;
-	if (shutdown(sock_getfd(c->sock), SHUT_WR) == -1) {
+	if (sock_shutdown(c->sock) == -1) {
 		conn_close(c, "shutdown");
 		return;
 	}
@@ -392,7 +403,7 @@ conn_send_request(struct conn *c, enum upstream_use use)
 		return (-1);
 	memset(&fw, 0, sizeof(fw));
 	fw.client_addr = c->addr;
-	fw.proto = "http";
+	fw.proto = sock_ssl(c->sock) != NULL ? "https" : "http";
 	fw.host = conn_cfg(c)->primary.hostport;
 	fw.framing = c->req_framing;
 	fw.length = m->content_length;
@@ -559,7 +570,8 @@ cp_done(void *arg, struct http_msg *m)
 		conn_timer_set(c, 0);
 	}
 	if (c->ex != NULL)
-		exchange_request_done(c->ex, m, c->addr);
+		exchange_request_done(c->ex, m, c->addr,
+		    sock_ssl(c->sock) != NULL ? "https" : "http");
 	if (c->up == NULL)
 		return;
 	if (c->req_framing == HTTP_FRAMING_CHUNKED)
@@ -783,6 +795,7 @@ cu_error(void *arg, enum upstream_error err, const char *reason)
 	    err == UPSTREAM_TIMEOUT ? "primary timed out" :
 	    err == UPSTREAM_REFUSED ? "primary refused the connection" :
 	    err == UPSTREAM_BAD_RESPONSE ? "primary sent a bad response" :
+	    err == UPSTREAM_TLS ? "TLS handshake with the primary failed" :
 	    "primary closed the connection", 1);
 out:
 	conn_unbusy(c);
@@ -839,8 +852,17 @@ conn_event_cb(struct sock *s, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (what & SOCK_CONNECTED) {
+		/* The TLS handshake is done. */
+		stats_inc(&c->w->stats, STAT_TLS_HANDSHAKES);
+		if (tls_resumed(sock_ssl(s)))
+			stats_inc(&c->w->stats, STAT_TLS_RESUMED);
+		return;
+	}
 	conn_busy(c);
-	if (what & SOCK_TIMEOUT)
+	if (what & SOCK_TLS)
+		conn_tls_failed(c, what);
+	else if (what & SOCK_TIMEOUT)
 		conn_close(c, "send timeout");
 	else if (c->state == C_IDLE || c->state == C_LINGER ||
 	    c->state == C_CLOSING)
@@ -852,6 +874,24 @@ conn_event_cb(struct sock *s, short what, void *arg)
 		conn_close(c, "client closed mid-exchange");
 	}
 	conn_unbusy(c);
+}
+
+/* The client's TLS handshake failed: counted by reason, and closed. */
+static void
+conn_tls_failed(struct conn *c, short what)
+{
+	enum tls_failure	 f;
+	unsigned long		 err;
+	long			 verify;
+
+	sock_tls_error(c->sock, &err, &verify);
+	f = (what & SOCK_TIMEOUT) ? TLS_FAIL_TIMEOUT :
+	    tls_failure_of(err, (what & SOCK_EOF) != 0);
+	stats_inc(&c->w->stats, STAT_TLS_FAIL_TIMEOUT + f);
+	log_debug("client %s: TLS handshake failed: %s", c->peer,
+	    f == TLS_FAIL_TIMEOUT ? "timeout" : f == TLS_FAIL_CLOSED ?
+	    "closed by the client" : tls_reason(err, verify));
+	conn_close(c, "TLS handshake failed");
 }
 
 /* The timer of the current state ran out. */

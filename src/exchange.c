@@ -312,7 +312,7 @@ static void	shadow_fail(struct exchange *, const char *);
 /* The request is read whole: it goes to the shadow now. */
 void
 exchange_request_done(struct exchange *ex, const struct http_msg *m,
-    const char *client_addr)
+    const char *client_addr, const char *proto)
 {
 	const struct config	*cfg = ex->cfg;
 	struct http_forward	 fw;
@@ -320,9 +320,21 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 
 	if (ex->cancelled || ex->shadow_state != SH_WAITING)
 		return;
+	/*
+	 * A reload removed or changed the shadow while the body came: the
+	 * request was made for a backend the worker no longer has a pool
+	 * for. Dropped (counted), not sent where it wasn't meant to go.
+	 */
+	if (ex->w->shadow == NULL || !config_backend_eq(
+	    upstream_pool_backend(ex->w->shadow), &cfg->shadow)) {
+		ex->cancelled = 1;
+		ex->shadow_state = SH_OVER;
+		stats_inc(&ex->w->stats, STAT_MIRROR_RELOADED);
+		return;
+	}
 	memset(&fw, 0, sizeof(fw));
 	fw.client_addr = client_addr;
-	fw.proto = "http";
+	fw.proto = proto;
 	fw.host = cfg->shadow.hostport;
 	/* The whole body is here: its length is known. */
 	fw.framing = m->framing == HTTP_FRAMING_NONE ? HTTP_FRAMING_NONE :
@@ -510,7 +522,8 @@ shadow_fail(struct exchange *ex, const char *error)
 		{ "refused", STAT_SHADOW_REFUSED },
 		{ "reset", STAT_SHADOW_RESET },
 		{ "bad_response", STAT_SHADOW_BAD_RESPONSE },
-		{ "too_large", STAT_SHADOW_TOO_LARGE }
+		{ "too_large", STAT_SHADOW_TOO_LARGE },
+		{ "tls", STAT_SHADOW_TLS }
 	};
 	size_t	 i;
 
@@ -630,7 +643,9 @@ sh_error(void *arg, enum upstream_error err, const char *reason)
 	ex->up = NULL;	/* gone when we return */
 	if (ex->shadow_state != SH_SENT)
 		return;
-	if (err == UPSTREAM_STALE && ex->retriable && !ex->retried) {
+	if (err == UPSTREAM_STALE && ex->retriable && !ex->retried &&
+	    ex->w->shadow != NULL && config_backend_eq(
+	    upstream_pool_backend(ex->w->shadow), &ex->cfg->shadow)) {
 		ex->retried = 1;
 		if (exchange_send(ex, UPSTREAM_NEW) == 0)
 			return;
@@ -638,7 +653,8 @@ sh_error(void *arg, enum upstream_error err, const char *reason)
 	}
 	shadow_fail(ex, err == UPSTREAM_TIMEOUT ? "timeout" :
 	    err == UPSTREAM_REFUSED ? "refused" :
-	    err == UPSTREAM_BAD_RESPONSE ? "bad_response" : "reset");
+	    err == UPSTREAM_BAD_RESPONSE ? "bad_response" :
+	    err == UPSTREAM_TLS ? "tls" : "reset");
 }
 
 /* Our request is at most max_body, written at once: nothing to pace. */

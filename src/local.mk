@@ -13,6 +13,7 @@ libshadowdiff_a_SOURCES = \
 	src/notify.c \
 	src/upstream.c \
 	src/sock.c \
+	src/tls.c \
 	src/worker.c \
 	src/stats.c \
 	src/report.c \
@@ -31,6 +32,7 @@ noinst_HEADERS = \
 	include/shadowdiff/notify.h \
 	include/shadowdiff/upstream.h \
 	include/shadowdiff/sock.h \
+	include/shadowdiff/tls.h \
 	include/shadowdiff/worker.h \
 	include/shadowdiff/stats.h \
 	include/shadowdiff/report.h \

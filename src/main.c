@@ -27,6 +27,7 @@
 #include "shadowdiff/notify.h"
 #include "shadowdiff/report.h"
 #include "shadowdiff/stats.h"
+#include "shadowdiff/tls.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
 
@@ -151,7 +152,8 @@ slot_open(struct daemon *d, struct slot *slot, const struct config_listen *l,
 			return (-1);
 		}
 	}
-	log_info("listening on %s", util_sockaddr_str(&ss, buf, sizeof(buf)));
+	log_info("listening on %s%s", util_sockaddr_str(&ss, buf, sizeof(buf)),
+	    l->tls ? " (TLS)" : "");
 	return (0);
 }
 
@@ -276,6 +278,7 @@ setup_new(struct daemon *d, size_t k, struct config *cfg,
 	setup->socks = xcalloc(nslots, sizeof(*setup->socks));
 	for (i = 0; i < nslots; i++) {
 		setup->socks[i].id = slots[i].id;
+		setup->socks[i].tls = cfg->listen[i].tls;
 		setup->socks[i].fd = fcntl(slots[i].fds[k], F_DUPFD_CLOEXEC, 0);
 		if (setup->socks[i].fd == -1) {
 			*cause = xasprintf("listen on %s: %s", slots[i].text,
@@ -471,6 +474,16 @@ diffing_prepare(struct daemon *d, const struct config *cfg, char **cause)
 	return (divlog_check_path(cfg->log_path, cause));
 }
 
+/* Stops what diffing_prepare started for a reload that then failed. */
+static void
+diffing_undo(struct daemon *d)
+{
+	differ_free(d->differ, NULL);
+	divlog_close(d->divlog, 0);
+	d->differ = NULL;
+	d->divlog = NULL;
+}
+
 /* Hands the settings of CFG to the log writer and the diff threads. */
 static void
 diffing_commit(struct daemon *d, const struct config *cfg)
@@ -597,6 +610,27 @@ admin_commit(struct daemon *d, const struct config *cfg, struct admin *admin)
 }
 
 /*
+ * Says at every start and reload what TLS is in use, and warns of each
+ * backend whose certificate is not verified (someone wrote verify = no).
+ */
+static void
+log_tls(const struct config *cfg)
+{
+	const struct config_backend	*b[] = { &cfg->primary, &cfg->shadow };
+	const char			*name[] = { "primary", "shadow" };
+	size_t				 i;
+
+	for (i = 0; i < cfg->tls_certs.n && cfg->tls_ctx != NULL; i++)
+		log_info("TLS certificate%s: %s", i == 0 ? " (default)" : "",
+		    tls_cert_name(cfg->tls_certs.v[i]));
+	for (i = 0; i < nitems(b); i++)
+		if (b[i]->url != NULL && b[i]->tls && !b[i]->verify)
+			log_warnx("[%s] verify = no: the certificate of %s is "
+			    "not checked; anyone on the path can answer for "
+			    "it", name[i], b[i]->hostport);
+}
+
+/*
  * Puts CFG in service, at start (the workers are created) or at a
  * reload (they are handed it): the sockets of new [listen] addresses
  * are opened and those of removed ones closed, the log and diff
@@ -612,16 +646,15 @@ daemon_apply(struct daemon *d, struct config *cfg, char **cause)
 	struct slot		 *slots;
 	struct admin		 *admin;
 	size_t			  k;
+	int			  fresh = d->divlog == NULL;
 
-	if (diffing_prepare(d, cfg, cause) == -1)
-		return (-1);
 	if (admin_prepare(d, cfg, &admin, cause) == -1)
 		return (-1);
-	if (slots_prepare(d, cfg, &slots, cause) == -1) {
-		if (admin != d->admin)
-			admin_free(admin);
-		return (-1);
-	}
+	if (slots_prepare(d, cfg, &slots, cause) == -1)
+		goto fail_admin;
+	/* Last: it may start the log writer and the diff threads. */
+	if (diffing_prepare(d, cfg, cause) == -1)
+		goto fail_slots;
 	setups = xcalloc(d->nworkers, sizeof(*setups));
 	for (k = 0; k < d->nworkers; k++)
 		if ((setups[k] = setup_new(d, k, cfg, slots, cfg->nlisten,
@@ -629,16 +662,16 @@ daemon_apply(struct daemon *d, struct config *cfg, char **cause)
 			while (k-- > 0)
 				worker_setup_free(setups[k]);
 			free(setups);
-			slots_abort(d, slots, cfg->nlisten);
-			if (admin != d->admin)
-				admin_free(admin);
-			return (-1);
+			if (fresh)
+				diffing_undo(d);
+			goto fail_slots;
 		}
 
 	slots_commit(d, slots, cfg->nlisten);
 	admin_commit(d, cfg, admin);
 	diffing_commit(d, cfg);
 	raise_nofile(cfg, d->nworkers);
+	log_tls(cfg);
 	if (d->cfg != NULL) {
 		if (cfg->workers != d->nworkers)
 			log_warnx("[server] workers changed to %llu: that takes "
@@ -656,6 +689,13 @@ daemon_apply(struct daemon *d, struct config *cfg, char **cause)
 	config_unref(d->cfg);
 	d->cfg = cfg;
 	return (0);
+
+fail_slots:
+	slots_abort(d, slots, cfg->nlisten);
+fail_admin:
+	if (admin != d->admin)
+		admin_free(admin);
+	return (-1);
 }
 
 /* Loads the config file, or says why not; exits 1 on error. */

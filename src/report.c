@@ -22,6 +22,7 @@
 #include "shadowdiff/metrics.h"
 #include "shadowdiff/report.h"
 #include "shadowdiff/stats.h"
+#include "shadowdiff/tls.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
 
@@ -48,12 +49,13 @@ static const struct report_label {
 	{ STAT_NOT_MIRRORED_UPGRADE, "upgrade" }
 }, mirrors_dropped[] = {
 	{ STAT_MIRROR_ABANDONED, "abandoned" },
-	{ STAT_MIRROR_OVERLOADED, "overloaded" }
+	{ STAT_MIRROR_OVERLOADED, "overloaded" },
+	{ STAT_MIRROR_RELOADED, "reloaded" }
 }, shadow_errors[] = {
 	{ STAT_SHADOW_TIMEOUT, "timeout" }, { STAT_SHADOW_REFUSED, "refused" },
 	{ STAT_SHADOW_RESET, "reset" },
 	{ STAT_SHADOW_BAD_RESPONSE, "bad_response" },
-	{ STAT_SHADOW_TOO_LARGE, "too_large" }
+	{ STAT_SHADOW_TOO_LARGE, "too_large" }, { STAT_SHADOW_TLS, "tls" }
 };
 
 struct report_route {
@@ -73,7 +75,7 @@ struct report_rule {
 /* One snapshot of every figure. */
 struct report {
 	uint64_t		 c[STAT_MAX];	/* over the workers */
-	uint64_t		 shadow_open;	/* shadow connections */
+	uint64_t		 sc[STAT_MAX];	/* of the shadow's pools */
 	struct report_route	 routes[STATS_ROUTES_MAX];
 	size_t			 nroutes;
 	struct report_rule	*rules;
@@ -151,10 +153,11 @@ report_gather(const struct report_src *src, struct report *r)
 
 	memset(r, 0, sizeof(*r));
 	for (k = 0; k < src->nworkers; k++) {
-		for (i = 0; i < STAT_MAX; i++)
+		for (i = 0; i < STAT_MAX; i++) {
 			r->c[i] += stats_get(&src->workers[k]->stats, i);
-		r->shadow_open += stats_get(&src->workers[k]->shadow_stats,
-		    STAT_UP_OPEN);
+			r->sc[i] += stats_get(&src->workers[k]->shadow_stats,
+			    i);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		report_route_sum(src, i, &rr);
@@ -273,6 +276,52 @@ prom_routes(struct evbuffer *out, const struct report *r)
 	}
 }
 
+/* Client and backend TLS handshakes, by outcome and failure reason. */
+static void
+prom_tls(struct evbuffer *out, const struct report *r)
+{
+	struct metrics_label	 ml[2];
+	const uint64_t		*c;
+	size_t			 i;
+	int			 f;
+
+	prom_one(out, "shadowdiff_tls_handshakes_total", "counter",
+	    "Client TLS handshakes done.", r->c[STAT_TLS_HANDSHAKES]);
+	prom_one(out, "shadowdiff_tls_resumed_total", "counter",
+	    "Client TLS handshakes that resumed a session.",
+	    r->c[STAT_TLS_RESUMED]);
+	metrics_family(out, "shadowdiff_tls_handshake_failures_total",
+	    "counter", "Client TLS handshakes failed, by reason.");
+	ml[0].name = "reason";
+	for (f = 0; f < TLS_FAIL_MAX; f++) {
+		ml[0].value = tls_failure_label(f);
+		metrics_u64(out, "shadowdiff_tls_handshake_failures_total",
+		    ml, 1, r->c[STAT_TLS_FAIL_TIMEOUT + f]);
+	}
+	metrics_family(out, "shadowdiff_upstream_tls_handshakes_total",
+	    "counter", "TLS handshakes with the backends, by result.");
+	ml[0].name = "backend";
+	ml[1].name = "result";
+	for (i = 0; i < 2; i++) {
+		c = i == 0 ? r->c : r->sc;
+		ml[0].value = legs[i];
+		ml[1].value = "ok";
+		metrics_u64(out, "shadowdiff_upstream_tls_handshakes_total",
+		    ml, 2, c[STAT_UP_TLS_HANDSHAKES]);
+		ml[1].value = "failed";
+		metrics_u64(out, "shadowdiff_upstream_tls_handshakes_total",
+		    ml, 2, c[STAT_UP_TLS_FAILED]);
+	}
+	metrics_family(out, "shadowdiff_upstream_tls_resumed_total",
+	    "counter", "TLS handshakes with the backends that resumed a "
+	    "session.");
+	for (i = 0; i < 2; i++) {
+		ml[0].value = legs[i];
+		metrics_u64(out, "shadowdiff_upstream_tls_resumed_total", ml,
+		    1, (i == 0 ? r->c : r->sc)[STAT_UP_TLS_RESUMED]);
+	}
+}
+
 /* GET /metrics: the snapshot as Prometheus text, format 0.0.4. */
 void
 report_metrics(const struct report_src *src, struct evbuffer *out)
@@ -349,7 +398,8 @@ report_metrics(const struct report_src *src, struct evbuffer *out)
 	    r.c[STAT_UP_OPEN]);
 	ml.value = "shadow";
 	metrics_u64(out, "shadowdiff_upstream_connections", &ml, 1,
-	    r.shadow_open);
+	    r.sc[STAT_UP_OPEN]);
+	prom_tls(out, &r);
 
 	metrics_family(out, "process_start_time_seconds", "gauge",
 	    "Start time of the process since the Unix epoch, in seconds.");
@@ -429,6 +479,36 @@ json_route(const struct report_route *rr)
 	return (o);
 }
 
+/* A backend's TLS handshakes as JSON. */
+static json_t *
+json_upstream_tls(const uint64_t *c)
+{
+	return (json_pack("{s:I,s:I,s:I}",
+	    "ok", (json_int_t)c[STAT_UP_TLS_HANDSHAKES],
+	    "resumed", (json_int_t)c[STAT_UP_TLS_RESUMED],
+	    "failed", (json_int_t)c[STAT_UP_TLS_FAILED]));
+}
+
+/* The TLS figures as JSON. */
+static json_t *
+json_tls(const struct report *r)
+{
+	json_t	*o = json_object(), *x = json_object();
+	int	 f;
+
+	json_object_set_new(o, "handshakes",
+	    json_integer((json_int_t)r->c[STAT_TLS_HANDSHAKES]));
+	json_object_set_new(o, "resumed",
+	    json_integer((json_int_t)r->c[STAT_TLS_RESUMED]));
+	for (f = 0; f < TLS_FAIL_MAX; f++)
+		json_object_set_new(x, tls_failure_label(f), json_integer(
+		    (json_int_t)r->c[STAT_TLS_FAIL_TIMEOUT + f]));
+	json_object_set_new(o, "failures", x);
+	json_object_set_new(o, "primary", json_upstream_tls(r->c));
+	json_object_set_new(o, "shadow", json_upstream_tls(r->sc));
+	return (o);
+}
+
 /* GET /stats: the same snapshot as JSON (docs/metrics.md). */
 void
 report_stats(const struct report_src *src, struct evbuffer *out)
@@ -484,7 +564,8 @@ report_stats(const struct report_src *src, struct evbuffer *out)
 	    "client", (json_int_t)r.c[STAT_CONN_OPEN],
 	    "client_refused", (json_int_t)r.c[STAT_CONN_REFUSED],
 	    "primary", (json_int_t)r.c[STAT_UP_OPEN],
-	    "shadow", (json_int_t)r.shadow_open));
+	    "shadow", (json_int_t)r.sc[STAT_UP_OPEN]));
+	json_object_set_new(o, "tls", json_tls(&r));
 
 	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(15))) ==

@@ -24,6 +24,17 @@
  *
  * Callbacks may free the sock; `busy` counts the frames of our handlers
  * and the memory goes when the outermost returns (sock_unbusy).
+ *
+ * TLS goes straight over the socket (SSL_set_fd): a read is an SSL_read
+ * into the input's reserved space, a write an SSL_write of up to one
+ * record from the output, so TLS adds no copy and no system call of its
+ * own. OpenSSL may hold decrypted bytes we did not take (the high mark
+ * stopped us): epoll knows nothing of them, so the read event is
+ * activated by hand while SSL_has_pending() says so. During the
+ * handshake the events wait for whatever OpenSSL asks, untimed; a timer
+ * of its own bounds the whole handshake. The rare crossings (a read
+ * that must write first, a write that must read) wait on the other
+ * event.
  */
 #include "config.h"
 
@@ -39,6 +50,9 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "shadowdiff/log.h"
 #include "shadowdiff/sock.h"
@@ -76,13 +90,33 @@ struct sock {
 	int				 read_timed;
 	int				 write_timed;
 
+	SSL				*ssl;		/* NULL: plain TCP */
+	enum {
+		SOCK_TLS_NONE,
+		SOCK_TLS_HANDSHAKE,
+		SOCK_TLS_OPEN,
+		SOCK_TLS_FAILED
+	}				 tls;
+	int				 tls_server;
+	int				 read_wants_write;
+	int				 write_wants_read;
+	struct event			*ev_handshake;	/* its deadline */
+	struct timeval			 handshake_tv;
+	unsigned long			 tls_err;
+	long				 tls_verify;
+
 	int				 busy;
 	int				 freed;
 };
 
+/* An SSL record's worth: what one SSL_write() sends at most. */
+#define SOCK_TLS_RECORD	(16 * 1024)
+
 static void	sock_read_cb(evutil_socket_t, short, void *);
 static void	sock_write_cb(evutil_socket_t, short, void *);
 static void	sock_flush_cb(evutil_socket_t, short, void *);
+static void	sock_handshake_timeout_cb(evutil_socket_t, short, void *);
+static void	sock_flush(struct sock *);
 static void	sock_input_cb(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 static void	sock_output_cb(struct evbuffer *,
@@ -98,6 +132,8 @@ sock_destroy(struct sock *s)
 		event_free(s->ev_write);
 	if (s->ev_flush != NULL)
 		event_free(s->ev_flush);
+	if (s->ev_handshake != NULL)
+		event_free(s->ev_handshake);
 	if (s->input != NULL)
 		evbuffer_free(s->input);
 	if (s->output != NULL)
@@ -127,9 +163,15 @@ sock_update_read(struct sock *s)
 {
 	int	 want;
 
+	if (s->tls == SOCK_TLS_HANDSHAKE)
+		return;		/* the handshake waits for what it needs */
 	want = s->fd != -1 && !s->connecting && !s->freed &&
-	    (s->enabled & EV_READ) && (s->read_high == 0 ||
-	    evbuffer_get_length(s->input) < s->read_high);
+	    (((s->enabled & EV_READ) && (s->read_high == 0 ||
+	    evbuffer_get_length(s->input) < s->read_high)) ||
+	    s->write_wants_read);
+	/* Decrypted bytes epoll can't see: read them now. */
+	if (want && s->ssl != NULL && SSL_has_pending(s->ssl))
+		event_active(s->ev_read, EV_READ, 0);
 	if (want && !s->read_on) {
 		sock_event_add(s->ev_read, &s->read_tv, s->read_timed);
 		s->read_on = 1;
@@ -164,7 +206,8 @@ static void
 sock_schedule_flush(struct sock *s)
 {
 	if (s->flush_on || s->freed || s->fd == -1 || s->connecting ||
-	    s->write_on || !(s->enabled & EV_WRITE))
+	    s->tls == SOCK_TLS_HANDSHAKE || s->write_on ||
+	    !(s->enabled & EV_WRITE))
 		return;
 	/* Once per turn: the flag spares event_active()'s lock per piece. */
 	s->flush_on = 1;
@@ -298,7 +341,18 @@ sock_free(struct sock *s)
 	if (s->ev_write != NULL)
 		event_del(s->ev_write);
 	event_del(s->ev_flush);
+	if (s->ev_handshake != NULL)
+		event_del(s->ev_handshake);
 	s->read_on = s->write_on = 0;
+	if (s->ssl != NULL) {
+		/* One try at close_notify; a peer gone meanwhile is no error. */
+		ERR_clear_error();
+		if (s->tls == SOCK_TLS_OPEN)
+			(void)SSL_shutdown(s->ssl);
+		SSL_free(s->ssl);
+		ERR_clear_error();
+		s->ssl = NULL;
+	}
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
@@ -345,7 +399,8 @@ sock_disable(struct sock *s, short what)
 	s->enabled &= ~(what & (EV_READ | EV_WRITE));
 	if (what & EV_READ)
 		sock_update_read(s);
-	if ((what & EV_WRITE) && !s->connecting)
+	if ((what & EV_WRITE) && !s->connecting &&
+	    s->tls != SOCK_TLS_HANDSHAKE)
 		sock_write_off(s);
 }
 
@@ -373,6 +428,8 @@ sock_set_timeouts(struct sock *s, const struct timeval *rtv,
 	s->write_timed = wtv != NULL;
 	if (wtv != NULL)
 		s->write_tv = *wtv;
+	if (s->tls == SOCK_TLS_HANDSHAKE)
+		return;		/* its events are untimed: see above */
 	/* event_add() on a pending event only moves its timer. */
 	if (s->read_on) {
 		if (rtv != NULL)
@@ -388,6 +445,173 @@ sock_set_timeouts(struct sock *s, const struct timeval *rtv,
 	}
 }
 
+/* Makes the events wait for WHAT (EV_READ, EV_WRITE) only, untimed. */
+static void
+sock_handshake_wait(struct sock *s, short what)
+{
+	if ((what & EV_READ) && !s->read_on) {
+		sock_event_add(s->ev_read, NULL, 0);
+		s->read_on = 1;
+	} else if (!(what & EV_READ) && s->read_on) {
+		event_del(s->ev_read);
+		s->read_on = 0;
+	}
+	if ((what & EV_WRITE) && !s->write_on) {
+		sock_event_add(s->ev_write, NULL, 0);
+		s->write_on = 1;
+	} else if (!(what & EV_WRITE) && s->write_on) {
+		event_del(s->ev_write);
+		s->write_on = 0;
+	}
+}
+
+/* Keeps what OpenSSL says of a failure, for sock_tls_error(). */
+static void
+sock_tls_keep_error(struct sock *s)
+{
+	s->tls_err = ERR_peek_last_error();
+	if (!s->tls_server && ERR_GET_LIB(s->tls_err) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(s->tls_err) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+		s->tls_verify = SSL_get_verify_result(s->ssl);
+	ERR_clear_error();
+}
+
+/* The handshake failed (WHAT: EOF, ERROR or TIMEOUT): tell the owner. */
+static void
+sock_handshake_fail(struct sock *s, short what)
+{
+	int	 saved = errno;
+
+	s->tls = SOCK_TLS_FAILED;
+	event_del(s->ev_handshake);
+	sock_handshake_wait(s, 0);
+	s->enabled = 0;
+	errno = saved != 0 ? saved : EPROTO;
+	s->eventcb(s, what | SOCK_TLS, s->arg);
+}
+
+/* One step of the handshake, when the socket is ready for it. */
+static void
+sock_handshake(struct sock *s)
+{
+	int	 rc, e;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_do_handshake(s->ssl);
+	if (rc == 1) {
+		ERR_clear_error();
+		s->tls = SOCK_TLS_OPEN;
+		event_del(s->ev_handshake);
+		sock_handshake_wait(s, 0);
+		s->eventcb(s, SOCK_CONNECTED, s->arg);
+		if (s->freed)
+			return;
+		sock_update_read(s);
+		sock_flush(s);
+		return;
+	}
+	switch ((e = SSL_get_error(s->ssl, rc))) {
+	case SSL_ERROR_WANT_READ:
+		sock_handshake_wait(s, EV_READ);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		sock_handshake_wait(s, EV_WRITE);
+		return;
+	default:
+		sock_tls_keep_error(s);
+		sock_handshake_fail(s, e == SSL_ERROR_ZERO_RETURN ||
+		    (e == SSL_ERROR_SYSCALL && s->tls_err == 0 && errno == 0) ?
+		    SOCK_EOF : SOCK_ERROR);
+		return;
+	}
+}
+
+/* The handshake took too long. */
+static void
+sock_handshake_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sock	*s = arg;
+
+	s->busy++;
+	errno = ETIMEDOUT;
+	if (s->tls == SOCK_TLS_HANDSHAKE)
+		sock_handshake_fail(s, SOCK_TIMEOUT);
+	sock_unbusy(s);
+}
+
+/* Starts the handshake over the socket, now that there is one. */
+static void
+sock_handshake_start(struct sock *s)
+{
+	if (SSL_set_fd(s->ssl, s->fd) != 1) {
+		sock_tls_keep_error(s);
+		sock_handshake_fail(s, SOCK_ERROR);
+		return;
+	}
+	s->tls = SOCK_TLS_HANDSHAKE;
+	sock_event_add(s->ev_handshake, &s->handshake_tv, 1);
+	if (s->tls_server) {
+		/* The client speaks first: wait for its hello. */
+		SSL_set_accept_state(s->ssl);
+		sock_handshake_wait(s, EV_READ);
+	} else {
+		SSL_set_connect_state(s->ssl);
+		sock_handshake(s);
+	}
+}
+
+/* Speaks TLS with SSL: as the server at once, as the client once connected. */
+void
+sock_set_tls(struct sock *s, SSL *ssl, int server, const struct timeval *tv)
+{
+	s->ssl = ssl;
+	s->tls_server = server;
+	s->handshake_tv = *tv;
+	s->ev_handshake = evtimer_new(s->base, sock_handshake_timeout_cb, s);
+	if (s->ev_handshake == NULL)
+		fatalx("out of memory");
+	if (s->priority != -1)
+		event_priority_set(s->ev_handshake, s->priority);
+	if (server) {
+		/* Our reading and writing wait for the handshake. */
+		sock_write_off(s);
+		if (s->read_on) {
+			event_del(s->ev_read);
+			s->read_on = 0;
+		}
+		sock_handshake_start(s);
+	}
+}
+
+/* The SSL of a TLS sock, or NULL. */
+SSL *
+sock_ssl(struct sock *s)
+{
+	return (s->ssl);
+}
+
+/* What OpenSSL said of a TLS failure. */
+void
+sock_tls_error(struct sock *s, unsigned long *err, long *verify)
+{
+	*err = s->tls_err;
+	*verify = s->tls_server ? X509_V_OK : (s->tls_verify != 0 ?
+	    s->tls_verify : X509_V_OK);
+}
+
+/* close_notify over TLS, then shutdown(2) for writing. */
+int
+sock_shutdown(struct sock *s)
+{
+	if (s->ssl != NULL && s->tls == SOCK_TLS_OPEN) {
+		ERR_clear_error();
+		(void)SSL_shutdown(s->ssl);
+		ERR_clear_error();
+	}
+	return (shutdown(s->fd, SHUT_WR));
+}
+
 /* Reading failed, met EOF or timed out: stop reading and report WHAT. */
 static void
 sock_read_end(struct sock *s, short what)
@@ -398,6 +622,71 @@ sock_read_end(struct sock *s, short what)
 	sock_update_read(s);
 	errno = saved;
 	s->eventcb(s, what | SOCK_READING, s->arg);
+}
+
+/*
+ * One SSL_read of at most SOCK_READ_SIZE, never past the high mark,
+ * into the input. Bytes OpenSSL still holds get another turn at once.
+ */
+static void
+sock_tls_read(struct sock *s)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 len, want;
+	int			 n;
+
+	if (!(s->enabled & EV_READ))
+		return;		/* an activation by hand, since disabled */
+	len = evbuffer_get_length(s->input);
+	want = SOCK_READ_SIZE;
+	if (s->read_high > 0) {
+		if (len >= s->read_high) {
+			sock_update_read(s);
+			return;
+		}
+		if (s->read_high - len < want)
+			want = s->read_high - len;
+	}
+	if (evbuffer_reserve_space(s->input, (ev_ssize_t)want, &v, 1) != 1) {
+		errno = ENOMEM;
+		sock_read_end(s, SOCK_ERROR);
+		return;
+	}
+	ERR_clear_error();
+	errno = 0;
+	n = SSL_read(s->ssl, v.iov_base, (int)(v.iov_len < want ?
+	    v.iov_len : want));
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		if (evbuffer_commit_space(s->input, &v, 1) == -1)
+			fatalx("sock: evbuffer_commit_space failed");
+		if (SSL_has_pending(s->ssl))
+			event_active(s->ev_read, EV_READ, 0);
+		if (s->readcb != NULL &&
+		    evbuffer_get_length(s->input) >= s->read_low)
+			s->readcb(s, s->arg);
+		return;
+	}
+	switch (SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		s->read_wants_write = 1;
+		sock_write_on(s);
+		return;
+	case SSL_ERROR_ZERO_RETURN:
+		sock_read_end(s, SOCK_EOF);
+		return;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		sock_read_end(s, errno == 0 ? SOCK_EOF : SOCK_ERROR);
+		return;
+	default:
+		sock_tls_keep_error(s);
+		errno = EPROTO;
+		sock_read_end(s, SOCK_ERROR);
+		return;
+	}
 }
 
 /*
@@ -420,6 +709,21 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
 	s->busy++;
 	if (what & EV_TIMEOUT) {
 		sock_read_end(s, SOCK_TIMEOUT);
+		goto out;
+	}
+	if (s->ssl != NULL) {
+		if (s->tls == SOCK_TLS_HANDSHAKE) {
+			sock_handshake(s);
+			goto out;
+		}
+		if (s->write_wants_read) {
+			s->write_wants_read = 0;
+			sock_flush(s);
+			sock_update_read(s);
+			if (s->freed)
+				goto out;
+		}
+		sock_tls_read(s);
 		goto out;
 	}
 	len = evbuffer_get_length(s->input);
@@ -486,6 +790,57 @@ sock_write_end(struct sock *s, short what)
 }
 
 /*
+ * SSL_write()s the output a record at a time until it is empty or the
+ * socket is full; *WROTE set if anything went. -1: failed (reported).
+ * A retry after WANT_WRITE offers the same bytes again, maybe more of
+ * them and moved (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), as it must.
+ */
+static int
+sock_tls_write(struct sock *s, int *wrote)
+{
+	size_t		 len;
+	unsigned char	*p;
+	int		 n;
+
+	while ((len = evbuffer_get_length(s->output)) > 0) {
+		if (len > SOCK_TLS_RECORD)
+			len = SOCK_TLS_RECORD;
+		if ((p = evbuffer_pullup(s->output, (ev_ssize_t)len)) == NULL) {
+			errno = ENOMEM;
+			sock_write_end(s, SOCK_ERROR);
+			return (-1);
+		}
+		ERR_clear_error();
+		errno = 0;
+		if ((n = SSL_write(s->ssl, p, (int)len)) > 0) {
+			evbuffer_drain(s->output, (size_t)n);
+			*wrote = 1;
+			continue;
+		}
+		switch (SSL_get_error(s->ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			return (0);
+		case SSL_ERROR_WANT_READ:
+			s->write_wants_read = 1;
+			sock_update_read(s);
+			return (0);
+		case SSL_ERROR_SYSCALL:
+			ERR_clear_error();
+			if (errno == 0)
+				errno = EPIPE;
+			sock_write_end(s, SOCK_ERROR);
+			return (-1);
+		default:
+			sock_tls_keep_error(s);
+			errno = EPROTO;
+			sock_write_end(s, SOCK_ERROR);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
  * Writes the output until it is empty or the socket is full, then adds
  * the write event if bytes are left, or deletes it if none are, and
  * tells the owner when the output fell to its low mark.
@@ -496,8 +851,14 @@ sock_flush(struct sock *s)
 	size_t	 len;
 	int	 n, wrote = 0;
 
-	if (s->fd == -1 || s->connecting || !(s->enabled & EV_WRITE))
+	if (s->fd == -1 || s->connecting || s->tls == SOCK_TLS_HANDSHAKE ||
+	    !(s->enabled & EV_WRITE))
 		return;
+	if (s->ssl != NULL) {
+		if (sock_tls_write(s, &wrote) == -1)
+			return;
+		goto written;
+	}
 	while ((len = evbuffer_get_length(s->output)) > 0) {
 		n = evbuffer_write(s->output, s->fd);
 		if (n == -1) {
@@ -514,7 +875,9 @@ sock_flush(struct sock *s)
 		if ((size_t)n < len)
 			break;
 	}
-	if ((len = evbuffer_get_length(s->output)) > 0)
+written:
+	if ((len = evbuffer_get_length(s->output)) > 0 &&
+	    !s->write_wants_read)
 		sock_write_on(s);
 	else
 		sock_write_off(s);
@@ -563,10 +926,25 @@ sock_write_cb(evutil_socket_t fd, short what, void *arg)
 			s->eventcb(s, SOCK_ERROR | SOCK_WRITING, s->arg);
 			goto out;
 		}
+		if (s->ssl != NULL) {
+			sock_write_off(s);
+			sock_handshake_start(s);
+			goto out;
+		}
 		s->eventcb(s, SOCK_CONNECTED, s->arg);
 		if (s->freed)
 			goto out;
 		sock_update_read(s);
+	}
+	if (s->tls == SOCK_TLS_HANDSHAKE) {
+		sock_handshake(s);
+		goto out;
+	}
+	if (s->read_wants_write) {
+		s->read_wants_write = 0;
+		sock_tls_read(s);
+		if (s->freed)
+			goto out;
 	}
 	sock_flush(s);
 out:

@@ -21,11 +21,14 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <openssl/ssl.h>
+
 #include "shadowdiff/config.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
+#include "shadowdiff/tls.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
 
@@ -57,6 +60,7 @@ struct upstream {
 	int				 busy;
 	int				 release;	/* -1 none, 0 close, 1 pool */
 	int				 demoted;	/* runs at a lower priority */
+	int				 session_kept;	/* TLS: in the pool */
 };
 
 TAILQ_HEAD(upstream_list, upstream);
@@ -72,6 +76,9 @@ struct upstream_pool {
 	size_t				 nidle;
 	size_t				 nconns;	/* idle and busy */
 	int				 retired;	/* freed with its last */
+	/* TLS: a session to resume; the failure logged last. */
+	SSL_SESSION			*session;
+	const char			*tls_logged;
 };
 
 static void	upstream_read_cb(struct sock *, void *);
@@ -82,6 +89,7 @@ static void	upstream_idle_event_cb(struct sock *, short, void *);
 static void	upstream_free(struct upstream *);
 static void	upstream_end(struct upstream *, short);
 static void	upstream_unbusy(struct upstream *);
+static void	upstream_tls_failed(struct upstream *, short);
 
 static int	up_head(void *, struct http_msg *);
 static int	up_body(void *, const char *, size_t);
@@ -173,6 +181,7 @@ upstream_pool_free(struct upstream_pool *pool)
 	if (pool == NULL)
 		return;
 	upstream_pool_close_idle(pool);
+	SSL_SESSION_free(pool->session);
 	config_unref(pool->cfg);
 	free(pool);
 }
@@ -220,12 +229,24 @@ upstream_connect(struct upstream *up)
 {
 	const struct config_backend	*b = up->pool->backend;
 	struct timeval			 tv = tv_ms(b->connect_timeout_ms);
+	SSL				*ssl;
 
 	up->sock = sock_new(up->pool->base, -1, upstream_read_cb,
 	    upstream_write_cb, upstream_event_cb, up);
 	if (up->sock == NULL)
 		return (-1);
 	stats_inc(up->pool->stats, STAT_UP_OPEN);
+	if (b->tls) {
+		if ((ssl = tls_client_ssl(b->tls_ctx, b->host,
+		    b->verify)) == NULL) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		if (up->pool->session != NULL)
+			SSL_set_session(ssl, up->pool->session);
+		/* connect_timeout again, for the handshake. */
+		sock_set_tls(up->sock, ssl, 0, &tv);
+	}
 	sock_setwatermark(up->sock, EV_READ, 0, UPSTREAM_READ_MAX);
 	sock_setwatermark(up->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);
 	/* The connect is timed with the write timeout. */
@@ -377,6 +398,31 @@ upstream_tunnel(struct upstream *up)
 	sock_set_timeouts(up->sock, NULL, NULL);
 }
 
+/*
+ * Keeps the TLS session of a connection whose response came whole, for
+ * the pool's next connections to resume (TLS 1.3 tickets come after the
+ * handshake: by now they have).
+ */
+static void
+upstream_keep_session(struct upstream *up)
+{
+	struct upstream_pool	*pool = up->pool;
+	SSL			*ssl = sock_ssl(up->sock);
+	SSL_SESSION		*sess;
+
+	if (ssl == NULL || up->session_kept || !up->resp_done)
+		return;
+	up->session_kept = 1;
+	if ((sess = SSL_get1_session(ssl)) == NULL)
+		return;
+	if (!SSL_SESSION_is_resumable(sess) || sess == pool->session) {
+		SSL_SESSION_free(sess);
+		return;
+	}
+	SSL_SESSION_free(pool->session);
+	pool->session = sess;
+}
+
 /* Ends the exchange: to the pool if reusable, else closed. */
 static void
 upstream_finish(struct upstream *up, int reusable)
@@ -389,6 +435,7 @@ upstream_finish(struct upstream *up, int reusable)
 		up->cbs = NULL;
 		return;
 	}
+	upstream_keep_session(up);
 	if (!reusable || up->demoted || pool->retired ||
 	    up->state != UP_ACTIVE ||
 	    !up->resp_done ||
@@ -450,6 +497,30 @@ upstream_fail(struct upstream *up, enum upstream_error err,
 	upstream_unbusy(up);
 }
 
+/*
+ * The TLS handshake failed: OpenSSL's reason is logged when it differs
+ * from the one logged last (a backend with an expired certificate logs
+ * once, not once per request), and the owner told.
+ */
+static void
+upstream_tls_failed(struct upstream *up, short what)
+{
+	struct upstream_pool	*pool = up->pool;
+	unsigned long		 err;
+	long			 verify;
+	const char		*reason;
+
+	sock_tls_error(up->sock, &err, &verify);
+	reason = (what & SOCK_EOF) ? "closed during the handshake" :
+	    tls_reason(err, verify);
+	stats_inc(pool->stats, STAT_UP_TLS_FAILED);
+	if (reason != pool->tls_logged) {
+		pool->tls_logged = reason;
+		upstream_log(pool, "TLS handshake failed: %s", reason);
+	}
+	upstream_fail(up, UPSTREAM_TLS, reason);
+}
+
 /* Judges how a connection ended: a complete response, or an error. */
 static void
 upstream_end(struct upstream *up, short what)
@@ -461,6 +532,10 @@ upstream_end(struct upstream *up, short what)
 		    up->state == UP_CONNECTING ? "connect" :
 		    up->sent ? "response" : "request send");
 		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");
+		return;
+	}
+	if (what & SOCK_TLS) {
+		upstream_tls_failed(up, what);
 		return;
 	}
 	if (up->state == UP_CONNECTING) {
@@ -555,6 +630,13 @@ upstream_event_cb(struct sock *s, short what, void *arg)
 	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
 
 	if (what & SOCK_CONNECTED) {
+		if (sock_ssl(s) != NULL) {
+			up->pool->tls_logged = NULL;
+			stats_inc(up->pool->stats, STAT_UP_TLS_HANDSHAKES);
+			if (tls_resumed(sock_ssl(s)))
+				stats_inc(up->pool->stats,
+				    STAT_UP_TLS_RESUMED);
+		}
 		up->state = UP_ACTIVE;
 		if (up->sent)
 			sock_set_timeouts(up->sock, &tv, &tv);

@@ -97,6 +97,7 @@ worker_listen(struct worker *w, struct worker_setup *setup)
 				break;
 		if (j < nold) {
 			/* Kept: the descriptor handed over is not needed. */
+			old[j].tls = setup->socks[i].tls;
 			nl[w->nlisteners++] = old[j];
 			old[j].l = NULL;
 			close(fd);
@@ -116,6 +117,7 @@ worker_listen(struct worker *w, struct worker_setup *setup)
 			continue;
 		}
 		nl[w->nlisteners].id = setup->socks[i].id;
+		nl[w->nlisteners].tls = setup->socks[i].tls;
 		evconnlistener_set_error_cb(nl[w->nlisteners].l,
 		    worker_accept_error_cb);
 		/* Accepting is paused after an error: this one too. */
@@ -198,7 +200,12 @@ worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct worker	*w = arg;
+	size_t		 i;
+	int		 tls = 0;
 
+	for (i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].l == l)
+			tls = w->listeners[i].tls;
 	if (atomic_fetch_add(&worker_total_conns, 1) >=
 	    w->cfg->max_connections) {
 		atomic_fetch_sub(&worker_total_conns, 1);
@@ -206,7 +213,7 @@ worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	conn_accept(w, fd, sa, (socklen_t)salen);
+	conn_accept(w, fd, sa, (socklen_t)salen, tls);
 }
 
 /* accept(2) failed, likely out of descriptors: pause, don't spin. */

@@ -2,7 +2,12 @@
  * sd-backend: the backend that shadowdiff's tests, demo and benchmark
  * put behind the proxy. libevent's evhttp, one thread, keep-alive.
  *
- * usage: sd-backend [-qv] [-a address] [-f go|rust] [-i ms] [-p port]
+ * usage: sd-backend [-qv] [-a address] [-C cafile] [-f go|rust] [-i ms]
+ *                   [-p port] [-t chain,key]
+ *
+ * -t serves HTTPS with that certificate chain and key (PEM files), TLS
+ * 1.2 and 1.3, ALPN http/1.1; -C then asks every client for a
+ * certificate signed by a CA of that file, and refuses those without.
  *
  * It listens on 127.0.0.1 (-a) port 0 (-p; 0 lets the kernel choose),
  * prints "port N\n" on stdout once listening and runs until SIGTERM or
@@ -28,6 +33,9 @@
  *   /sleep/MS     200 "slept\n" after MS milliseconds (at most an hour),
  *                 on a timer: other connections are served meanwhile.
  *   /close        200 "close\n" with Connection: close.
+ *   /tls          200 text/plain: "plain\n" without -t, else the lines
+ *                 "version V", "sni NAME" (or "-"), "resumed 0|1" and
+ *                 "client SUBJECT" (or "-") of the connection.
  *   /stats        200 "requests N\n": the requests received completely
  *                 (the handler ran) except /stats, /seen and their /reset.
  *   /stats/reset  sets that count to zero.
@@ -122,12 +130,17 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>	/* major, minor: 2.1 has no accessor */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define PIECE_SIZE	(256 * 1024)	/* one /bytes write; the only buffer */
 #define MAX_BYTES	(UINT64_C(1) << 50)
@@ -176,6 +189,7 @@ struct backend {
 	char			*json;		/* the last /json body */
 	size_t			 json_len;
 	uint64_t		 json_n;	/* its N, 0 if none */
+	SSL_CTX			*tls;		/* -t: HTTPS */
 };
 
 /* The /bytes pattern, PIECE_SIZE bytes readable from any offset < 26. */
@@ -271,8 +285,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sd-backend [-qv] [-a address] [-f go|rust] [-i ms] "
-	    "[-p port]\n");
+	    "usage: sd-backend [-qv] [-a address] [-C cafile] [-f go|rust] "
+	    "[-i ms] [-p port] [-t chain,key]\n");
 	exit(2);
 }
 
@@ -601,6 +615,45 @@ handle_close(struct evhttp_request *req)
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
 	reply_text(req, 200, "close\n");
+}
+
+/* /tls: what the connection's TLS looks like from here. */
+static void
+handle_tls(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	struct evbuffer			*out = evbuffer_new();
+	SSL				*ssl = NULL;
+	X509				*peer;
+	const char			*sni;
+	char				 subject[256] = "-";
+
+	evcon = evhttp_request_get_connection(req);
+	bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	if (bev != NULL)
+		ssl = bufferevent_openssl_get_ssl(bev);
+	if (out == NULL) {
+		reply(req, 500);
+		return;
+	}
+	if (ssl == NULL)
+		evbuffer_add_printf(out, "plain\n");
+	else {
+		sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+		if ((peer = SSL_get1_peer_certificate(ssl)) != NULL) {
+			X509_NAME_oneline(X509_get_subject_name(peer), subject,
+			    sizeof(subject));
+			X509_free(peer);
+		}
+		evbuffer_add_printf(out, "version %s\nsni %s\nresumed %d\n"
+		    "client %s\n", SSL_get_version(ssl), sni ? sni : "-",
+		    SSL_session_reused(ssl), subject);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
 }
 
 /* /stats and /stats/reset. */
@@ -963,6 +1016,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		handle_sleep(be, req, path + 7);
 	else if (strcmp(path, "/close") == 0)
 		handle_close(req);
+	else if (strcmp(path, "/tls") == 0)
+		handle_tls(req);
 	else if (strncmp(path, "/json/", 6) == 0)
 		handle_json(be, req, path + 6);
 	else if (strncmp(path, "/api/", 5) == 0)
@@ -978,6 +1033,66 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct backend	*be = arg;
 
 	event_base_loopexit(be->base, NULL);
+}
+
+/* -t: each connection speaks TLS, with an SSL of our context. */
+static struct bufferevent *
+tls_bev_cb(struct event_base *base, void *arg)
+{
+	struct backend	*be = arg;
+	SSL		*ssl = SSL_new(be->tls);
+
+	if (ssl == NULL)
+		return (NULL);
+	return (bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
+}
+
+/* ALPN: http/1.1 when offered. */
+static int
+tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char	 h1[] = "\x08http/1.1";
+
+	if (SSL_select_next_proto((unsigned char **)out, outlen, h1,
+	    sizeof(h1) - 1, in, inlen) == OPENSSL_NPN_NEGOTIATED)
+		return (SSL_TLSEXT_ERR_OK);
+	return (SSL_TLSEXT_ERR_NOACK);
+}
+
+/* -t CHAIN,KEY and -C CAFILE: the TLS context; NULL on error (said). */
+static SSL_CTX *
+tls_setup(const char *pair, const char *cafile)
+{
+	SSL_CTX		*ctx;
+	char		*chain, *key;
+
+	if ((chain = strdup(pair)) == NULL || (key = strchr(chain, ',')) ==
+	    NULL) {
+		free(chain);
+		usage();
+	}
+	*key++ = '\0';
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, chain) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    (cafile != NULL && SSL_CTX_load_verify_file(ctx, cafile) != 1)) {
+		fprintf(stderr, "sd-backend: TLS setup with %s, %s: %s\n",
+		    chain, key, ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		free(chain);
+		return (NULL);
+	}
+	free(chain);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sdb", 3);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
+	if (cafile != NULL)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return (ctx);
 }
 
 /* Listens on address:port and prints the port; 0 or -1. */
@@ -1042,6 +1157,7 @@ main(int argc, char *argv[])
 	struct event	*sigterm, *sigint;
 	struct pending	*p;
 	const char	*address = "127.0.0.1", *port = "0";
+	const char	*tls = NULL, *cafile = NULL;
 	struct timeval	 idle = { 0, 0 };
 	size_t		 i;
 	long		 ms;
@@ -1049,8 +1165,14 @@ main(int argc, char *argv[])
 
 	memset(&be, 0, sizeof(be));
 	LIST_INIT(&be.pendings);
-	while ((ch = getopt(argc, argv, "a:f:i:p:qv")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:f:i:p:qt:v")) != -1) {
 		switch (ch) {
+		case 'C':
+			cafile = optarg;
+			break;
+		case 't':
+			tls = optarg;
+			break;
 		case 'i':
 			/* Closes keep-alive connections idle this long. */
 			ms = strtol(optarg, NULL, 10);
@@ -1083,8 +1205,10 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (cafile != NULL && tls == NULL))
 		usage();
+	if (tls != NULL && (be.tls = tls_setup(tls, cafile)) == NULL)
+		return (1);
 
 	for (i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (char)('a' + i % 26);
@@ -1104,6 +1228,8 @@ main(int argc, char *argv[])
 	evhttp_set_max_headers_size(be.http, -1);
 	evhttp_set_default_content_type(be.http, NULL);
 	evhttp_set_gencb(be.http, request_cb, &be);
+	if (be.tls != NULL)
+		evhttp_set_bevcb(be.http, tls_bev_cb, &be);
 	if (idle.tv_sec != 0 || idle.tv_usec != 0)
 		evhttp_set_timeout_tv(be.http, &idle);
 
@@ -1135,5 +1261,6 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(be.base);
+	SSL_CTX_free(be.tls);
 	return (0);
 }

@@ -981,7 +981,7 @@ static const struct {
 } bad_cases[] = {
 	{ "unknown section", BASE "[bogus]\nx = 1\n", {
 	    { 5, "unknown section [bogus]: expected [server], [listen], "
-		"[admin], [primary], [shadow], [limits], [diff], [log] or "
+		"[tls], [admin], [primary], [shadow], [limits], [diff], [log] or "
 		"[route NAME]" } } },
 	{ "admin address", BASE "[admin]\nlisten = 9901\n", {
 	    { 6, "[admin] listen = \"9901\": expected host:port, such as "
@@ -1127,17 +1127,48 @@ static const struct {
 	    "url = http://127.0.0.1:8080\n", {
 	    { 2, "[listen] address = \"127.0.0.1:http\": expected "
 		"host:port" } } },
-	{ "https url",
+	{ "https url with a bad CA file",
 	    "[listen]\naddress = 127.0.0.1:0\n[primary]\n"
-	    "url = https://127.0.0.1:8443\n", {
-	    { 4, "[primary] url = \"https://127.0.0.1:8443\": expected "
-		"http://host:port (https backends are not supported by this "
-		"version)" } } },
+	    "url = https://127.0.0.1:8443\nca_file = /dev/null\n", {
+	    { 5, "[primary] ca_file = \"/dev/null\": expected a file of PEM "
+		"CA certificates" } } },
 	{ "ftp url",
 	    "[listen]\naddress = 127.0.0.1:0\n[primary]\n"
 	    "url = ftp://127.0.0.1:21\n", {
 	    { 4, "[primary] url = \"ftp://127.0.0.1:21\": expected a URL "
-		"such as http://127.0.0.1:8080" } } },
+		"such as http://127.0.0.1:8080 or https://api.internal" } } },
+	{ "listen address twice",
+	    "[listen]\naddress = 127.0.0.1:8080\naddress = 127.0.0.1:8080\n"
+	    "[primary]\nurl = http://127.0.0.1:1\n", {
+	    { 3, "[listen] address = 127.0.0.1:8080: the same address as "
+		"line 2" } } },
+	{ "tls listener without a certificate",
+	    "[listen]\naddress = 127.0.0.1:0 tls\n"
+	    "[primary]\nurl = http://127.0.0.1:1\n", {
+	    { 2, "[listen] address = 127.0.0.1:0 tls: expected a [tls] "
+		"certificate = CHAIN KEY for it" } } },
+	{ "listen address with a bad word",
+	    "[listen]\naddress = 127.0.0.1:0 ssl\n"
+	    "[primary]\nurl = http://127.0.0.1:1\n", {
+	    { 2, "[listen] address = \"127.0.0.1:0 ssl\": expected host:port, "
+		"and tls if clients speak TLS there" } } },
+	{ "tls certificate missing",
+	    BASE "[tls]\ncertificate = /nonexistent.pem /nonexistent.key\n", {
+	    { 6, "[tls] certificate = \"/nonexistent.pem /nonexistent.key\": "
+		"expected a certificate chain and its key, in PEM files: "
+		"/nonexistent.pem: no such file" } } },
+	{ "tls certificate one path", BASE "[tls]\ncertificate = /x.pem\n", {
+	    { 6, "expected a certificate chain and its key, in PEM files: "
+		"two paths" } } },
+	{ "tls protocols", BASE "[tls]\nprotocols = SSLv3\n", {
+	    { 6, "[tls] protocols = \"SSLv3\": expected TLSv1.2, TLSv1.3 or "
+		"both" } } },
+	{ "tls ciphers", BASE "[tls]\nciphers = NOPE\n", {
+	    { 6, "[tls] ciphers = \"NOPE\": expected an OpenSSL cipher list" } } },
+	{ "tls ciphersuites", BASE "[tls]\nciphersuites = TLS_NOPE\n", {
+	    { 6, "[tls] ciphersuites = \"TLS_NOPE\": expected TLS 1.3 suites" } } },
+	{ "verify not a boolean", BASE "[primary]\nverify = maybe\n", {
+	    { 6, "[primary] verify = \"maybe\": expected yes or no" } } },
 	{ "url without scheme",
 	    "[listen]\naddress = 127.0.0.1:0\n[primary]\n"
 	    "url = 127.0.0.1:8080\n", {

@@ -98,14 +98,7 @@ teardown(void)
 static int
 wait_output(const char *text)
 {
-	int	 i;
-
-	for (i = 0; i < WAIT_MS / POLL_MS; i++) {
-		if (tu_proc_output_has(&daemon_, text))
-			return (1);
-		usleep(POLL_MS * 1000);
-	}
-	return (0);
+	return (tu_proc_wait_output(&daemon_, text, WAIT_MS));
 }
 
 /* GET PATH through the daemon; expects 200. */
@@ -125,29 +118,7 @@ get_ok(const char *path)
 static json_t *
 records_in(const char *path, size_t n)
 {
-	json_t		*all = NULL, *rec;
-	FILE		*f;
-	char		*line = NULL;
-	size_t		 size = 0;
-	int		 i;
-
-	for (i = 0; i < WAIT_MS / POLL_MS; i++) {
-		json_decref(all);
-		all = json_array();
-		if ((f = fopen(path, "r")) != NULL) {
-			while (getline(&line, &size, f) != -1)
-				if ((rec = json_loads(line, 0, NULL)) != NULL)
-					json_array_append_new(all, rec);
-			fclose(f);
-		}
-		if (json_array_size(all) >= n)
-			break;
-		usleep(POLL_MS * 1000);
-	}
-	free(line);
-	ck_assert_uint_ge(json_array_size(all), n);
-	ck_assert_int_eq(tu_validate_records(path), 0);
-	return (all);
+	return (tu_records(path, n, WAIT_MS));
 }
 
 /* The records of the first log, waiting (bounded) for at least N. */

@@ -59,3 +59,10 @@ tests_check_admin_SOURCES = tests/check_admin.c
 check_PROGRAMS += tests/check_metrics
 TESTS += tests/check_metrics
 tests_check_metrics_SOURCES = tests/check_metrics.c
+
+# Integration: TLS to clients and to backends, with certificates that
+# tests/gen-certs.sh makes for the run (the openssl command).
+check_PROGRAMS += tests/check_tls
+TESTS += tests/check_tls
+tests_check_tls_SOURCES = tests/check_tls.c
+EXTRA_DIST += tests/gen-certs.sh

@@ -189,13 +189,21 @@ int
 tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 {
 	static int	 n;
-	char		 bin[PATH_MAX], f[] = "-f", fl[16], ex[64];
-	char *const	 argv[] = { bin, f, fl, extra ? ex : NULL, NULL };
+	char		 bin[PATH_MAX], f[] = "-f", fl[16], ex[2 * PATH_MAX];
+	char		*argv[3 + TU_BACKEND_ARGS + 1], *save = NULL, *w;
+	size_t		 i = 0;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(fl, sizeof(fl), "%s", flavor);
 	snprintf(ex, sizeof(ex), "%s", extra ? extra : "");
 	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-backend"));
+	argv[i++] = bin;
+	argv[i++] = f;
+	argv[i++] = fl;
+	for (w = strtok_r(ex, " ", &save); w != NULL && i < 3 +
+	    TU_BACKEND_ARGS; w = strtok_r(NULL, " ", &save))
+		argv[i++] = w;
+	argv[i] = NULL;
 	snprintf(p->out, sizeof(p->out), "%s/backend.%d.out", tu_tmpdir(),
 	    n++);
 	if (tu_spawn(p, argv, NULL) == -1)
@@ -243,6 +251,35 @@ tu_stop_all(struct tu_proc *d, struct tu_proc *a, struct tu_proc *b)
 	memset(a, 0, sizeof(*a));
 	memset(b, 0, sizeof(*b));
 	return (status);
+}
+
+/* The records of the log at PATH, once it holds N (bounded wait). */
+json_t *
+tu_records(const char *path, size_t n, int wait_ms)
+{
+	json_t		*all = NULL, *rec;
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 size = 0;
+	long long	 deadline = tu_now_ms() + wait_ms;
+
+	for (;;) {
+		json_decref(all);
+		all = json_array();
+		if ((f = fopen(path, "r")) != NULL) {
+			while (getline(&line, &size, f) != -1)
+				if ((rec = json_loads(line, 0, NULL)) != NULL)
+					json_array_append_new(all, rec);
+			fclose(f);
+		}
+		if (json_array_size(all) >= n || tu_now_ms() >= deadline)
+			break;
+		tu_sleep_ms(20);
+	}
+	free(line);
+	ck_assert_uint_ge(json_array_size(all), n);
+	ck_assert_int_eq(tu_validate_records(path), 0);
+	return (all);
 }
 
 /* Validates every line of PATH against docs/divergence-log.schema.json. */
@@ -323,6 +360,21 @@ tu_proc_stop(struct tu_proc *p, int sig)
 	waitpid(p->pid, &status, 0);
 	p->pid = 0;
 	return (-1);
+}
+
+/* Waits at most MS for P's output to contain TEXT; whether it does. */
+int
+tu_proc_wait_output(const struct tu_proc *p, const char *text, int ms)
+{
+	long long	 deadline = tu_now_ms() + ms;
+
+	for (;;) {
+		if (tu_proc_output_has(p, text))
+			return (1);
+		if (tu_now_ms() >= deadline)
+			return (0);
+		tu_sleep_ms(20);
+	}
 }
 
 /* Whether P's output contains TEXT. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include <check.h>
+#include <jansson.h>
 
 /* Runs one suite with TAP output on stdout; returns the exit status. */
 int	tu_run(Suite *);
@@ -25,12 +26,21 @@ const char *tu_build_path(const char *);
 /* A fresh temporary directory, removed at exit. */
 const char *tu_tmpdir(void);
 
-/* Starts sd-backend (FLAVOR "go" or "rust", extra argument or NULL). */
+/*
+ * Starts sd-backend (FLAVOR "go" or "rust"; EXTRA: more arguments,
+ * separated by blanks, at most TU_BACKEND_ARGS, or NULL).
+ */
+#define TU_BACKEND_ARGS	8
 int	tu_backend_start(struct tu_proc *, const char *, const char *);
 /* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
 int	tu_misbehave_start(struct tu_proc *, const char *, const char *);
 /* Stops a daemon and two backends by PID; the daemon's exit status. */
 int	tu_stop_all(struct tu_proc *, struct tu_proc *, struct tu_proc *);
+/*
+ * The records of the divergence log at PATH, an array, once it holds N
+ * (waiting at most WAIT_MS; asserts it does), every line validated.
+ */
+json_t	*tu_records(const char *, size_t, int);
 /* Validates every line of PATH against the divergence log's schema. */
 int	tu_validate_records(const char *);
 /*
@@ -44,6 +54,8 @@ int	tu_proc_stop(struct tu_proc *, int);
 /* Waits (bounded) for P's output to hold PREFIX and a port: it, or -1. */
 int	tu_proc_port(struct tu_proc *, const char *);
 int	tu_proc_output_has(const struct tu_proc *, const char *);
+/* Waits at most MS for P's output to hold TEXT; whether it does. */
+int	tu_proc_wait_output(const struct tu_proc *, const char *, int);
 /* Peak resident memory of the process, in KiB (VmHWM). */
 long	tu_proc_peak_kib(const struct tu_proc *);
 

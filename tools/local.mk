@@ -9,5 +9,6 @@ shadowdiff_compare_LDADD = $(SHADOWDIFF_LIBS)
 check_PROGRAMS += tests/check_compare
 TESTS += tests/check_compare
 tests_check_compare_SOURCES = tests/check_compare.c
-tests_check_compare_LDADD = tests/libtestutil.a $(ZLIB_LIBS) $(CHECK_LIBS)
+tests_check_compare_LDADD = tests/libtestutil.a $(JANSSON_LIBS) $(ZLIB_LIBS) \
+	$(CHECK_LIBS)
 EXTRA_tests_check_compare_DEPENDENCIES = shadowdiff-compare

@@ -14,14 +14,23 @@
 #include <sys/socket.h>
 
 struct diff_rules;
+struct ssl_ctx_st;
+struct tls_cert;
 
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/shadowdiff/shadowdiff.conf"
 
-/* One `address = host:port` of [listen]. */
+/* One `address = host:port [tls]` of [listen]. */
 struct config_listen {
-	char			*text;		/* as written, for messages */
+	char			*text;		/* the address, for messages */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	int			 tls;		/* clients speak TLS */
+};
+
+/* Certificates given as "CHAIN KEY", loaded when the file is read. */
+struct config_certs {
+	struct tls_cert		**v;
+	size_t			  n;
 };
 
 /* A backend: [primary] or [shadow]. */
@@ -37,6 +46,11 @@ struct config_backend {
 	uint64_t	 read_timeout_ms;
 	uint64_t	 idle_timeout_ms;
 	uint64_t	 pool_size;	/* idle connections kept per worker */
+	/* https only */
+	char		*ca_file;	/* "": the system's CAs */
+	int		 verify;	/* the backend's certificate */
+	struct config_certs cert;	/* ours, for mutual TLS (n <= 1) */
+	struct ssl_ctx_st *tls_ctx;	/* made of the three above */
 };
 
 /* A [route NAME] section: which requests it matches and its diff rules. */
@@ -67,6 +81,14 @@ struct config {
 	size_t			 nlisten;
 	uint64_t		 backlog;
 	uint64_t		 max_connections;	/* per daemon */
+
+	/* [tls]: the listeners' context, NULL when none speaks TLS */
+	struct config_certs	 tls_certs;	/* the first: the default */
+	char			**tls_protocols;
+	char			*tls_ciphers;
+	char			*tls_ciphersuites;
+	uint64_t		 tls_handshake_timeout_ms;
+	struct ssl_ctx_st	*tls_ctx;
 
 	/* [admin]: no admin endpoint when admin.text is NULL */
 	struct config_listen	 admin;

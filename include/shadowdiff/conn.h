@@ -13,8 +13,9 @@
 struct worker;
 struct conn;
 
-/* Takes over an accepted socket. */
-void	conn_accept(struct worker *, int, const struct sockaddr *, socklen_t);
+/* Takes over an accepted socket; TLS: its client speaks TLS. */
+void	conn_accept(struct worker *, int, const struct sockaddr *, socklen_t,
+	    int);
 /* Closes the connection now if idle, else after its current response. */
 void	conn_drain(struct conn *);
 /* conn_drain, or conn_close, for every connection of a worker. */

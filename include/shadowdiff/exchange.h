@@ -41,9 +41,12 @@ struct exchange	*exchange_new(struct worker *, const struct config_route *,
 /* Request body bytes, as the client sent them (de-chunked). */
 void		 exchange_request_body(struct exchange *, const char *,
 		    size_t);
-/* The request is read whole: it goes to the shadow now. */
+/*
+ * The request is read whole: it goes to the shadow now, from the client
+ * address given, which spoke PROTO ("http" or "https": X-Forwarded-Proto).
+ */
 void		 exchange_request_done(struct exchange *,
-		    const struct http_msg *, const char *);
+		    const struct http_msg *, const char *, const char *);
 /* The primary's final response head; NOBODY when it has no body. */
 void		 exchange_primary_head(struct exchange *,
 		    const struct http_msg *, int);

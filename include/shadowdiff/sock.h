@@ -12,6 +12,10 @@
  * deleted once the output is empty. So a request and its response need
  * no epoll_ctl at all in the steady state.
  *
+ * With sock_set_tls() the same goes over TLS: the input holds what was
+ * decrypted, the output what is to be encrypted, and the owner sees no
+ * other difference but the handshake's outcome.
+ *
  * sock_free() may be called from the sock's own callbacks: the memory
  * goes when the outermost callback returns.
  */
@@ -26,6 +30,7 @@
 struct event_base;
 struct evbuffer;
 struct sock;
+struct ssl_st;
 
 /* Read at most this much per readiness: the input's chunk size. */
 #define SOCK_READ_SIZE	(16 * 1024)
@@ -36,7 +41,8 @@ struct sock;
 #define SOCK_EOF	0x10	/* the peer closed its side */
 #define SOCK_ERROR	0x20	/* errno says which */
 #define SOCK_TIMEOUT	0x40	/* see sock_set_timeouts() */
-#define SOCK_CONNECTED	0x80	/* sock_connect() succeeded */
+#define SOCK_CONNECTED	0x80	/* connected (TLS: handshake done) */
+#define SOCK_TLS	0x100	/* with EOF, ERROR, TIMEOUT: in the handshake */
 
 /* Bytes were read (read), or the output fell to its low mark (write). */
 typedef void	(*sock_data_cb)(struct sock *, void *);
@@ -81,6 +87,21 @@ void		 sock_setwatermark(struct sock *, short, size_t, size_t);
  * done. Either ends in the event callback with SOCK_TIMEOUT and stops
  * that direction. NULL: no timeout.
  */
+/*
+ * Speaks TLS with SSL, which the sock takes over: as the server at once
+ * (the sock is an accepted one), as the client once sock_connect()
+ * succeeds. The handshake must end within TV; its end is reported as
+ * SOCK_CONNECTED, or as SOCK_TLS with SOCK_EOF, SOCK_ERROR (see
+ * sock_tls_error()) or SOCK_TIMEOUT.
+ */
+void		 sock_set_tls(struct sock *, struct ssl_st *, int,
+		    const struct timeval *);
+/* The SSL of a TLS sock, or NULL. */
+struct ssl_st	*sock_ssl(struct sock *);
+/* OpenSSL's error and the peer verification result of a TLS failure. */
+void		 sock_tls_error(struct sock *, unsigned long *, long *);
+/* Ends our side: close_notify over TLS, then shutdown(2) for writing. */
+int		 sock_shutdown(struct sock *);
 /* Runs the sock's events at a priority of its base (set before use). */
 void		 sock_set_priority(struct sock *, int);
 void		 sock_set_timeouts(struct sock *, const struct timeval *,

@@ -29,11 +29,25 @@
 	X(ERR_502, "primary refused, reset or answered badly (502)")	\
 	X(ERR_504, "primary timed out (504)")				\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
+	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
+	X(TLS_RESUMED, "client TLS handshakes that resumed a session")	\
+	X(TLS_FAIL_TIMEOUT, "client TLS handshakes failed: timeout")	\
+	X(TLS_FAIL_CLOSED, "client TLS handshakes failed: closed")	\
+	X(TLS_FAIL_HTTP, "client TLS handshakes failed: plain HTTP")	\
+	X(TLS_FAIL_VERSION, "client TLS handshakes failed: version")	\
+	X(TLS_FAIL_CIPHER, "client TLS handshakes failed: no shared cipher")\
+	X(TLS_FAIL_ALPN, "client TLS handshakes failed: ALPN")		\
+	X(TLS_FAIL_CERTIFICATE, "client TLS handshakes failed: our "	\
+	    "certificate refused")					\
+	X(TLS_FAIL_OTHER, "client TLS handshakes failed: other")	\
 	X(UP_CONNECTS, "upstream connections opened")			\
 	X(UP_REUSED, "requests sent on a pooled connection")		\
 	X(UP_RETRIES, "idempotent requests retried on a new connection")\
 	X(UP_STALE, "pooled connections found closed before use")	\
 	X(UP_OPEN, "upstream connections open")				\
+	X(UP_TLS_HANDSHAKES, "upstream TLS handshakes done")		\
+	X(UP_TLS_RESUMED, "upstream TLS handshakes that resumed a session")\
+	X(UP_TLS_FAILED, "upstream TLS handshakes failed")		\
 	X(MIRRORED, "requests mirrored to the shadow")			\
 	X(NOT_MIRRORED_SAMPLED, "requests not mirrored: sampled out")	\
 	X(NOT_MIRRORED_METHOD, "requests not mirrored: method")	\
@@ -44,12 +58,15 @@
 	X(MIRROR_ABANDONED, "mirrors dropped: the primary exchange failed")\
 	X(MIRROR_OVERLOADED, "mirrors dropped: the worker too busy to read "\
 	    "the shadow in time")					\
+	X(MIRROR_RELOADED, "mirrors dropped: a reload changed the shadow "\
+	    "before the request was read whole")			\
 	X(SHADOW_OK, "shadow responses received whole")		\
 	X(SHADOW_TIMEOUT, "shadow errors: timeout")			\
 	X(SHADOW_REFUSED, "shadow errors: refused")			\
 	X(SHADOW_RESET, "shadow errors: reset")				\
 	X(SHADOW_BAD_RESPONSE, "shadow errors: bad response")		\
 	X(SHADOW_TOO_LARGE, "shadow errors: response over max_response")\
+	X(SHADOW_TLS, "shadow errors: TLS handshake")			\
 	X(DIFF_QUEUED, "exchanges handed to the diff threads")		\
 	X(DIFF_DROPPED, "exchanges dropped: diff queue full")
 

@@ -37,6 +37,7 @@ enum upstream_error {
 	UPSTREAM_RESET,		/* closed or reset before the response ended */
 	UPSTREAM_TIMEOUT,	/* connect, send or read timeout */
 	UPSTREAM_BAD_RESPONSE,	/* not valid HTTP/1.x */
+	UPSTREAM_TLS,		/* the TLS handshake failed */
 	UPSTREAM_STALE		/* a pooled connection was closed under us
 				   before any byte of the response */
 };

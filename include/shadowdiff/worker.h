@@ -47,6 +47,7 @@ TAILQ_HEAD(conn_list, conn);
 struct worker_listener {
 	uint64_t		 id;
 	struct evconnlistener	*l;
+	int			 tls;	/* its clients speak TLS */
 };
 
 /*
@@ -61,6 +62,7 @@ struct worker_setup {
 	struct worker_sock {
 		uint64_t	 id;
 		int		 fd;
+		int		 tls;
 	}			*socks;
 	size_t			 nsocks;
 	struct differ		*differ;
