@@ -1669,8 +1669,7 @@ config_backend_eq(const struct config_backend *a,
 	    a->connect_timeout_ms == b->connect_timeout_ms &&
 	    a->read_timeout_ms == b->read_timeout_ms &&
 	    a->idle_timeout_ms == b->idle_timeout_ms &&
-	    a->pool_size == b->pool_size &&
-	    str_eq(a->ca_file, b->ca_file) && a->verify == b->verify);
+	    a->pool_size == b->pool_size);
 }
 
 /* Whether L is a loopback address: 127.0.0.0/8 or ::1. */

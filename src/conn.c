@@ -199,7 +199,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	sock_set_timeouts(c->sock, NULL, &tv);
 	sock_enable(c->sock, EV_READ | EV_WRITE);
 	c->state = C_IDLE;
-	conn_timer_set(c, cfg->keepalive_timeout_ms);
+	/* Over TLS the handshake has a timer of its own; then this one. */
+	conn_timer_set(c, sock_ssl(c->sock) != NULL ? 0 :
+	    cfg->keepalive_timeout_ms);
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->nconns++;
 	stats_inc(&w->stats, STAT_CONN_ACCEPTED);
@@ -857,6 +859,7 @@ conn_event_cb(struct sock *s, short what, void *arg)
 		stats_inc(&c->w->stats, STAT_TLS_HANDSHAKES);
 		if (tls_resumed(sock_ssl(s)))
 			stats_inc(&c->w->stats, STAT_TLS_RESUMED);
+		conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
 		return;
 	}
 	conn_busy(c);

@@ -447,10 +447,11 @@ log_mirror_counts(const struct daemon *d)
 	    sum(d, STAT_NOT_MIRRORED_DOWN), sum(d, STAT_NOT_MIRRORED_UPGRADE),
 	    sum(d, STAT_MIRROR_ABANDONED), sum(d, STAT_MIRROR_OVERLOADED));
 	log_info("shadow: %llu answered; errors: %llu timeout, %llu refused, "
-	    "%llu reset, %llu bad response, %llu too large",
+	    "%llu reset, %llu bad response, %llu too large, %llu tls",
 	    sum(d, STAT_SHADOW_OK), sum(d, STAT_SHADOW_TIMEOUT),
 	    sum(d, STAT_SHADOW_REFUSED), sum(d, STAT_SHADOW_RESET),
-	    sum(d, STAT_SHADOW_BAD_RESPONSE), sum(d, STAT_SHADOW_TOO_LARGE));
+	    sum(d, STAT_SHADOW_BAD_RESPONSE), sum(d, STAT_SHADOW_TOO_LARGE),
+	    sum(d, STAT_SHADOW_TLS));
 }
 
 /*

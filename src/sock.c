@@ -98,6 +98,7 @@ struct sock {
 		SOCK_TLS_FAILED
 	}				 tls;
 	int				 tls_server;
+	int				 tls_data;	/* SSL_read gave bytes */
 	int				 read_wants_write;
 	int				 write_wants_read;
 	struct event			*ev_handshake;	/* its deadline */
@@ -169,9 +170,6 @@ sock_update_read(struct sock *s)
 	    (((s->enabled & EV_READ) && (s->read_high == 0 ||
 	    evbuffer_get_length(s->input) < s->read_high)) ||
 	    s->write_wants_read);
-	/* Decrypted bytes epoll can't see: read them now. */
-	if (want && s->ssl != NULL && SSL_has_pending(s->ssl))
-		event_active(s->ev_read, EV_READ, 0);
 	if (want && !s->read_on) {
 		sock_event_add(s->ev_read, &s->read_tv, s->read_timed);
 		s->read_on = 1;
@@ -179,6 +177,13 @@ sock_update_read(struct sock *s)
 		event_del(s->ev_read);
 		s->read_on = 0;
 	}
+	/*
+	 * Decrypted bytes epoll can't see: read them now. Only once the
+	 * event is added: libevent does not register an active event's fd
+	 * with epoll, and reading would stop for good after this turn.
+	 */
+	if (want && s->ssl != NULL && SSL_has_pending(s->ssl))
+		event_active(s->ev_read, EV_READ, 0);
 }
 
 /* Adds the write event: the socket is full, or connecting. */
@@ -657,10 +662,12 @@ sock_tls_read(struct sock *s)
 	n = SSL_read(s->ssl, v.iov_base, (int)(v.iov_len < want ?
 	    v.iov_len : want));
 	if (n > 0) {
+		s->tls_data = 1;
 		v.iov_len = (size_t)n;
 		if (evbuffer_commit_space(s->input, &v, 1) == -1)
 			fatalx("sock: evbuffer_commit_space failed");
-		if (SSL_has_pending(s->ssl))
+		/* Not on a deleted event (the high mark): see above. */
+		if (s->read_on && SSL_has_pending(s->ssl))
 			event_active(s->ev_read, EV_READ, 0);
 		if (s->readcb != NULL &&
 		    evbuffer_get_length(s->input) >= s->read_low)
@@ -684,7 +691,12 @@ sock_tls_read(struct sock *s)
 	default:
 		sock_tls_keep_error(s);
 		errno = EPROTO;
-		sock_read_end(s, SOCK_ERROR);
+		/*
+		 * TLS 1.3: a server judges our certificate after our side of
+		 * the handshake ended; its refusal comes with the first read.
+		 */
+		sock_read_end(s, SOCK_ERROR | (!s->tls_server && !s->tls_data ?
+		    SOCK_TLS : 0));
 		return;
 	}
 }

@@ -445,6 +445,9 @@ tls_reason(unsigned long err, long verify)
 enum tls_failure
 tls_failure_of(unsigned long err, int closed)
 {
+	/* A reset (ECONNRESET) leaves a system error: the client went. */
+	if (ERR_GET_LIB(err) == ERR_LIB_SYS)
+		return (TLS_FAIL_CLOSED);
 	if (err == 0 || ERR_GET_LIB(err) != ERR_LIB_SSL)
 		return (closed ? TLS_FAIL_CLOSED : TLS_FAIL_OTHER);
 	switch (ERR_GET_REASON(err)) {

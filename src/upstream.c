@@ -157,6 +157,25 @@ upstream_pool_new(struct event_base *base, struct config *cfg,
 	return (pool);
 }
 
+/*
+ * A reload kept the backend (same URL, timeouts, pool size) in CFG: new
+ * connections use its TLS settings (a renewed client certificate, a
+ * new CA file), without the session kept from the old ones.
+ */
+void
+upstream_pool_update(struct upstream_pool *pool, struct config *cfg,
+    const struct config_backend *b)
+{
+	if (pool->cfg == cfg)
+		return;
+	config_unref(pool->cfg);
+	pool->cfg = config_ref(cfg);
+	pool->backend = b;
+	SSL_SESSION_free(pool->session);
+	pool->session = NULL;
+	pool->tls_logged = NULL;
+}
+
 /* The backend the pool connects to. */
 const struct config_backend *
 upstream_pool_backend(const struct upstream_pool *pool)
@@ -528,7 +547,10 @@ upstream_end(struct upstream *up, short what)
 	struct sock	*s = up->sock;
 
 	if (what & SOCK_TIMEOUT) {
+		if (what & SOCK_TLS)
+			stats_inc(up->pool->stats, STAT_UP_TLS_FAILED);
 		upstream_log(up->pool, "%s timed out",
+		    (what & SOCK_TLS) ? "TLS handshake" :
 		    up->state == UP_CONNECTING ? "connect" :
 		    up->sent ? "response" : "request send");
 		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");

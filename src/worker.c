@@ -143,8 +143,10 @@ worker_pool(struct event_base *base, struct upstream_pool *pool,
     struct stats *stats, const char *name, int quiet)
 {
 	if (pool != NULL && backend->url != NULL &&
-	    config_backend_eq(upstream_pool_backend(pool), backend))
+	    config_backend_eq(upstream_pool_backend(pool), backend)) {
+		upstream_pool_update(pool, cfg, backend);
 		return (pool);
+	}
 	upstream_pool_retire(pool);
 	if (backend->url == NULL)
 		return (NULL);

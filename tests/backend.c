@@ -119,6 +119,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1129,6 +1130,9 @@ listen_on(struct backend *be, const char *address, const char *port)
 		    address, port, strerror(errno));
 		return (-1);
 	}
+	/* Accepted sockets inherit it: TLS writes records one by one. */
+	(void)setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_NODELAY,
+	    &(int){ 1 }, sizeof(int));
 	if (evhttp_bind_listener(be->http, lev) == NULL) {
 		evconnlistener_free(lev);
 		fprintf(stderr, "sd-backend: evhttp_bind_listener failed\n");

@@ -153,7 +153,8 @@ int		config_mirrors_method(const struct config *,
 		    const struct config_route *, const char *);
 /*
  * Whether two backends are the same for the connections pooled to them
- * (URL, timeouts, pool size): a reload keeps the pools of equal ones.
+ * (URL, timeouts, pool size): a reload keeps the pools of equal ones,
+ * whose new connections take the new TLS settings.
  */
 int		config_backend_eq(const struct config_backend *,
 		    const struct config_backend *);

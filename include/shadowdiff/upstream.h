@@ -75,6 +75,9 @@ void	upstream_pool_free(struct upstream_pool *);
  * busy ones at the end of their exchange, and the last frees the pool.
  */
 void	upstream_pool_retire(struct upstream_pool *);
+/* A reload kept the pool's backend: it takes CFG's settings for it. */
+void	upstream_pool_update(struct upstream_pool *, struct config *,
+	    const struct config_backend *);
 const struct config_backend *upstream_pool_backend(
 	    const struct upstream_pool *);
 
