@@ -41,6 +41,7 @@ static const unsigned char	 tls_alpn[] = "\x08http/1.1";
 
 static pthread_once_t	 tls_once = PTHREAD_ONCE_INIT;
 static int		 tls_sni_index = -1;
+static int		 tls_asked_index = -1;	/* SSL: a certificate asked */
 
 /* Frees the SNI list along with the context that holds it. */
 static void
@@ -63,6 +64,7 @@ tls_init_once(void)
 {
 	tls_sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
 	    tls_sni_free);
+	tls_asked_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* OpenSSL's last queued error as text, for a message; the queue emptied. */
@@ -349,6 +351,21 @@ tls_server_ctx(const struct tls_server_conf *tc, char **cause)
 	return (ctx);
 }
 
+/* A backend asked for our certificate and we have none: noted. */
+static int
+tls_client_cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+	SSL_set_ex_data(ssl, tls_asked_index, (void *)1);
+	return (0);
+}
+
+/* Whether the backend of SSL asked for a certificate we don't have. */
+int
+tls_cert_asked(SSL *ssl)
+{
+	return (SSL_get_ex_data(ssl, tls_asked_index) != NULL);
+}
+
 /* The context for a backend; NULL with *cause. */
 SSL_CTX *
 tls_client_ctx(const char *ca_file, int verify, const struct tls_cert *cert,
@@ -357,6 +374,7 @@ tls_client_ctx(const char *ca_file, int verify, const struct tls_cert *cert,
 	SSL_CTX	*ctx;
 	int	 ok;
 
+	pthread_once(&tls_once, tls_init_once);
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		*cause = tls_queued_error("SSL_CTX_new");
 		return (NULL);
@@ -371,6 +389,8 @@ tls_client_ctx(const char *ca_file, int verify, const struct tls_cert *cert,
 	}
 	if (ok && cert != NULL)
 		ok = tls_ctx_use(ctx, cert);
+	else if (ok)
+		SSL_CTX_set_client_cert_cb(ctx, tls_client_cert_asked);
 	if (!ok) {
 		*cause = tls_queued_error("TLS client context");
 		SSL_CTX_free(ctx);

@@ -530,8 +530,13 @@ upstream_tls_failed(struct upstream *up, short what)
 	const char		*reason;
 
 	sock_tls_error(up->sock, &err, &verify);
-	reason = (what & SOCK_EOF) ? "closed during the handshake" :
-	    tls_reason(err, verify);
+	if (err == 0 && tls_cert_asked(sock_ssl(up->sock)))
+		reason = "it asked for a client certificate and none is "
+		    "configured (certificate =)";
+	else if (what & SOCK_EOF)
+		reason = "closed during the handshake";
+	else
+		reason = tls_reason(err, verify);
 	stats_inc(pool->stats, STAT_UP_TLS_FAILED);
 	if (reason != pool->tls_logged) {
 		pool->tls_logged = reason;
@@ -556,7 +561,13 @@ upstream_end(struct upstream *up, short what)
 		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");
 		return;
 	}
-	if (what & SOCK_TLS) {
+	/*
+	 * TLS 1.3: a backend that asked for the client certificate we lack
+	 * refuses it after our handshake ended, by an alert or, when our
+	 * request overtook it, a reset; either way it is a TLS failure.
+	 */
+	if ((what & SOCK_TLS) || (sock_ssl(s) != NULL && !up->reused &&
+	    !up->got_bytes && tls_cert_asked(sock_ssl(s)))) {
 		upstream_tls_failed(up, what);
 		return;
 	}

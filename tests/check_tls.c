@@ -356,7 +356,7 @@ START_TEST(test_pipelined_small_records)
 		buf[len] = '\0';
 		while ((at = strstr(buf, "\r\n\r\nhello\n")) != NULL) {
 			got++;
-			off = (size_t)(at - buf) + 11;
+			off = (size_t)(at - buf) + 10;	/* past "\r\n\r\nhello\n" */
 			memmove(buf, buf + off, len - off + 1);
 			len -= off;
 		}
@@ -549,8 +549,10 @@ START_TEST(test_mutual_tls)
 	    "ca_file = %s\n", primary.port, cert("ca.pem"));
 	daemon_start("address = 127.0.0.1:0", rest);
 	ck_assert_int_eq(get("/tls", NULL, 0), 502);
+	/* The alert, or a reset that overtook it: both say why. */
 	ck_assert(wait_output("TLS handshake failed: tlsv13 alert certificate "
-	    "required"));
+	    "required") || wait_output("TLS handshake failed: it asked for a "
+	    "client certificate and none is configured"));
 	ck_assert_int_eq(figure("tls.primary.failed"), 1);
 
 	snprintf(conf, sizeof(conf), "[server]\nworkers = 1\n[listen]\n"

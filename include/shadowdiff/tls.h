@@ -86,6 +86,12 @@ struct ssl_ctx_st *tls_client_ctx(const char *, int, const struct tls_cert *,
 void		 tls_ctx_free(struct ssl_ctx_st *);
 /* An SSL for a client connection. */
 struct ssl_st	*tls_server_ssl(struct ssl_ctx_st *);
+/*
+ * Whether the backend of SSL asked for a client certificate, none being
+ * configured: TLS 1.3 refuses it after our handshake ended, and the
+ * refusal may come as a mere reset.
+ */
+int		 tls_cert_asked(struct ssl_st *);
 /* Whether the handshake of SSL resumed a session. */
 int		 tls_resumed(struct ssl_st *);
 /* An SSL for a connection to HOST, checked against it if VERIFY. */
