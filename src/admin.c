@@ -115,10 +115,8 @@ admin_status_text(int status)
 static void
 admin_timer_set(struct admin_conn *c, unsigned int ms)
 {
-	struct timeval	 tv;
+	struct timeval	 tv = util_tv_ms(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
 	evtimer_add(c->timer, &tv);
 }
 

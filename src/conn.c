@@ -74,6 +74,7 @@ struct conn {
 	struct exchange		*ex;		/* when mirrored */
 	char			 id[MIRROR_ID_LEN + 1];	/* ours, if added */
 	int			 id_added;
+	const char		*proto;		/* http, https: the client's */
 	size_t			 route_id;	/* stats.h; default till known */
 	uint64_t		 req_start_us;	/* its head was read */
 	enum http_framing	 req_framing;	/* toward the primary */
@@ -145,15 +146,12 @@ conn_unbusy(struct conn *c)
 static void
 conn_timer_set(struct conn *c, uint64_t ms)
 {
-	struct timeval	 tv;
+	struct timeval	 tv = util_tv_ms(ms);
 
-	if (ms == 0) {
+	if (ms == 0)
 		evtimer_del(c->timer);
-		return;
-	}
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(c->timer, &tv);
+	else
+		evtimer_add(c->timer, &tv);
 }
 
 /* Takes over an accepted socket. */
@@ -170,6 +168,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
+	c->proto = "http";
 	util_sockaddr_str(sa, c->peer, sizeof(c->peer));
 	/* The address without the port, for X-Forwarded-For. */
 	colon = strrchr(c->peer, ':');
@@ -185,17 +184,15 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	if (tls && cfg->tls_ctx != NULL) {
 		if ((ssl = tls_server_ssl(cfg->tls_ctx)) == NULL)
 			fatalx("out of memory");
-		tv.tv_sec = (time_t)(cfg->tls_handshake_timeout_ms / 1000);
-		tv.tv_usec = (suseconds_t)
-		    ((cfg->tls_handshake_timeout_ms % 1000) * 1000);
+		tv = util_tv_ms(cfg->tls_handshake_timeout_ms);
 		sock_set_tls(c->sock, ssl, 1, &tv);
+		c->proto = "https";
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
 	    cfg->max_header_bytes, cfg->max_header_count);
 	sock_setwatermark(c->sock, EV_READ, 0, UPSTREAM_READ_MAX);
 	sock_setwatermark(c->sock, EV_WRITE, UPSTREAM_BUF_LOW, 0);
-	tv.tv_sec = (time_t)(cfg->send_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((cfg->send_timeout_ms % 1000) * 1000);
+	tv = util_tv_ms(cfg->send_timeout_ms);
 	sock_set_timeouts(c->sock, NULL, &tv);
 	sock_enable(c->sock, EV_READ | EV_WRITE);
 	c->state = C_IDLE;
@@ -405,7 +402,7 @@ conn_send_request(struct conn *c, enum upstream_use use)
 		return (-1);
 	memset(&fw, 0, sizeof(fw));
 	fw.client_addr = c->addr;
-	fw.proto = sock_ssl(c->sock) != NULL ? "https" : "http";
+	fw.proto = c->proto;
 	fw.host = conn_cfg(c)->primary.hostport;
 	fw.framing = c->req_framing;
 	fw.length = m->content_length;
@@ -572,8 +569,7 @@ cp_done(void *arg, struct http_msg *m)
 		conn_timer_set(c, 0);
 	}
 	if (c->ex != NULL)
-		exchange_request_done(c->ex, m, c->addr,
-		    sock_ssl(c->sock) != NULL ? "https" : "http");
+		exchange_request_done(c->ex, m, c->addr, c->proto);
 	if (c->up == NULL)
 		return;
 	if (c->req_framing == HTTP_FRAMING_CHUNKED)

@@ -289,6 +289,17 @@ exchange_request_body(struct exchange *ex, const char *data, size_t len)
 	evbuffer_add(ex->reqbody, data, len);
 }
 
+/*
+ * Whether the worker's shadow pool is still for the backend the
+ * exchange's config names: a reload may have removed or changed it.
+ */
+static int
+exchange_pool_current(const struct exchange *ex)
+{
+	return (ex->w->shadow != NULL && config_backend_eq(
+	    upstream_pool_backend(ex->w->shadow), &ex->cfg->shadow));
+}
+
 /* Sends the request to the shadow on a connection of USE. */
 static int
 exchange_send(struct exchange *ex, enum upstream_use use)
@@ -325,8 +336,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	 * request was made for a backend the worker no longer has a pool
 	 * for. Dropped (counted), not sent where it wasn't meant to go.
 	 */
-	if (ex->w->shadow == NULL || !config_backend_eq(
-	    upstream_pool_backend(ex->w->shadow), &cfg->shadow)) {
+	if (!exchange_pool_current(ex)) {
 		ex->cancelled = 1;
 		ex->shadow_state = SH_OVER;
 		stats_inc(&ex->w->stats, STAT_MIRROR_RELOADED);
@@ -351,8 +361,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	/* Embedded, not allocated: one malloc less per mirror. */
 	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
 	ex->timer_set = 1;
-	tv.tv_sec = (time_t)(cfg->shadow_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((cfg->shadow_timeout_ms % 1000) * 1000);
+	tv = util_tv_ms(cfg->shadow_timeout_ms);
 	evtimer_add(&ex->timer, &tv);
 	if (exchange_send(ex, ex->retriable ? UPSTREAM_POOLED :
 	    UPSTREAM_POOLED_CHECKED) == -1)
@@ -644,8 +653,7 @@ sh_error(void *arg, enum upstream_error err, const char *reason)
 	if (ex->shadow_state != SH_SENT)
 		return;
 	if (err == UPSTREAM_STALE && ex->retriable && !ex->retried &&
-	    ex->w->shadow != NULL && config_backend_eq(
-	    upstream_pool_backend(ex->w->shadow), &ex->cfg->shadow)) {
+	    exchange_pool_current(ex)) {
 		ex->retried = 1;
 		if (exchange_send(ex, UPSTREAM_NEW) == 0)
 			return;

@@ -580,11 +580,7 @@ sock_set_tls(struct sock *s, SSL *ssl, int server, const struct timeval *tv)
 		event_priority_set(s->ev_handshake, s->priority);
 	if (server) {
 		/* Our reading and writing wait for the handshake. */
-		sock_write_off(s);
-		if (s->read_on) {
-			event_del(s->ev_read);
-			s->read_on = 0;
-		}
+		sock_handshake_wait(s, 0);
 		sock_handshake_start(s);
 	}
 }
@@ -601,8 +597,7 @@ void
 sock_tls_error(struct sock *s, unsigned long *err, long *verify)
 {
 	*err = s->tls_err;
-	*verify = s->tls_server ? X509_V_OK : (s->tls_verify != 0 ?
-	    s->tls_verify : X509_V_OK);
+	*verify = s->tls_verify;	/* X509_V_OK (0) unless a client's */
 }
 
 /* close_notify over TLS, then shutdown(2) for writing. */

@@ -127,17 +127,6 @@ upstream_log(const struct upstream_pool *pool, const char *fmt, ...)
 		    msg);
 }
 
-/* A millisecond count as a timeval. */
-static struct timeval
-tv_ms(uint64_t ms)
-{
-	struct timeval	 tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return (tv);
-}
-
 /* Creates the pool of one worker for BACKEND, which lives in CFG. */
 struct upstream_pool *
 upstream_pool_new(struct event_base *base, struct config *cfg,
@@ -247,7 +236,7 @@ static int
 upstream_connect(struct upstream *up)
 {
 	const struct config_backend	*b = up->pool->backend;
-	struct timeval			 tv = tv_ms(b->connect_timeout_ms);
+	struct timeval			 tv = util_tv_ms(b->connect_timeout_ms);
 	SSL				*ssl;
 
 	up->sock = sock_new(up->pool->base, -1, upstream_read_cb,
@@ -294,7 +283,7 @@ static void
 upstream_attach(struct upstream *up, const struct upstream_cbs *cbs,
     void *arg, int method)
 {
-	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+	struct timeval	 tv = util_tv_ms(up->pool->backend->read_timeout_ms);
 
 	up->cbs = cbs;
 	up->arg = arg;
@@ -365,7 +354,7 @@ upstream_output(struct upstream *up)
 void
 upstream_request_sent(struct upstream *up)
 {
-	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+	struct timeval	 tv = util_tv_ms(up->pool->backend->read_timeout_ms);
 
 	up->sent = 1;
 	if (up->state == UP_ACTIVE)
@@ -447,7 +436,7 @@ static void
 upstream_finish(struct upstream *up, int reusable)
 {
 	struct upstream_pool	*pool = up->pool;
-	struct timeval		 tv = tv_ms(pool->backend->idle_timeout_ms);
+	struct timeval		 tv = util_tv_ms(pool->backend->idle_timeout_ms);
 
 	if (up->busy > 0) {
 		up->release = reusable;
@@ -660,7 +649,7 @@ static void
 upstream_event_cb(struct sock *s, short what, void *arg)
 {
 	struct upstream	*up = arg;
-	struct timeval	 tv = tv_ms(up->pool->backend->read_timeout_ms);
+	struct timeval	 tv = util_tv_ms(up->pool->backend->read_timeout_ms);
 
 	if (what & SOCK_CONNECTED) {
 		if (sock_ssl(s) != NULL) {

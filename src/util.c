@@ -1,6 +1,8 @@
 /* Small helpers shared by the modules. */
 #include "config.h"
 
+#include <sys/time.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -78,6 +80,17 @@ int
 util_eqcase(const char *s, size_t len, const char *word)
 {
 	return (strlen(word) == len && strncasecmp(s, word, len) == 0);
+}
+
+/* MS milliseconds as a timeval. */
+struct timeval
+util_tv_ms(uint64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return (tv);
 }
 
 /* Milliseconds on the monotonic clock. */

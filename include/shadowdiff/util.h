@@ -22,6 +22,9 @@ char	*xstrndup(const char *, size_t);
 
 /* Case-insensitive comparison of a counted string with a C string. */
 int	 util_eqcase(const char *, size_t, const char *);
+struct timeval;
+/* MS milliseconds as a timeval. */
+struct timeval util_tv_ms(uint64_t);
 /* Milliseconds on the monotonic clock. */
 uint64_t util_now_ms(void);
 /* Microseconds on the monotonic clock, and since the Unix epoch. */
