@@ -1138,10 +1138,9 @@ apply(struct config *cfg, struct parse *p)
 		if (rc == 1) {
 			keys = option_keys(e->section);
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
-			    "expected %s", e->section, e->key,
-			    strcmp(e->section, SECTION_DIFF) == 0 ?
-			    "max_body, threads, queue, queue_memory or a diff "
-			    "rule (see docs/configuration.md)" : keys);
+			    "expected %s%s", e->section, e->key, keys,
+			    strcmp(e->section, SECTION_DIFF) == 0 ? " or a "
+			    "diff rule (see docs/configuration.md)" : "");
 			free(keys);
 		} else if (rc == -1)
 			entry_bad_value(p, e, cause);
