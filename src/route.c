@@ -17,6 +17,7 @@
 
 #include "config-internal.h"
 
+/* Splits a route's path pattern into segments after checking it. */
 int
 route_set_match(struct config_route *r, const char *value, char **cause)
 {

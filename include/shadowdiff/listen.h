@@ -1,16 +1,14 @@
 /*
- * listen: the daemon's listening sockets. A [listen] address is a slot:
- * a socket per worker (SO_REUSEPORT), opened on the main thread and kept
- * open across reloads for as long as the address stays in the config,
- * so that a reload never refuses a connection on a kept address (as
- * nginx carries its listening sockets over to the new cycle). A reload
- * prepares the slots of the new config beside the running ones, opening
- * only new addresses, then commits them (removed addresses are closed)
- * or aborts (what it opened is closed, nothing else changes).
+ * listen: the daemon's listening sockets, a slot per [listen] address,
+ * owned by the main thread and carried across reloads, so that a reload
+ * never refuses a connection on an address it keeps (as nginx carries
+ * its listening sockets over to the new cycle). A reload prepares the
+ * slots of the new config beside the running ones, opening only new
+ * addresses, then commits them (removed addresses are closed) or aborts
+ * (what it opened is closed, nothing else changes).
  *
- * It never accepts a connection and never closes a worker's descriptor:
- * each worker listens on a dup of its own that it closes itself, so no
- * descriptor number is ever closed by two threads.
+ * It never accepts a connection and never closes a worker's descriptor
+ * (workers accept, each on its own dup of a slot's socket).
  */
 #ifndef SHADOWDIFF_LISTEN_H
 #define SHADOWDIFF_LISTEN_H
