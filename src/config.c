@@ -3,10 +3,12 @@
  * reference-counted struct config.
  *
  * Every key of the fixed sections is declared once, in config_options[]
- * below, with its type, default and bounds; the defaults are written as
- * text and go through the same parser as the file, so the table, the
- * parser and docs/configuration.md cannot disagree. The keys of [diff]
- * and [route NAME] belong to the diff engine (diff_rules_set).
+ * (config-table.c), with its type, default and bounds; the defaults are
+ * written as text and go through the same parser as the file, so the
+ * table, the parser and docs/configuration.md cannot disagree. The keys
+ * of [diff] and [route NAME] belong to the diff engine (diff_rules_set).
+ * This file reads, applies and validates; it never declares a key (the
+ * table does) nor matches a request to a route (route.c does).
  *
  * Reading happens in two passes. inih hands us key/value pairs; our own
  * line reader counts lines (inih's handler does not get them), checks
@@ -40,152 +42,11 @@
 #include "shadowdiff/tls.h"
 #include "shadowdiff/util.h"
 
+#include "config-internal.h"
+
 #define CONFIG_MAX_ERRORS	20	/* reported at once; then stop */
 #define CONFIG_MAX_ENTRIES	4096	/* key lines in one file */
 #define CONFIG_MAX_LINE		(INI_MAX_LINE - 2)
-
-enum option_type {
-	OPT_DURATION,
-	OPT_SIZE,
-	OPT_UINT,
-	OPT_URL,
-	OPT_LISTEN,
-	OPT_ADDRESS,	/* one struct config_listen; "none": text NULL */
-	OPT_PERCENT,	/* a double, 0 to 1 */
-	OPT_STRING,	/* a char *, checked by the option's check */
-	OPT_WORDS,	/* a char **, each word checked */
-	OPT_BOOL,	/* an int, 0 or 1 */
-	OPT_CERT	/* a struct config_certs: one more each time */
-};
-
-struct option {
-	const char		*section;
-	const char		*key;
-	enum option_type	 type;
-	size_t			 offset;	/* into struct config */
-	const char		*def;		/* NULL: required */
-	uint64_t		 min;
-	uint64_t		 max;
-	int			 repeat;	/* may be given several times */
-	/* For OPT_STRING and OPT_WORDS: 0, or -1 with *cause. */
-	int			(*check)(const char *, char **);
-};
-
-#define OFF(f)	offsetof(struct config, f)
-#define MS(n)	((uint64_t)(n))
-#define S(n)	((uint64_t)(n) * 1000)
-#define KIB(n)	((uint64_t)(n) << 10)
-#define GIB(n)	((uint64_t)(n) << 30)
-
-static int	check_token(const char *, char **);
-static int	check_method(const char *, char **);
-static int	check_sample_key(const char *, char **);
-static int	check_log_path(const char *, char **);
-static int	check_log_request(const char *, char **);
-static int	check_ca_file(const char *, char **);
-static int	check_tls_protocol(const char *, char **);
-
-static const struct option config_options[] = {
-	{ "server", "workers", OPT_UINT, OFF(workers), "auto", 1, 256, 0 },
-	{ "server", "drain_timeout", OPT_DURATION, OFF(drain_timeout_ms),
-	    "10s", MS(0), S(3600), 0 },
-	{ "server", "request_id_header", OPT_STRING, OFF(request_id_header),
-	    "X-Shadowdiff-Id", 0, 0, 0, check_token },
-
-	{ "listen", "address", OPT_LISTEN, 0, NULL, 0, 0, 1 },
-	{ "listen", "backlog", OPT_UINT, OFF(backlog), "511", 1, 65535, 0 },
-	{ "listen", "max_connections", OPT_UINT, OFF(max_connections),
-	    "10000", 1, 1000000, 0 },
-
-	{ "admin", "listen", OPT_ADDRESS, OFF(admin), "127.0.0.1:9901",
-	    0, 0, 0 },
-
-	{ "tls", "certificate", OPT_CERT, OFF(tls_certs), "", 0, 0, 1 },
-	{ "tls", "protocols", OPT_WORDS, OFF(tls_protocols),
-	    "TLSv1.2 TLSv1.3", 0, 0, 0, check_tls_protocol },
-	{ "tls", "ciphers", OPT_STRING, OFF(tls_ciphers), TLS_MODERN_CIPHERS,
-	    0, 0, 0, tls_check_ciphers },
-	{ "tls", "ciphersuites", OPT_STRING, OFF(tls_ciphersuites),
-	    TLS_MODERN_CIPHERSUITES, 0, 0, 0, tls_check_ciphersuites },
-	{ "tls", "handshake_timeout", OPT_DURATION,
-	    OFF(tls_handshake_timeout_ms), "10s", MS(1), S(3600), 0 },
-
-	{ "primary", "url", OPT_URL, OFF(primary), NULL, 0, 0, 0 },
-	{ "primary", "connect_timeout", OPT_DURATION,
-	    OFF(primary.connect_timeout_ms), "2s", MS(1), S(3600), 0 },
-	{ "primary", "read_timeout", OPT_DURATION,
-	    OFF(primary.read_timeout_ms), "60s", MS(1), S(86400), 0 },
-	{ "primary", "idle_timeout", OPT_DURATION,
-	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
-	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
-	    0, 100000, 0 },
-	{ "primary", "ca_file", OPT_STRING, OFF(primary.ca_file), "", 0, 0, 0,
-	    check_ca_file },
-	{ "primary", "verify", OPT_BOOL, OFF(primary.verify), "yes", 0, 0, 0 },
-	{ "primary", "certificate", OPT_CERT, OFF(primary.cert), "", 0, 0, 0 },
-
-	{ "shadow", "url", OPT_URL, OFF(shadow), "", 0, 0, 0 },
-	{ "shadow", "connect_timeout", OPT_DURATION,
-	    OFF(shadow.connect_timeout_ms), "1s", MS(1), S(3600), 0 },
-	{ "shadow", "timeout", OPT_DURATION, OFF(shadow_timeout_ms), "5s",
-	    MS(1), S(3600), 0 },
-	{ "shadow", "idle_timeout", OPT_DURATION,
-	    OFF(shadow.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
-	{ "shadow", "pool_size", OPT_UINT, OFF(shadow.pool_size), "64",
-	    0, 100000, 0 },
-	{ "shadow", "ca_file", OPT_STRING, OFF(shadow.ca_file), "", 0, 0, 0,
-	    check_ca_file },
-	{ "shadow", "verify", OPT_BOOL, OFF(shadow.verify), "yes", 0, 0, 0 },
-	{ "shadow", "certificate", OPT_CERT, OFF(shadow.cert), "", 0, 0, 0 },
-	{ "shadow", "sample", OPT_PERCENT, OFF(sample), "100%", 0, 0, 0 },
-	{ "shadow", "sample_key", OPT_STRING, OFF(sample_key), "", 0, 0, 0,
-	    check_sample_key },
-	{ "shadow", "methods", OPT_WORDS, OFF(mirror_methods),
-	    "GET HEAD OPTIONS", 0, 0, 0, check_method },
-	{ "shadow", "max_inflight", OPT_UINT, OFF(max_inflight), "100",
-	    1, 1000000, 0 },
-	{ "shadow", "max_body", OPT_SIZE, OFF(mirror_max_body), "1MiB",
-	    0, GIB(1), 0 },
-	{ "shadow", "max_response", OPT_SIZE, OFF(shadow_max_response),
-	    "64MiB", KIB(1), GIB(1024), 0 },
-
-	{ "diff", "max_body", OPT_SIZE, OFF(diff_max_body), "1MiB",
-	    KIB(1), GIB(1), 0 },
-	{ "diff", "threads", OPT_UINT, OFF(diff_threads), "2", 1, 64, 0 },
-	{ "diff", "queue", OPT_UINT, OFF(diff_queue), "256", 1, 1000000, 0 },
-	{ "diff", "queue_memory", OPT_SIZE, OFF(diff_queue_memory),
-	    "256MiB", KIB(64), GIB(1024), 0 },
-
-	{ "log", "path", OPT_STRING, OFF(log_path),
-	    "/var/log/shadowdiff/divergence.log", 0, 0, 0,
-	    check_log_path },
-	{ "log", "log_matches", OPT_PERCENT, OFF(log_matches), "0%",
-	    0, 0, 0 },
-	{ "log", "log_request", OPT_STRING, OFF(log_request), "none", 0, 0, 0,
-	    check_log_request },
-	{ "log", "redact_headers", OPT_WORDS, OFF(redact), "", 0, 0, 0,
-	    check_token },
-	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
-	    DIFF_VALUE_MAX, 0 },
-	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },
-	{ "log", "queue_memory", OPT_SIZE, OFF(log_queue_memory), "64MiB",
-	    KIB(64), GIB(1024), 0 },
-
-	{ "limits", "max_header_bytes", OPT_SIZE, OFF(max_header_bytes),
-	    "16KiB", 1024, KIB(1024), 0 },
-	{ "limits", "max_header_count", OPT_UINT, OFF(max_header_count),
-	    "100", 1, 10000, 0 },
-	{ "limits", "max_request_body", OPT_SIZE, OFF(max_request_body),
-	    "1GiB", 0, GIB(1024), 0 },
-	{ "limits", "client_header_timeout", OPT_DURATION,
-	    OFF(client_header_timeout_ms), "10s", MS(1), S(3600), 0 },
-	{ "limits", "client_body_timeout", OPT_DURATION,
-	    OFF(client_body_timeout_ms), "30s", MS(1), S(3600), 0 },
-	{ "limits", "keepalive_timeout", OPT_DURATION,
-	    OFF(keepalive_timeout_ms), "75s", MS(1), S(86400), 0 },
-	{ "limits", "send_timeout", OPT_DURATION, OFF(send_timeout_ms),
-	    "60s", MS(1), S(86400), 0 },
-};
 
 /* Sections other than those of the table. */
 #define SECTION_DIFF	"diff"
@@ -305,7 +166,7 @@ section_known(const char *name)
 
 	if (strcmp(name, SECTION_DIFF) == 0)
 		return (1);
-	for (i = 0; i < nitems(config_options); i++)
+	for (i = 0; i < config_noptions; i++)
 		if (strcmp(name, config_options[i].section) == 0)
 			return (1);
 	return (0);
@@ -776,100 +637,6 @@ parse_url(struct config_backend *b, const char *s, char **cause)
 	return (rc);
 }
 
-/* Whether S is an HTTP token (RFC 9110 5.6.2), such as a header name. */
-static int
-is_token(const char *s)
-{
-	static const char	*tchar = "!#$%&'*+-.^_`|~0123456789"
-				    "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-	return (*s != '\0' && strspn(s, tchar) == strlen(s));
-}
-
-/* A header name. */
-static int
-check_token(const char *s, char **cause)
-{
-	if (is_token(s))
-		return (0);
-	*cause = xstrdup("a header name, such as X-Request-Id");
-	return (-1);
-}
-
-/* One method of a methods list: a token in capitals. */
-static int
-check_method(const char *s, char **cause)
-{
-	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
-	    strlen(s))
-		return (0);
-	*cause = xstrdup("HTTP methods in capitals, such as GET HEAD");
-	return (-1);
-}
-
-/* "", "header:NAME" or "query:NAME". */
-static int
-check_sample_key(const char *s, char **cause)
-{
-	if (*s == '\0' ||
-	    (strncmp(s, "header:", 7) == 0 && is_token(s + 7)) ||
-	    (strncmp(s, "query:", 6) == 0 && s[6] != '\0' &&
-	    strpbrk(s + 6, "&=# \t") == NULL))
-		return (0);
-	*cause = xstrdup("header:NAME or query:NAME, such as header:X-User-Id "
-	    "or query:user");
-	return (-1);
-}
-
-/* "-" or a file path. */
-static int
-check_log_path(const char *s, char **cause)
-{
-	if (strcmp(s, "-") == 0 || s[0] == '/')
-		return (0);
-	*cause = xstrdup("an absolute file path, such as "
-	    "/var/log/shadowdiff/divergence.log, or - for standard output");
-	return (-1);
-}
-
-/* "" (the system's CAs) or a file of CA certificates. */
-static int
-check_ca_file(const char *s, char **cause)
-{
-	if (*s == '\0')
-		return (0);
-	return (tls_check_ca_file(s, cause));
-}
-
-/* TLSv1.2 or TLSv1.3. */
-static int
-check_tls_protocol(const char *s, char **cause)
-{
-	if (tls_version(s) != -1)
-		return (0);
-	*cause = xstrdup("TLSv1.2, TLSv1.3 or both");
-	return (-1);
-}
-
-/* "none", "headers" or "headers body". */
-static int
-check_log_request(const char *s, char **cause)
-{
-	char	**w = config_split_words(s);
-	int	  ok;
-
-	ok = (w[0] != NULL && w[1] == NULL && (strcmp(w[0], "none") == 0 ||
-	    strcmp(w[0], "headers") == 0)) || (w[0] != NULL && w[1] != NULL &&
-	    w[2] == NULL && strcmp(w[0], "headers") == 0 &&
-	    strcmp(w[1], "body") == 0);
-	config_free_words(w);
-	if (ok)
-		return (0);
-	*cause = xstrdup("none, headers, or headers body");
-	return (-1);
-}
-
 /* Loads one more certificate into CERTS ("": none, the default). */
 static int
 option_cert(struct config_certs *certs, const char *value, char **cause)
@@ -996,7 +763,7 @@ option_find(const char *section, const char *key)
 {
 	size_t	 i;
 
-	for (i = 0; i < nitems(config_options); i++)
+	for (i = 0; i < config_noptions; i++)
 		if (strcmp(config_options[i].section, section) == 0 &&
 		    strcmp(config_options[i].key, key) == 0)
 			return (&config_options[i]);
@@ -1010,7 +777,7 @@ option_keys(const char *section)
 	char	*list = NULL, *next;
 	size_t	 i;
 
-	for (i = 0; i < nitems(config_options); i++) {
+	for (i = 0; i < config_noptions; i++) {
 		if (strcmp(config_options[i].section, section) != 0)
 			continue;
 		next = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
@@ -1044,54 +811,6 @@ entry_bad_value(struct parse *p, const struct entry *e, char *cause)
 	free(cause);
 }
 
-/* Splits a route's path pattern into segments after checking it. */
-static int
-route_set_match(struct config_route *r, const char *value, char **cause)
-{
-	char	**segs;
-	size_t	  i;
-
-	if (value[0] != '/' || strpbrk(value, " \t?#") != NULL) {
-		*cause = xstrdup("a path pattern starting with '/', such as "
-		    "/users/* or /api/**");
-		return (-1);
-	}
-	segs = xcalloc(strlen(value) + 1, sizeof(*segs));
-	{
-		const char	*s = value + 1;
-		size_t		 n = 0, len;
-
-		for (;;) {
-			len = strcspn(s, "/");
-			segs[n++] = xstrndup(s, len);
-			if (s[len] == '\0')
-				break;
-			s += len + 1;
-		}
-	}
-	for (i = 0; segs[i] != NULL; i++) {
-		if (strcmp(segs[i], "**") == 0 && segs[i + 1] != NULL) {
-			*cause = xstrdup("a path pattern with '**' only as "
-			    "its last segment, such as /api/**");
-			goto fail;
-		}
-		if (strchr(segs[i], '*') != NULL && strcmp(segs[i], "*") != 0 &&
-		    strcmp(segs[i], "**") != 0) {
-			*cause = xstrdup("a path pattern whose '*' stands for "
-			    "a whole segment, such as /users/*/orders");
-			goto fail;
-		}
-	}
-	free(r->match);
-	config_free_words(r->segments);
-	r->match = xstrdup(value);
-	r->segments = segs;
-	return (0);
-fail:
-	config_free_words(segs);
-	return (-1);
-}
-
 /*
  * Parses a list of methods in capitals; NONE allows the word "none" for
  * an empty list. NULL with *cause if bad.
@@ -1109,7 +828,7 @@ parse_methods(const char *value, int none, char **cause)
 		return (words);
 	}
 	for (i = 0; words[i] != NULL; i++)
-		if (check_method(words[i], cause) == -1)
+		if (config_check_method(words[i], cause) == -1)
 			goto fail;
 	if (words[0] == NULL) {
 		*cause = xasprintf("at least one method, such as GET HEAD%s",
@@ -1379,8 +1098,9 @@ apply(struct config *cfg, struct parse *p)
 	char			*cause, *keys;
 	size_t			 i;
 	int			 rc;
-	unsigned char		 set[nitems(config_options)] = { 0 };
+	unsigned char		*set;
 
+	set = xcalloc(config_noptions, sizeof(*set));
 	for (i = 0; i < p->nentries; i++) {
 		e = &p->entries[i];
 		if (section_route_name(e->section) != NULL) {
@@ -1418,15 +1138,14 @@ apply(struct config *cfg, struct parse *p)
 		if (rc == 1) {
 			keys = option_keys(e->section);
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
-			    "expected %s", e->section, e->key,
-			    strcmp(e->section, SECTION_DIFF) == 0 ?
-			    "max_body, threads, queue, queue_memory or a diff "
-			    "rule (see docs/configuration.md)" : keys);
+			    "expected %s%s", e->section, e->key, keys,
+			    strcmp(e->section, SECTION_DIFF) == 0 ? " or a "
+			    "diff rule (see docs/configuration.md)" : "");
 			free(keys);
 		} else if (rc == -1)
 			entry_bad_value(p, e, cause);
 	}
-	for (i = 0; i < nitems(config_options); i++) {
+	for (i = 0; i < config_noptions; i++) {
 		o = &config_options[i];
 		if (set[i])
 			continue;
@@ -1440,6 +1159,7 @@ apply(struct config *cfg, struct parse *p)
 			fatalx("default of [%s] %s: %s", o->section, o->key,
 			    cause);
 	}
+	free(set);
 	apply_finish(cfg, p);
 	apply_routes(cfg, p);
 }
@@ -1570,87 +1290,6 @@ config_unref(struct config *cfg)
 	if (atomic_fetch_sub_explicit(&cfg->refs, 1,
 	    memory_order_acq_rel) == 1)
 		config_free(cfg);
-}
-
-/* Whether PATH (LEN bytes, no query) matches the route's segments. */
-static int
-route_matches_path(const struct config_route *r, const char *path,
-    size_t len)
-{
-	const char	*s = path, *end = path + len, *slash;
-	size_t		 i, seglen;
-
-	if (len == 0 || *s != '/')
-		return (0);
-	s++;
-	for (i = 0; r->segments[i] != NULL; i++) {
-		if (strcmp(r->segments[i], "**") == 0)
-			return (1);
-		if (s > end)
-			return (0);
-		slash = memchr(s, '/', (size_t)(end - s));
-		seglen = slash ? (size_t)(slash - s) : (size_t)(end - s);
-		if (strcmp(r->segments[i], "*") == 0) {
-			if (seglen == 0)
-				return (0);
-		} else if (strlen(r->segments[i]) != seglen ||
-		    memcmp(r->segments[i], s, seglen) != 0)
-			return (0);
-		s += seglen + 1;
-	}
-	return (s > end);
-}
-
-/* The first route whose pattern and methods match, or NULL. */
-const struct config_route *
-config_route_match(const struct config *cfg, const char *path, size_t len,
-    const char *method)
-{
-	const struct config_route	*r;
-	const char			*q;
-	size_t				 i, j;
-
-	if ((q = memchr(path, '?', len)) != NULL)
-		len = (size_t)(q - path);
-	for (i = 0; i < cfg->nroutes; i++) {
-		r = &cfg->routes[i];
-		if (!route_matches_path(r, path, len))
-			continue;
-		if (r->methods == NULL)
-			return (r);
-		for (j = 0; r->methods[j] != NULL; j++)
-			if (strcmp(r->methods[j], method) == 0)
-				return (r);
-	}
-	return (NULL);
-}
-
-/* The route named NAME, or NULL. */
-const struct config_route *
-config_route_find(const struct config *cfg, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < cfg->nroutes; i++)
-		if (strcmp(cfg->routes[i].name, name) == 0)
-			return (&cfg->routes[i]);
-	return (NULL);
-}
-
-/* Whether METHOD is mirrored for ROUTE (NULL: no route). */
-int
-config_mirrors_method(const struct config *cfg,
-    const struct config_route *route, const char *method)
-{
-	char	**m = cfg->mirror_methods;
-	size_t	  i;
-
-	if (route != NULL && route->mirror_methods != NULL)
-		m = route->mirror_methods;
-	for (i = 0; m[i] != NULL; i++)
-		if (strcmp(m[i], method) == 0)
-			return (1);
-	return (0);
 }
 
 /* Whether two optional strings are equal. */

@@ -4,6 +4,10 @@ noinst_LIBRARIES += libshadowdiff.a
 libshadowdiff_a_SOURCES = \
 	src/log.c \
 	src/config.c \
+	src/config-table.c \
+	src/route.c \
+	src/daemon.c \
+	src/listen.c \
 	src/divlog.c \
 	src/http.c \
 	src/conn.c \
@@ -23,6 +27,9 @@ libshadowdiff_a_SOURCES = \
 noinst_HEADERS = \
 	include/shadowdiff/log.h \
 	include/shadowdiff/config.h \
+	src/config-internal.h \
+	include/shadowdiff/daemon.h \
+	include/shadowdiff/listen.h \
 	include/shadowdiff/divlog.h \
 	include/shadowdiff/http.h \
 	include/shadowdiff/conn.h \

@@ -1,8 +1,9 @@
 /*
  * config: the INI file parsed into one immutable, reference-counted
  * struct config. Every key is declared once, in the option table in
- * src/config.c, with its type, default and bounds; parsing, validation
- * and the documentation (docs/configuration.md) follow that table.
+ * src/config-table.c, with its type, default and bounds; parsing,
+ * validation and the documentation (docs/configuration.md) follow that
+ * table. Reading is src/config.c; route matching src/route.c.
  */
 #ifndef SHADOWDIFF_CONFIG_H
 #define SHADOWDIFF_CONFIG_H

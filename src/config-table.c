@@ -1,0 +1,236 @@
+/*
+ * config-table: every key of the configuration's fixed sections, declared
+ * once (as tmux's options-table.c, Redis's config table): its section,
+ * type, field of struct config, default (as text, parsed like the file)
+ * and bounds, and the checks of the values that are words or strings.
+ * Adding a key is one row here and its field in struct config.
+ *
+ * It never reads the file nor applies a value (config.c does, driven by
+ * this table); the keys of [diff] and [route NAME] rules are the diff
+ * engine's (diff_rules_set).
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/diff.h"
+#include "shadowdiff/tls.h"
+#include "shadowdiff/util.h"
+
+#include "config-internal.h"
+
+#define OFF(f)	offsetof(struct config, f)
+#define MS(n)	((uint64_t)(n))
+#define S(n)	((uint64_t)(n) * 1000)
+#define KIB(n)	((uint64_t)(n) << 10)
+#define GIB(n)	((uint64_t)(n) << 30)
+
+static int	check_token(const char *, char **);
+static int	check_sample_key(const char *, char **);
+static int	check_log_path(const char *, char **);
+static int	check_log_request(const char *, char **);
+static int	check_ca_file(const char *, char **);
+static int	check_tls_protocol(const char *, char **);
+
+/* Every key of the fixed sections: one row each, grouped by section. */
+const struct option config_options[] = {
+	{ "server", "workers", OPT_UINT, OFF(workers), "auto", 1, 256, 0 },
+	{ "server", "drain_timeout", OPT_DURATION, OFF(drain_timeout_ms),
+	    "10s", MS(0), S(3600), 0 },
+	{ "server", "request_id_header", OPT_STRING, OFF(request_id_header),
+	    "X-Shadowdiff-Id", 0, 0, 0, check_token },
+
+	{ "listen", "address", OPT_LISTEN, 0, NULL, 0, 0, 1 },
+	{ "listen", "backlog", OPT_UINT, OFF(backlog), "511", 1, 65535, 0 },
+	{ "listen", "max_connections", OPT_UINT, OFF(max_connections),
+	    "10000", 1, 1000000, 0 },
+
+	{ "admin", "listen", OPT_ADDRESS, OFF(admin), "127.0.0.1:9901",
+	    0, 0, 0 },
+
+	{ "tls", "certificate", OPT_CERT, OFF(tls_certs), "", 0, 0, 1 },
+	{ "tls", "protocols", OPT_WORDS, OFF(tls_protocols),
+	    "TLSv1.2 TLSv1.3", 0, 0, 0, check_tls_protocol },
+	{ "tls", "ciphers", OPT_STRING, OFF(tls_ciphers), TLS_MODERN_CIPHERS,
+	    0, 0, 0, tls_check_ciphers },
+	{ "tls", "ciphersuites", OPT_STRING, OFF(tls_ciphersuites),
+	    TLS_MODERN_CIPHERSUITES, 0, 0, 0, tls_check_ciphersuites },
+	{ "tls", "handshake_timeout", OPT_DURATION,
+	    OFF(tls_handshake_timeout_ms), "10s", MS(1), S(3600), 0 },
+
+	{ "primary", "url", OPT_URL, OFF(primary), NULL, 0, 0, 0 },
+	{ "primary", "connect_timeout", OPT_DURATION,
+	    OFF(primary.connect_timeout_ms), "2s", MS(1), S(3600), 0 },
+	{ "primary", "read_timeout", OPT_DURATION,
+	    OFF(primary.read_timeout_ms), "60s", MS(1), S(86400), 0 },
+	{ "primary", "idle_timeout", OPT_DURATION,
+	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
+	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
+	    0, 100000, 0 },
+	{ "primary", "ca_file", OPT_STRING, OFF(primary.ca_file), "", 0, 0, 0,
+	    check_ca_file },
+	{ "primary", "verify", OPT_BOOL, OFF(primary.verify), "yes", 0, 0, 0 },
+	{ "primary", "certificate", OPT_CERT, OFF(primary.cert), "", 0, 0, 0 },
+
+	{ "shadow", "url", OPT_URL, OFF(shadow), "", 0, 0, 0 },
+	{ "shadow", "connect_timeout", OPT_DURATION,
+	    OFF(shadow.connect_timeout_ms), "1s", MS(1), S(3600), 0 },
+	{ "shadow", "timeout", OPT_DURATION, OFF(shadow_timeout_ms), "5s",
+	    MS(1), S(3600), 0 },
+	{ "shadow", "idle_timeout", OPT_DURATION,
+	    OFF(shadow.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
+	{ "shadow", "pool_size", OPT_UINT, OFF(shadow.pool_size), "64",
+	    0, 100000, 0 },
+	{ "shadow", "ca_file", OPT_STRING, OFF(shadow.ca_file), "", 0, 0, 0,
+	    check_ca_file },
+	{ "shadow", "verify", OPT_BOOL, OFF(shadow.verify), "yes", 0, 0, 0 },
+	{ "shadow", "certificate", OPT_CERT, OFF(shadow.cert), "", 0, 0, 0 },
+	{ "shadow", "sample", OPT_PERCENT, OFF(sample), "100%", 0, 0, 0 },
+	{ "shadow", "sample_key", OPT_STRING, OFF(sample_key), "", 0, 0, 0,
+	    check_sample_key },
+	{ "shadow", "methods", OPT_WORDS, OFF(mirror_methods),
+	    "GET HEAD OPTIONS", 0, 0, 0, config_check_method },
+	{ "shadow", "max_inflight", OPT_UINT, OFF(max_inflight), "100",
+	    1, 1000000, 0 },
+	{ "shadow", "max_body", OPT_SIZE, OFF(mirror_max_body), "1MiB",
+	    0, GIB(1), 0 },
+	{ "shadow", "max_response", OPT_SIZE, OFF(shadow_max_response),
+	    "64MiB", KIB(1), GIB(1024), 0 },
+
+	{ "diff", "max_body", OPT_SIZE, OFF(diff_max_body), "1MiB",
+	    KIB(1), GIB(1), 0 },
+	{ "diff", "threads", OPT_UINT, OFF(diff_threads), "2", 1, 64, 0 },
+	{ "diff", "queue", OPT_UINT, OFF(diff_queue), "256", 1, 1000000, 0 },
+	{ "diff", "queue_memory", OPT_SIZE, OFF(diff_queue_memory),
+	    "256MiB", KIB(64), GIB(1024), 0 },
+
+	{ "log", "path", OPT_STRING, OFF(log_path),
+	    "/var/log/shadowdiff/divergence.log", 0, 0, 0,
+	    check_log_path },
+	{ "log", "log_matches", OPT_PERCENT, OFF(log_matches), "0%",
+	    0, 0, 0 },
+	{ "log", "log_request", OPT_STRING, OFF(log_request), "none", 0, 0, 0,
+	    check_log_request },
+	{ "log", "redact_headers", OPT_WORDS, OFF(redact), "", 0, 0, 0,
+	    check_token },
+	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
+	    DIFF_VALUE_MAX, 0 },
+	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },
+	{ "log", "queue_memory", OPT_SIZE, OFF(log_queue_memory), "64MiB",
+	    KIB(64), GIB(1024), 0 },
+
+	{ "limits", "max_header_bytes", OPT_SIZE, OFF(max_header_bytes),
+	    "16KiB", 1024, KIB(1024), 0 },
+	{ "limits", "max_header_count", OPT_UINT, OFF(max_header_count),
+	    "100", 1, 10000, 0 },
+	{ "limits", "max_request_body", OPT_SIZE, OFF(max_request_body),
+	    "1GiB", 0, GIB(1024), 0 },
+	{ "limits", "client_header_timeout", OPT_DURATION,
+	    OFF(client_header_timeout_ms), "10s", MS(1), S(3600), 0 },
+	{ "limits", "client_body_timeout", OPT_DURATION,
+	    OFF(client_body_timeout_ms), "30s", MS(1), S(3600), 0 },
+	{ "limits", "keepalive_timeout", OPT_DURATION,
+	    OFF(keepalive_timeout_ms), "75s", MS(1), S(86400), 0 },
+	{ "limits", "send_timeout", OPT_DURATION, OFF(send_timeout_ms),
+	    "60s", MS(1), S(86400), 0 },
+};
+
+/* The number of rows, for the files that cannot see the table's size. */
+const size_t config_noptions = nitems(config_options);
+
+/* Whether S is an HTTP token (RFC 9110 5.6.2), such as a header name. */
+static int
+is_token(const char *s)
+{
+	static const char	*tchar = "!#$%&'*+-.^_`|~0123456789"
+				    "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+	return (*s != '\0' && strspn(s, tchar) == strlen(s));
+}
+
+/* A header name. */
+static int
+check_token(const char *s, char **cause)
+{
+	if (is_token(s))
+		return (0);
+	*cause = xstrdup("a header name, such as X-Request-Id");
+	return (-1);
+}
+
+/* One method of a methods list: a token in capitals. */
+int
+config_check_method(const char *s, char **cause)
+{
+	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+	    strlen(s))
+		return (0);
+	*cause = xstrdup("HTTP methods in capitals, such as GET HEAD");
+	return (-1);
+}
+
+/* "", "header:NAME" or "query:NAME". */
+static int
+check_sample_key(const char *s, char **cause)
+{
+	if (*s == '\0' ||
+	    (strncmp(s, "header:", 7) == 0 && is_token(s + 7)) ||
+	    (strncmp(s, "query:", 6) == 0 && s[6] != '\0' &&
+	    strpbrk(s + 6, "&=# \t") == NULL))
+		return (0);
+	*cause = xstrdup("header:NAME or query:NAME, such as header:X-User-Id "
+	    "or query:user");
+	return (-1);
+}
+
+/* "-" or a file path. */
+static int
+check_log_path(const char *s, char **cause)
+{
+	if (strcmp(s, "-") == 0 || s[0] == '/')
+		return (0);
+	*cause = xstrdup("an absolute file path, such as "
+	    "/var/log/shadowdiff/divergence.log, or - for standard output");
+	return (-1);
+}
+
+/* "" (the system's CAs) or a file of CA certificates. */
+static int
+check_ca_file(const char *s, char **cause)
+{
+	if (*s == '\0')
+		return (0);
+	return (tls_check_ca_file(s, cause));
+}
+
+/* TLSv1.2 or TLSv1.3. */
+static int
+check_tls_protocol(const char *s, char **cause)
+{
+	if (tls_version(s) != -1)
+		return (0);
+	*cause = xstrdup("TLSv1.2, TLSv1.3 or both");
+	return (-1);
+}
+
+/* "none", "headers" or "headers body". */
+static int
+check_log_request(const char *s, char **cause)
+{
+	char	**w = config_split_words(s);
+	int	  ok;
+
+	ok = (w[0] != NULL && w[1] == NULL && (strcmp(w[0], "none") == 0 ||
+	    strcmp(w[0], "headers") == 0)) || (w[0] != NULL && w[1] != NULL &&
+	    w[2] == NULL && strcmp(w[0], "headers") == 0 &&
+	    strcmp(w[1], "body") == 0);
+	config_free_words(w);
+	if (ok)
+		return (0);
+	*cause = xstrdup("none, headers, or headers body");
+	return (-1);
+}
