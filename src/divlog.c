@@ -12,7 +12,17 @@
  * that did go in are cut off again (ftruncate to the size before), so
  * the file keeps whole lines only; the batch's records are counted as
  * lost, the file is closed, and it is opened again before the next
- * batch: a removed or unwritable file heals by itself when it can.
+ * batch: a removed or unwritable file heals by itself when it can. A
+ * file removed while open (its last link gone, as fstat(2) tells before
+ * each batch) is created anew at once: records written into the removed
+ * inode would be lost without a trace. Losses are warned of at once,
+ * then at most every DIVLOG_WARN_MS with the count lost meanwhile.
+ *
+ * The main thread never blocks on the log: the file is opened with
+ * O_NONBLOCK, so a FIFO with no reader yet fails with ENXIO instead of
+ * blocking open(2). The writer then keeps the records queued (those
+ * that do not fit are dropped and counted, as for a writer blocked on
+ * its file) and tries again every DIVLOG_RETRY_MS until a reader comes.
  */
 #include "config.h"
 
@@ -42,6 +52,10 @@ struct divlog {
 	char			*next_path;	/* from a reload, or NULL */
 	int			 fd;		/* -1 while it must be opened */
 	int			 is_file;	/* a regular file: can truncate */
+	int			 no_reader;	/* a FIFO nobody reads yet */
+	uint64_t		 retry_ms;	/* when to open it again */
+	uint64_t		 warned_ms;	/* the last loss warning */
+	uint64_t		 unwarned;	/* lost since that warning */
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -65,20 +79,63 @@ struct divlog {
 	_Atomic uint64_t	 reopens;
 };
 
+#define DIVLOG_RETRY_MS	250	/* a FIFO with no reader: try again */
+#define DIVLOG_WARN_MS	10000	/* loss warnings: one in this long */
+
+/*
+ * Opens PATH for appending without blocking: a FIFO with no reader
+ * fails with ENXIO rather than waiting for one. The descriptor, its
+ * writes blocking again, or -1 with errno.
+ */
+static int
+divlog_open_path(const char *path)
+{
+	int	 fd, fl;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NONBLOCK, 0640);
+	if (fd == -1)
+		return (-1);
+	/*
+	 * Writes block again: a non-blocking write to a full pipe could
+	 * put half a line in it.
+	 */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
 /* Opens the file for appending; 0, or -1 with errno. */
 static int
 divlog_open_fd(struct divlog *d)
 {
 	struct stat	 st;
+	int		 waited = d->no_reader;
 
 	if (d->path == NULL) {
 		d->fd = STDOUT_FILENO;
 		d->is_file = fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode);
 		return (0);
 	}
-	d->fd = open(d->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (d->fd == -1)
+	d->fd = divlog_open_path(d->path);
+	/* ENXIO: a FIFO with no reader; say so when it starts and ends. */
+	d->no_reader = d->fd == -1 && errno == ENXIO;
+	d->retry_ms = util_now_ms() + DIVLOG_RETRY_MS;
+	if (d->no_reader && !waited)
+		log_warnx("divergence log %s: a FIFO with no reader: records "
+		    "wait in the queue (dropped when it is full) until one "
+		    "opens it", d->path);
+	if (d->fd == -1) {
+		if (d->no_reader)
+			errno = ENXIO;
 		return (-1);
+	}
+	if (waited)
+		log_info("divergence log %s: a reader opened the FIFO",
+		    d->path);
 	d->is_file = fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return (0);
 }
@@ -99,10 +156,11 @@ divlog_close_fd(struct divlog *d)
  * reader sees whole lines only. 0, or -1 when they could not all be
  * written, after cutting off what did go in (a regular file), so that
  * the file keeps whole lines only. To a pipe or a terminal a short
- * write is finished rather than cut.
+ * write is finished rather than cut. *WP: the bytes the failed writev(2)
+ * took, or -1 with errno.
  */
 static int
-divlog_write(struct divlog *d, struct iovec *iov, int n)
+divlog_write(struct divlog *d, struct iovec *iov, int n, ssize_t *wp)
 {
 	struct stat	 st;
 	off_t		 before = -1;
@@ -114,7 +172,7 @@ divlog_write(struct divlog *d, struct iovec *iov, int n)
 		total += iov[i].iov_len;
 	if (d->is_file && fstat(d->fd, &st) == 0)
 		before = st.st_size;
-	w = writev(d->fd, iov, n);
+	*wp = w = writev(d->fd, iov, n);
 	if (w == (ssize_t)total)
 		return (0);
 	if (w > 0 && !d->is_file) {
@@ -126,7 +184,7 @@ divlog_write(struct divlog *d, struct iovec *iov, int n)
 				return (0);
 			iov[i].iov_base = (char *)iov[i].iov_base + done;
 			iov[i].iov_len -= done;
-			if ((w = writev(d->fd, iov + i, n - i)) <= 0)
+			if ((*wp = w = writev(d->fd, iov + i, n - i)) <= 0)
 				return (-1);
 		}
 	}
@@ -136,24 +194,120 @@ divlog_write(struct divlog *d, struct iovec *iov, int n)
 	return (-1);
 }
 
+/*
+ * Counts N records as lost because of WHAT (the system call's reason, or
+ * what happened); warns at once, then at most every DIVLOG_WARN_MS with
+ * the count lost since the last warning.
+ */
+static void
+divlog_lose(struct divlog *d, uint64_t n, const char *what)
+{
+	uint64_t	 now = util_now_ms();
+
+	atomic_fetch_add(&d->lost, n);
+	d->unwarned += n;
+	if (d->warned_ms != 0 && now - d->warned_ms < DIVLOG_WARN_MS)
+		return;
+	log_warnx("divergence log %s: %s: %llu records lost since the last "
+	    "warning, %llu in all (warned every %ds at most)",
+	    d->path != NULL ? d->path : "stdout", what,
+	    (unsigned long long)d->unwarned,
+	    (unsigned long long)atomic_load(&d->lost), DIVLOG_WARN_MS / 1000);
+	d->warned_ms = now;
+	d->unwarned = 0;
+}
+
+/*
+ * Creates the file anew if it was removed while open (its last link
+ * gone): what went into the removed inode would be lost unseen. One
+ * fstat(2) per batch.
+ */
+static void
+divlog_heal_removed(struct divlog *d)
+{
+	struct stat	 st;
+
+	if (d->fd == -1 || d->path == NULL || !d->is_file ||
+	    fstat(d->fd, &st) == -1 || st.st_nlink > 0)
+		return;
+	log_warnx("divergence log %s: the file was removed: created anew",
+	    d->path);
+	divlog_close_fd(d);
+	atomic_fetch_add(&d->reopens, 1);
+	/* If that fails, divlog_records counts the batch as lost. */
+	(void)divlog_open_fd(d);
+}
+
+/* Into *TS: MS milliseconds from now, for pthread_cond_timedwait. */
+static void
+divlog_deadline(uint64_t ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * With the lock held: whether the writer must wait for a FIFO's reader
+ * before it writes; then it has waited up to DIVLOG_RETRY_MS, or tried
+ * to open the FIFO again in vain, and the caller looks again. The
+ * records stay queued meanwhile. Stopping, nothing waits: what cannot
+ * be written is counted as lost.
+ */
+static int
+divlog_await_reader(struct divlog *d)
+{
+	struct timespec	 ts;
+	uint64_t	 now;
+	int		 rc;
+
+	/* A reload's new path: the FIFO is left behind. */
+	if (d->next_path != NULL)
+		d->no_reader = 0;
+	if (!d->no_reader || d->stopping)
+		return (0);
+	/* Reopening a file that is not open: the next try does it. */
+	d->reopen = 0;
+	if ((now = util_now_ms()) < d->retry_ms) {
+		divlog_deadline(d->retry_ms - now, &ts);
+		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		return (1);
+	}
+	pthread_mutex_unlock(&d->lock);
+	rc = divlog_open_fd(d);
+	pthread_mutex_lock(&d->lock);
+	/* Another error than no reader: divlog_records counts the loss. */
+	return (rc == -1 && d->no_reader);
+}
+
 /* Writes N records: opening the file first if needed. */
 static void
 divlog_records(struct divlog *d, char **lines, int n, int reopen)
 {
 	struct iovec	 iov[DIVLOG_BATCH];
-	size_t		 len;
-	int		 saved, i;
+	char		 what[128];
+	size_t		 len, total = 0;
+	ssize_t		 w;
+	int		 i;
 
 	if (reopen && d->path != NULL) {
 		divlog_close_fd(d);
 		atomic_fetch_add(&d->reopens, 1);
 	}
 	if (d->fd == -1 && divlog_open_fd(d) == -1) {
-		saved = errno;
-		if (atomic_fetch_add(&d->lost, (uint64_t)n) == 0 || reopen) {
-			errno = saved;
-			log_warn("divergence log %s: open", d->path);
-		}
+		snprintf(what, sizeof(what), "open: %s", errno == ENXIO ?
+		    "no reader on the FIFO" : strerror(errno));
+		divlog_lose(d, (uint64_t)n, what);
+		return;
+	}
+	divlog_heal_removed(d);
+	if (d->fd == -1) {
+		snprintf(what, sizeof(what), "open: %s", strerror(errno));
+		divlog_lose(d, (uint64_t)n, what);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -161,15 +315,19 @@ divlog_records(struct divlog *d, char **lines, int n, int reopen)
 		lines[i][len] = '\n';	/* the NUL's place: see divlog_submit */
 		iov[i].iov_base = lines[i];
 		iov[i].iov_len = len + 1;
+		total += len + 1;
 	}
-	if (divlog_write(d, iov, n) == 0) {
+	if (divlog_write(d, iov, n, &w) == 0) {
 		atomic_fetch_add(&d->written, (uint64_t)n);
 		return;
 	}
 	/* Counted; the file is opened again before the next record. */
-	if (atomic_fetch_add(&d->lost, (uint64_t)n) == 0)
-		log_warn("divergence log %s: write", d->path ? d->path :
-		    "stdout");
+	if (w >= 0)
+		snprintf(what, sizeof(what), "short write (%zd of %zu bytes%s)",
+		    w, total, d->is_file ? ", cut off again" : "");
+	else
+		snprintf(what, sizeof(what), "write: %s", strerror(errno));
+	divlog_lose(d, (uint64_t)n, what);
 	divlog_close_fd(d);
 }
 
@@ -210,6 +368,8 @@ divlog_main(void *arg)
 			pthread_cond_wait(&d->cond, &d->lock);
 		if (d->len == 0 && d->stopping)
 			break;
+		if (divlog_await_reader(d))
+			continue;
 		reopen = d->reopen;
 		d->reopen = 0;
 		/* A reload changed the path: the reopen goes there. */
@@ -227,7 +387,7 @@ divlog_main(void *arg)
 			if (d->path != NULL || d->fd == -1) {
 				divlog_close_fd(d);
 				atomic_fetch_add(&d->reopens, 1);
-				if (divlog_open_fd(d) == -1)
+				if (divlog_open_fd(d) == -1 && !d->no_reader)
 					log_warn("divergence log %s: open",
 					    d->path);
 			}
@@ -276,7 +436,8 @@ divlog_open(const char *path, size_t queue_max, size_t queue_bytes,
 	d->max = d->cap = queue_max == 0 ? 1 : queue_max;
 	d->max_bytes = queue_bytes;
 	d->ring = xcalloc(d->cap, sizeof(*d->ring));
-	if (divlog_open_fd(d) == -1) {
+	/* A FIFO with no reader yet: the writer waits for one. */
+	if (divlog_open_fd(d) == -1 && !d->no_reader) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		free(d->ring);
 		free(d->path);
@@ -340,14 +501,38 @@ divlog_check_path(const char *path, char **cause)
 
 	if (strcmp(path, "-") == 0)
 		return (0);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640)) == -1) {
+	/* ENXIO: a FIFO with no reader yet, which the writer waits for. */
+	if ((fd = divlog_open_path(path)) == -1 && errno != ENXIO) {
 		*cause = xasprintf("divergence log %s: %s", path,
 		    strerror(errno));
 		return (-1);
 	}
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	return (0);
+}
+
+/*
+ * What `shadowdiff -t` says of PATH as the log, or NULL: a FIFO or a
+ * device is allowed but behaves unlike a file. Standard output ("-",
+ * /dev/stdout, /dev/fd/N) is what it is meant to be.
+ */
+const char *
+divlog_path_warning(const char *path)
+{
+	struct stat	 st;
+
+	if (strcmp(path, "-") == 0 || strncmp(path, "/dev/std", 8) == 0 ||
+	    strncmp(path, "/dev/fd/", 8) == 0 ||
+	    strncmp(path, "/proc/self/fd/", 14) == 0 || stat(path, &st) == -1)
+		return (NULL);
+	if (S_ISFIFO(st.st_mode))
+		return ("is a FIFO: until a reader opens it, records wait in "
+		    "the queue and are dropped when it is full");
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return ("is a device, not a file: a full or failing device "
+		    "loses records, and SIGUSR1 and removal do not apply");
+	return (NULL);
 }
 
 /*
@@ -403,13 +588,7 @@ divlog_close(struct divlog *d, uint64_t wait_ms)
 
 	if (d == NULL)
 		return;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += (time_t)(wait_ms / 1000);
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	divlog_deadline(wait_ms, &deadline);
 	pthread_mutex_lock(&d->lock);
 	d->stopping = 1;
 	pthread_cond_signal(&d->cond);

@@ -238,9 +238,10 @@ main(int argc, char **argv)
 	};
 	struct daemon	 d;
 	struct config	*cfg;
-	const char	*path = CONFIG_DEFAULT_PATH;
+	const char	*path = CONFIG_DEFAULT_PATH, *warning;
 	char		*cause = NULL;
 	struct event	*sigs[5];
+	uint64_t	 left;
 	size_t		 i;
 	int		 ch, test = 0, debug = 0;
 
@@ -274,6 +275,10 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	cfg = load(path);
 	if (test) {
+		if (cfg->shadow.url != NULL &&
+		    (warning = divlog_path_warning(cfg->log_path)) != NULL)
+			fprintf(stderr, "shadowdiff: warning: [log] path "
+			    "%s %s\n", cfg->log_path, warning);
 		fprintf(stderr, "shadowdiff: %s: configuration is valid\n",
 		    path);
 		config_unref(cfg);
@@ -332,9 +337,14 @@ main(int argc, char **argv)
 		    (unsigned long long)dc.matches,
 		    (unsigned long long)dc.dropped);
 	}
-	/* A writer blocked on its file must not keep us from exiting. */
-	divlog_close(d.divlog, d.cfg->drain_timeout_ms > 1000 ?
-	    d.cfg->drain_timeout_ms : 1000);
+	/*
+	 * A writer blocked on its file must not keep us from exiting: it
+	 * has what is left of the drain's deadline, DIVLOG_CLOSE_MIN_MS at
+	 * least.
+	 */
+	left = d.drain_start + d.cfg->drain_timeout_ms - util_now_ms();
+	divlog_close(d.divlog, left > d.cfg->drain_timeout_ms ||
+	    left < DIVLOG_CLOSE_MIN_MS ? DIVLOG_CLOSE_MIN_MS : left);
 	log_info("stopped");
 	admin_free(d.admin);
 	for (i = 0; sigs[i] != NULL; i++)

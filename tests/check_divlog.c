@@ -356,6 +356,44 @@ START_TEST(test_queue_bytes_bound)
 }
 END_TEST
 
+/*
+ * A FIFO with no reader yet opens at once (a reload checks it without
+ * blocking too); its records wait for a reader, who gets them in order.
+ */
+START_TEST(test_fifo_no_reader)
+{
+	struct divlog		*d;
+	struct divlog_counts	 c;
+	char			 fifo[256], buf[64], *cause = NULL;
+	ssize_t			 n;
+	size_t			 len = 0;
+	int			 rfd, i;
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fifo, sizeof(fifo), "%s/noreader.fifo", tu_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	d = divlog_open(fifo, 16, 1 << 30, &cause);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(divlog_check_path(fifo, &cause), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(divlog_submit(d, xasprintf("{\"n\":%d}", i)),
+		    0);
+	divlog_counts(d, &c);
+	ck_assert_uint_eq(c.written + c.lost, 0);
+	ck_assert_int_ge(rfd = open(fifo, O_RDONLY | O_NONBLOCK), 0);
+	for (i = 0; i < WAIT_MS && len < 24; i++) {
+		if ((n = read(rfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += (size_t)n;
+		else
+			usleep(1000);
+	}
+	buf[len] = '\0';
+	ck_assert_str_eq(buf, "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
+	divlog_close(d, 5000);
+	close(rfd);
+}
+END_TEST
+
 /* A writer blocked on its file does not keep divlog_close waiting. */
 START_TEST(test_close_blocked_writer)
 {
@@ -394,6 +432,7 @@ divlog_suite(void)
 	tcase_add_test(tc, test_open_error);
 	tcase_add_test(tc, test_queue_bytes_bound);
 	tcase_add_test(tc, test_close_blocked_writer);
+	tcase_add_test(tc, test_fifo_no_reader);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_format_exact);

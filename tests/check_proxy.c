@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -747,7 +748,7 @@ check_config(const char *text, char *out, size_t len)
 
 START_TEST(test_config_check)
 {
-	char	 out[4096];
+	char	 out[4096], fifo[256], conf[1024];
 
 	ck_assert_int_eq(check_config("[listen]\naddress = 127.0.0.1:0\n"
 	    "[primary]\nurl = http://127.0.0.1:1\n", out, sizeof(out)), 0);
@@ -757,6 +758,16 @@ START_TEST(test_config_check)
 	    sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "check.conf:5: [primary] "
 	    "read_timeout = \"5 s\": expected a duration"));
+	/* A FIFO as the log: valid, with a warning, and never opened. */
+	snprintf(fifo, sizeof(fifo), "%s/check.fifo", tu_tmpdir());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	snprintf(conf, sizeof(conf), "[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:1\n[shadow]\n"
+	    "url = http://127.0.0.1:2\n[log]\npath = %s\n", fifo);
+	ck_assert_int_eq(check_config(conf, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "warning: [log] path "));
+	ck_assert_ptr_nonnull(strstr(out, " is a FIFO: "));
+	ck_assert_ptr_nonnull(strstr(out, "configuration is valid"));
 }
 END_TEST
 

@@ -8,12 +8,15 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <netinet/in.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -789,14 +792,314 @@ START_TEST(test_log_unwritable)
 	    !tu_proc_output_has(&daemon_, "divergence log /dev/full: write");
 	    i++)
 		usleep(POLL_MS * 1000);
-	ck_assert(tu_proc_output_has(&daemon_,
-	    "divergence log /dev/full: write"));
+	/* What happened, and how many records it cost. */
+	ck_assert(tu_proc_output_has(&daemon_, "divergence log /dev/full: "
+	    "write: No space left on device: "));
+	ck_assert(tu_proc_output_has(&daemon_, " records lost since the last "
+	    "warning, "));
+	ck_assert(!tu_proc_output_has(&daemon_, "Success"));
 	get_ok("/hello", NULL);
 	/* Every record is accounted for: none written, all lost. */
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	ck_assert(tu_proc_output_has(&daemon_, "divergence log: 0 records "
 	    "written, 0 dropped (queue full), 51 lost (write failed)"));
+}
+END_TEST
+
+/* The exit summary's record counts; asserts it is there. */
+static void
+log_counts(unsigned long long *written, unsigned long long *dropped,
+    unsigned long long *lost)
+{
+	static char	 buf[1 << 20];
+	const char	*at;
+	FILE		*f;
+	size_t		 n;
+
+	ck_assert_ptr_nonnull(f = fopen(daemon_.out, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(at = strstr(buf, "divergence log: "));
+	ck_assert_int_eq(sscanf(at, "divergence log: %llu records written, "
+	    "%llu dropped (queue full), %llu lost", written, dropped, lost), 3);
+}
+
+/* A reader of FIFO that does not block (and that no child inherits). */
+static int
+fifo_reader(const char *fifo)
+{
+	return (open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+}
+
+/*
+ * A daemon whose log is a new FIFO NAME, in *FIFO (PATH_MAX), with
+ * SERVER_KEYS in [server], the Go service as primary and the Rust one as
+ * shadow, once it is ready. A reader opens the FIFO first if RFD is not
+ * NULL. Returns its admin port.
+ */
+static int
+start_fifo(const char *name, char *fifo, const char *server_keys, int *rfd)
+{
+	char	 conf[PATH_MAX + 1024];
+	int	 admin;
+
+	snprintf(fifo, PATH_MAX, "%s/%s", tu_tmpdir(), name);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	if (rfd != NULL)
+		ck_assert_int_ge(*rfd = fifo_reader(fifo), 0);
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
+	snprintf(conf, sizeof(conf),
+	    "[server]\nworkers = 1\n%s\n[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:%d\n"
+	    "[shadow]\nurl = http://127.0.0.1:%d\n"
+	    "[log]\npath = %s\nlog_matches = 100%%\n", server_keys,
+	    primary.port, shadow.port, fifo);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	admin = tu_proc_port(&daemon_, "admin endpoint on 127.0.0.1:");
+	ck_assert_int_gt(admin, 0);
+	/* Ready for systemd: READY=1 follows this line. */
+	ck_assert(tu_proc_wait_output(&daemon_, " started: ", WAIT_MS));
+	return (admin);
+}
+
+/* The status of /healthz on the admin port ADMIN (-1: no answer). */
+static int
+healthz(int admin)
+{
+	struct tu_resp	 r;
+	int		 status = -1;
+
+	if (tu_exchange(admin, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+	    &r) == 0) {
+		status = r.status;
+		tu_resp_free(&r);
+	}
+	return (status);
+}
+
+/*
+ * Reads the FIFO's non-blocking RFD until it gave N lines (bounded);
+ * each must be whole, JSON, and the data must end with a newline.
+ */
+static void
+fifo_lines(int rfd, size_t n)
+{
+	static char	 buf[1 << 20];
+	long long	 deadline = tu_now_ms() + WAIT_MS;
+	json_error_t	 err;
+	json_t		*rec;
+	size_t		 len = 0, lines = 0;
+	ssize_t		 r;
+	char		*p, *nl;
+
+	while (lines < n && tu_now_ms() < deadline) {
+		r = read(rfd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0) {
+			usleep(POLL_MS * 1000);
+			continue;
+		}
+		for (p = buf + len, len += (size_t)r; p < buf + len; p++)
+			lines += *p == '\n';
+	}
+	ck_assert_msg(lines >= n, "%zu lines from the FIFO, expected %zu",
+	    lines, n);
+	ck_assert_int_eq(buf[len - 1], '\n');
+	buf[len] = '\0';
+	for (p = buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		rec = json_loads(p, 0, &err);
+		ck_assert_msg(rec != NULL, "not JSON: %s: %s", err.text, p);
+		json_decref(rec);
+	}
+}
+
+/*
+ * A FIFO nobody reads as the log: the daemon still becomes ready and
+ * serves, the records wait for a reader, and SIGTERM ends it.
+ */
+START_TEST(test_log_fifo_no_reader)
+{
+	unsigned long long	 written, dropped, lost;
+	char			 fifo[PATH_MAX];
+	int			 admin, rfd, i;
+
+	admin = start_fifo("noreader.fifo", fifo, "", NULL);
+	ck_assert(tu_proc_output_has(&daemon_, "a FIFO with no reader"));
+	ck_assert_int_eq(healthz(admin), 200);
+	for (i = 0; i < 3; i++)
+		get_ok("/api/users/2", NULL);
+	/* A reader that comes later gets the records kept for it. */
+	ck_assert_int_ge(rfd = fifo_reader(fifo), 0);
+	fifo_lines(rfd, 3);
+	ck_assert(tu_proc_wait_output(&daemon_, "a reader opened the FIFO",
+	    WAIT_MS));
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	close(rfd);
+	log_counts(&written, &dropped, &lost);
+	ck_assert_uint_eq(written, 3);
+	ck_assert_uint_eq(dropped + lost, 0);
+}
+END_TEST
+
+/*
+ * SIGHUP with a FIFO nobody reads any more as the log: the reload does
+ * not hang the main thread, and a new reader gets whole lines.
+ */
+START_TEST(test_log_fifo_reload)
+{
+	unsigned long long	 written, dropped, lost;
+	char			 fifo[PATH_MAX];
+	int			 admin, rfd, i;
+
+	/* A reader at the start, then none. */
+	admin = start_fifo("reload.fifo", fifo, "", &rfd);
+	close(rfd);
+	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+	ck_assert(tu_proc_wait_output(&daemon_, "SIGHUP: configuration 2 "
+	    "loaded", WAIT_MS));
+	ck_assert_int_eq(healthz(admin), 200);
+	/* Written to no reader: lost, and counted. */
+	for (i = 0; i < 2; i++)
+		get_ok("/api/users/2", NULL);
+	ck_assert(tu_proc_wait_output(&daemon_, "records lost since the last "
+	    "warning", WAIT_MS));
+	/* A new reader gets what comes next, whole lines. */
+	ck_assert_int_ge(rfd = fifo_reader(fifo), 0);
+	for (i = 0; i < 2; i++)
+		get_ok("/api/users/2", NULL);
+	fifo_lines(rfd, 2);
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	close(rfd);
+	log_counts(&written, &dropped, &lost);
+	ck_assert_uint_eq(written + dropped + lost, 4);
+	ck_assert_uint_ge(written, 2);
+}
+END_TEST
+
+/*
+ * The log file removed while records flow: a new file appears and takes
+ * every later record; none goes unseen into the removed one.
+ */
+START_TEST(test_log_removed)
+{
+	unsigned long long	 written, dropped, lost;
+	json_t			*after;
+	FILE			*old = NULL;
+	size_t			 before = 0;
+	char			*line = NULL;
+	size_t			 size = 0;
+	int			 i;
+
+	start_pair("", "log_matches = 100%\n", "");
+	for (i = 0; i < 200; i++) {
+		if (i == 100) {
+			/* Kept open: what went into it is counted below. */
+			ck_assert_ptr_nonnull(old = fopen(logpath, "r"));
+			ck_assert_int_eq(unlink(logpath), 0);
+		}
+		get_ok(i % 2 ? "/hello" : "/api/users/2", NULL);
+	}
+	/* A new file, without SIGUSR1. */
+	after = records_wait(1);
+	json_decref(after);
+	ck_assert(tu_proc_output_has(&daemon_, "the file was removed: "
+	    "created anew"));
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	while (getline(&line, &size, old) != -1)
+		before++;
+	free(line);
+	fclose(old);
+	after = records_of(logpath);
+	log_counts(&written, &dropped, &lost);
+	ck_assert_uint_eq(written + dropped + lost, 200);
+	ck_assert_uint_eq(lost, 0);
+	/* Every record counted as written is in one of the two files. */
+	ck_assert_uint_eq(before + json_array_size(after), written);
+	ck_assert_uint_gt(json_array_size(after), 0);
+	json_decref(after);
+}
+END_TEST
+
+/*
+ * A short write (the file size limit, as a full disk would): the warning
+ * says so and counts, the file keeps whole lines only.
+ */
+START_TEST(test_log_short_write)
+{
+	unsigned long long	 written, dropped, lost;
+	struct rlimit		 rl, small;
+	json_t			*all;
+	int			 i;
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
+	/* Only the daemon, forked now, gets the limit. */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	small = rl;
+	small.rlim_cur = 4096;
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	start_daemon(shadow.port, "", "log_matches = 100%\n", "");
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (i = 0; i < 30; i++)
+		get_ok("/api/users/2", NULL);
+	ck_assert(tu_proc_wait_output(&daemon_, ": short write (",
+	    WAIT_MS));
+	ck_assert(tu_proc_output_has(&daemon_, " bytes, cut off again): "));
+	ck_assert(!tu_proc_output_has(&daemon_, "Success"));
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	log_counts(&written, &dropped, &lost);
+	ck_assert_uint_eq(written + dropped + lost, 30);
+	ck_assert_uint_gt(lost, 0);
+	all = records_of(logpath);
+	ck_assert_uint_eq(json_array_size(all), written);
+	json_decref(all);
+}
+END_TEST
+
+#define EXIT_MARGIN_MS	800	/* past drain_timeout: the docs say 500 */
+
+/*
+ * A writer blocked on a FIFO nobody reads has what is left of the drain
+ * deadline: the exit takes drain_timeout and a margin, not twice that.
+ */
+START_TEST(test_log_blocked_exit)
+{
+	char		 fifo[PATH_MAX];
+	long long	 t0, took;
+	int		 rfd, fd, i;
+
+	start_fifo("blocked.fifo", fifo, "drain_timeout = 1s", &rfd);
+	/* A small pipe: a few records fill it, then the writer blocks. */
+	ck_assert_int_ge(fcntl(rfd, F_SETPIPE_SZ, 4096), 4096);
+	for (i = 0; i < 40; i++)
+		get_ok("/api/users/2", NULL);
+	/* A request the drain waits for until drain_timeout ends. */
+	ck_assert_int_ge(fd = tu_connect(daemon_.port), 0);
+	ck_assert_int_eq(tu_send_str(fd, "GET /sleep/10000 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	for (i = 0; i < WAIT_MS / POLL_MS && tu_backend_count(primary.port) <
+	    41; i++)
+		usleep(POLL_MS * 1000);
+	ck_assert_int_ge(tu_backend_count(primary.port), 41);
+	t0 = tu_now_ms();
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	took = tu_now_ms() - t0;
+	daemon_.pid = 0;
+	close(fd);
+	close(rfd);
+	ck_assert(tu_proc_output_has(&daemon_, "drain timeout"));
+	ck_assert(tu_proc_output_has(&daemon_, "the writer is blocked on its "
+	    "file"));
+	ck_assert_msg(took < 1000 + EXIT_MARGIN_MS, "exit took %lldms with "
+	    "drain_timeout 1s", took);
 }
 END_TEST
 
@@ -834,6 +1137,16 @@ shadow_suite(void)
 	tcase_add_test(tc, test_drain_compares);
 	tcase_add_test(tc, test_log_stdout);
 	tcase_add_test(tc, test_log_unwritable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("log faults");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_log_fifo_no_reader);
+	tcase_add_test(tc, test_log_fifo_reload);
+	tcase_add_test(tc, test_log_removed);
+	tcase_add_test(tc, test_log_short_write);
+	tcase_add_test(tc, test_log_blocked_exit);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -71,13 +71,18 @@ size_t		 divlog_submit_many(struct divlog *, char **, size_t);
 void		 divlog_reopen(struct divlog *);
 /* Whether a path can be opened for the log: 0, or -1 and why. */
 int		 divlog_check_path(const char *, char **);
+/* A warning for `shadowdiff -t` about a log path that is no file, or NULL. */
+const char	*divlog_path_warning(const char *);
 /* A reload's path and queue bounds; 1 when the path changed. */
 int		 divlog_configure(struct divlog *, const char *, size_t,
 		    size_t);
 /*
  * Writes what is queued, stops the writer and frees everything; waits
- * that many milliseconds at most for a writer blocked on its file.
+ * that many milliseconds at most for a writer blocked on its file. At
+ * exit that is what is left of the drain's deadline, and at least
+ * DIVLOG_CLOSE_MIN_MS: shutdown takes drain_timeout plus that at most.
  */
+#define DIVLOG_CLOSE_MIN_MS	200
 void		 divlog_close(struct divlog *, uint64_t);
 /* The counters, from any thread. */
 void		 divlog_counts(struct divlog *, struct divlog_counts *);
