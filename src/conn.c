@@ -413,23 +413,6 @@ conn_send_request(struct conn *c, enum upstream_use use)
 	return (0);
 }
 
-/* Whether METHOD is idempotent (RFC 9110 9.2.2). */
-static int
-method_idempotent(int method)
-{
-	switch (method) {
-	case HTTP_GET:
-	case HTTP_HEAD:
-	case HTTP_OPTIONS:
-	case HTTP_TRACE:
-	case HTTP_PUT:
-	case HTTP_DELETE:
-		return (1);
-	default:
-		return (0);
-	}
-}
-
 /*
  * Gives the request its id (the client's, or a new one) and, if it is
  * mirrored, an exchange; counts why not otherwise.
@@ -508,7 +491,7 @@ cp_head(void *arg, struct http_msg *m)
 	c->body_bytes = 0;
 	c->req_done = c->resp_started = 0;
 	c->retried = 0;
-	c->retriable = method_idempotent(m->method) && !body;
+	c->retriable = http_method_idempotent(m->method) && !body;
 	/* An upgrade that the primary refuses leaves the stream unclear. */
 	c->keepalive = m->keepalive && !m->upgrade && !c->w->draining;
 	conn_start_exchange(c, m);
