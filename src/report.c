@@ -530,20 +530,14 @@ prom_process(struct evbuffer *out, const struct report *r)
 	metrics_u64(out, "shadowdiff_build_info", &ml, 1, 1);
 }
 
-/* A figure of the table as Prometheus text. */
+/* The values of figure F as a Prometheus family. */
 static void
-prom_figure(struct evbuffer *out, const struct report *r,
+prom_values(struct evbuffer *out, const struct report *r,
     const struct report_figure *f)
 {
 	struct metrics_label	 ml = { f->label, NULL };
 	size_t			 i;
 
-	if (f->prom != NULL) {
-		f->prom(out, r);
-		return;
-	}
-	if (f->metric == NULL)
-		return;
 	metrics_family(out, f->metric, f->type, f->help);
 	for (i = 0; i < f->nvalues; i++) {
 		ml.value = f->values[i].label;
@@ -556,12 +550,17 @@ prom_figure(struct evbuffer *out, const struct report *r,
 void
 report_metrics(const struct report_src *src, struct evbuffer *out)
 {
-	struct report	*r = xcalloc(1, sizeof(*r));
-	size_t		 i;
+	const struct report_figure	*f;
+	struct report			*r = xcalloc(1, sizeof(*r));
 
 	report_gather(src, r);
-	for (i = 0; i < nitems(report_figures); i++)
-		prom_figure(out, r, &report_figures[i]);
+	for (f = report_figures; f < report_figures + nitems(report_figures);
+	    f++) {
+		if (f->prom != NULL)
+			f->prom(out, r);
+		else if (f->metric != NULL)
+			prom_values(out, r, f);
+	}
 	report_free(r);
 }
 
@@ -693,21 +692,14 @@ json_upstream_tls(json_t *o, const struct report *r)
 	}
 }
 
-/* A figure of the table into the JSON object O. */
+/* The values of figure F into the JSON object O, at F's path. */
 static void
-json_figure(json_t *o, const struct report *r, const struct report_figure *f)
+json_values(json_t *o, const struct report *r, const struct report_figure *f)
 {
-	json_t		*x;
+	json_t		*x = json_at(o, f->json);
 	const char	*key;
 	size_t		 i;
 
-	if (f->json_fn != NULL) {
-		f->json_fn(o, r);
-		return;
-	}
-	if (f->json == NULL)
-		return;
-	x = json_at(o, f->json);
 	for (i = 0; i < f->nvalues; i++) {
 		key = f->values[i].key != NULL ? f->values[i].key :
 		    f->values[i].label;
@@ -720,10 +712,10 @@ json_figure(json_t *o, const struct report *r, const struct report_figure *f)
 void
 report_stats(const struct report_src *src, struct evbuffer *out)
 {
-	struct report	*r = xcalloc(1, sizeof(*r));
-	json_t		*o;
-	char		*text;
-	size_t		 i;
+	const struct report_figure	*f;
+	struct report			*r = xcalloc(1, sizeof(*r));
+	json_t				*o;
+	char				*text;
 
 	report_gather(src, r);
 	o = json_object();
@@ -733,8 +725,13 @@ report_stats(const struct report_src *src, struct evbuffer *out)
 	json_object_set_new(o, "draining", json_boolean(src->draining));
 	/* The configuration's figures come first, as they always did. */
 	json_at(o, "config");
-	for (i = 0; i < nitems(report_figures); i++)
-		json_figure(o, r, &report_figures[i]);
+	for (f = report_figures; f < report_figures + nitems(report_figures);
+	    f++) {
+		if (f->json_fn != NULL)
+			f->json_fn(o, r);
+		else if (f->json != NULL)
+			json_values(o, r, f);
+	}
 
 	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	    JSON_REAL_PRECISION(15))) == NULL)
