@@ -1,10 +1,11 @@
 /*
- * The daemon's figures for the admin endpoint. They are gathered once per
- * request into a struct report (per-worker counters summed, read without
- * locks; the diff threads' and the log writer's counts), and that one
- * snapshot is written either as Prometheus text or as JSON: the two
- * endpoints cannot disagree, and their names are documented together in
- * docs/metrics.md.
+ * The daemon's figures for the admin endpoint and the exit summary. They
+ * are gathered once per request into a struct report (per-worker
+ * counters summed, read without locks; the diff threads' and the log
+ * writer's counts), and that one snapshot is written as Prometheus text
+ * or as JSON by walking one table of figures, report_figures; the exit
+ * summary walks it too. The three cannot disagree, and their names are
+ * documented together in docs/metrics.md.
  */
 #include "config.h"
 
@@ -25,7 +26,6 @@
 #include "shadowdiff/metrics.h"
 #include "shadowdiff/report.h"
 #include "shadowdiff/stats.h"
-#include "shadowdiff/tls.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
 
