@@ -95,22 +95,6 @@ static const struct http_parser_cbs admin_parser_cbs = {
 	admin_head_cb, admin_body_cb, admin_done_cb
 };
 
-/* The reason phrase of every status we send. */
-static const char *
-admin_status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return ("OK");
-	case 404:
-		return ("Not Found");
-	case 405:
-		return ("Method Not Allowed");
-	default:
-		return (http_status_text(status));
-	}
-}
-
 /* Arms the connection's timer for MS milliseconds. */
 static void
 admin_timer_set(struct admin_conn *c, unsigned int ms)
@@ -147,7 +131,7 @@ admin_respond(struct admin_conn *c, int status, const char *type)
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n", status,
-	    admin_status_text(status), type, evbuffer_get_length(body));
+	    http_status_text(status), type, evbuffer_get_length(body));
 	if (status == 405)
 		evbuffer_add_printf(out, "Allow: GET, HEAD\r\n");
 	if (!c->keepalive)
@@ -169,9 +153,9 @@ static void
 admin_error(struct admin_conn *c, int status, const char *reason)
 {
 	log_info("admin %s: %d %s: %s", c->peer, status,
-	    admin_status_text(status), reason);
+	    http_status_text(status), reason);
 	evbuffer_add_printf(c->a->body, "%d %s\n", status,
-	    admin_status_text(status));
+	    http_status_text(status));
 	c->keepalive = 0;
 	admin_respond(c, status, "text/plain");
 }
@@ -222,7 +206,7 @@ admin_serve(struct admin_conn *c)
 	c->keepalive = m->keepalive && !m->upgrade;
 	if (m->method != HTTP_GET && m->method != HTTP_HEAD) {
 		evbuffer_add_printf(a->body, "405 %s\n",
-		    admin_status_text(405));
+		    http_status_text(405));
 		admin_respond(c, 405, "text/plain");
 	} else if (admin_path_is(path, len, "/metrics")) {
 		a->ops.metrics(a->ops.arg, a->body);
@@ -240,7 +224,7 @@ admin_serve(struct admin_conn *c)
 		}
 	} else {
 		evbuffer_add_printf(a->body, "404 %s\n",
-		    admin_status_text(404));
+		    http_status_text(404));
 		admin_respond(c, 404, "text/plain");
 	}
 }

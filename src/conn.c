@@ -296,18 +296,14 @@ conn_count_status(struct conn *c, int status)
 static void
 conn_count_error(struct conn *c, int status)
 {
-	static const struct { int status; enum stats_counter which; } map[] = {
-		{ 400, STAT_ERR_400 }, { 405, STAT_ERR_405 },
-		{ 408, STAT_ERR_408 }, { 413, STAT_ERR_413 },
-		{ 414, STAT_ERR_414 }, { 417, STAT_ERR_417 },
-		{ 431, STAT_ERR_431 }, { 502, STAT_ERR_502 },
-		{ 504, STAT_ERR_504 }
-	};
-	size_t	 i;
-
-	for (i = 0; i < nitems(map); i++)
-		if (map[i].status == status)
-			stats_inc(&c->w->stats, map[i].which);
+	switch (status) {
+#define CONN_ERROR_CASE(code, label, what)				\
+	case code:							\
+		stats_inc(&c->w->stats, STAT_ERR_##code);		\
+		break;
+	STATS_CLIENT_ERRORS(CONN_ERROR_CASE)
+#undef CONN_ERROR_CASE
+	}
 	conn_count_status(c, status);
 }
 
@@ -413,23 +409,6 @@ conn_send_request(struct conn *c, enum upstream_use use)
 	return (0);
 }
 
-/* Whether METHOD is idempotent (RFC 9110 9.2.2). */
-static int
-method_idempotent(int method)
-{
-	switch (method) {
-	case HTTP_GET:
-	case HTTP_HEAD:
-	case HTTP_OPTIONS:
-	case HTTP_TRACE:
-	case HTTP_PUT:
-	case HTTP_DELETE:
-		return (1);
-	default:
-		return (0);
-	}
-}
-
 /*
  * Gives the request its id (the client's, or a new one) and, if it is
  * mirrored, an exchange; counts why not otherwise.
@@ -437,14 +416,6 @@ method_idempotent(int method)
 static void
 conn_start_exchange(struct conn *c, const struct http_msg *m)
 {
-	static const enum stats_counter reasons[] = {
-		[MIRROR_SAMPLED_OUT] = STAT_NOT_MIRRORED_SAMPLED,
-		[MIRROR_METHOD] = STAT_NOT_MIRRORED_METHOD,
-		[MIRROR_BODY_TOO_LARGE] = STAT_NOT_MIRRORED_BODY,
-		[MIRROR_MAX_INFLIGHT] = STAT_NOT_MIRRORED_INFLIGHT,
-		[MIRROR_SHADOW_DOWN] = STAT_NOT_MIRRORED_DOWN,
-		[MIRROR_UPGRADE] = STAT_NOT_MIRRORED_UPGRADE
-	};
 	const struct config		*cfg = conn_cfg(c);
 	const struct config_route	*route = NULL;
 	enum mirror_verdict		 v;
@@ -464,7 +435,7 @@ conn_start_exchange(struct conn *c, const struct http_msg *m)
 		return;
 	v = mirror_decide(cfg, route, m, &c->w->mirror, util_now_ms());
 	if (v != MIRROR_YES) {
-		stats_inc(&c->w->stats, reasons[v]);
+		stats_inc(&c->w->stats, mirror_verdict_counter(v));
 		return;
 	}
 	if (c->id_added)
@@ -508,7 +479,7 @@ cp_head(void *arg, struct http_msg *m)
 	c->body_bytes = 0;
 	c->req_done = c->resp_started = 0;
 	c->retried = 0;
-	c->retriable = method_idempotent(m->method) && !body;
+	c->retriable = http_method_idempotent(m->method) && !body;
 	/* An upgrade that the primary refuses leaves the stream unclear. */
 	c->keepalive = m->keepalive && !m->upgrade && !c->w->draining;
 	conn_start_exchange(c, m);
@@ -886,7 +857,7 @@ conn_tls_failed(struct conn *c, short what)
 	sock_tls_error(c->sock, &err, &verify);
 	f = (what & SOCK_TIMEOUT) ? TLS_FAIL_TIMEOUT :
 	    tls_failure_of(err, (what & SOCK_EOF) != 0);
-	stats_inc(&c->w->stats, STAT_TLS_FAIL_TIMEOUT + f);
+	stats_inc(&c->w->stats, tls_failure_counter(f));
 	log_debug("client %s: TLS handshake failed: %s", c->peer,
 	    f == TLS_FAIL_TIMEOUT ? "timeout" : f == TLS_FAIL_CLOSED ?
 	    "closed by the client" : tls_reason(err, verify));

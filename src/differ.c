@@ -18,6 +18,9 @@
 #include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
 
+_Static_assert(EXCHANGE_SHADOW_ERROR + 1 == DIFFER_VERDICTS,
+    "DIFFER_VERDICTS counts enum exchange_verdict");
+
 struct differ {
 	struct divlog		*log;
 	pthread_t		*threads;	/* started, not joined */
@@ -38,12 +41,12 @@ struct differ {
 	int			 stopping;
 
 	_Atomic uint64_t	 compared;
-	_Atomic uint64_t	 verdicts[3];
+	_Atomic uint64_t	 verdicts[DIFFER_VERDICTS];
 	_Atomic uint64_t	 dropped;
 
 	/* By route (stats.h ids), and forgiven differences by rule. */
 	struct differ_route {
-		_Atomic uint64_t verdicts[3];
+		_Atomic uint64_t verdicts[DIFFER_VERDICTS];
 		_Atomic uint64_t kinds[DIFF_KINDS];
 	}			 routes[STATS_ROUTES_MAX];
 	pthread_mutex_t		 flock;
@@ -323,7 +326,7 @@ differ_route_counts(struct differ *d, size_t route,
 {
 	size_t	 i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < DIFFER_VERDICTS; i++)
 		c->verdicts[i] = atomic_load_explicit(
 		    &d->routes[route].verdicts[i], memory_order_relaxed);
 	for (i = 0; i < DIFF_KINDS; i++)

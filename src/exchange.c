@@ -257,9 +257,7 @@ exchange_new(struct worker *w, const struct config_route *route,
 	ex->time_us = util_wall_us();
 	ex->start_us = util_now_us();
 	ex->held = 1;
-	ex->retriable = m->method == HTTP_GET || m->method == HTTP_HEAD ||
-	    m->method == HTTP_OPTIONS || m->method == HTTP_PUT ||
-	    m->method == HTTP_DELETE;
+	ex->retriable = http_method_idempotent(m->method);
 	if ((ex->reqhead = evbuffer_new()) == NULL ||
 	    (ex->reqbody = evbuffer_new()) == NULL)
 		fatalx("out of memory");

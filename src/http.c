@@ -770,8 +770,12 @@ http_status_text(int status)
 	switch (status) {
 	case 100:
 		return ("Continue");
+	case 200:
+		return ("OK");
 	case 400:
 		return ("Bad Request");
+	case 404:
+		return ("Not Found");
 	case 405:
 		return ("Method Not Allowed");
 	case 408:
@@ -794,6 +798,23 @@ http_status_text(int status)
 		return ("Gateway Timeout");
 	default:
 		return ("Error");
+	}
+}
+
+/* Whether METHOD is idempotent (RFC 9110 9.2.2), so retriable. */
+int
+http_method_idempotent(int method)
+{
+	switch (method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		return (1);
+	default:
+		return (0);
 	}
 }
 

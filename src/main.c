@@ -135,42 +135,6 @@ signal_usr1_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* A counter summed over the workers. */
-static unsigned long long
-sum(const struct daemon *d, enum stats_counter which)
-{
-	unsigned long long	 n = 0;
-	size_t			 i;
-
-	for (i = 0; i < d->nworkers; i++)
-		n += stats_get(&d->workers[i]->stats, which);
-	return (n);
-}
-
-/*
- * At exit: what was mirrored and what was not, and why, so that nothing
- * is dropped silently (the admin endpoint shows the same, live).
- */
-static void
-log_mirror_counts(const struct daemon *d)
-{
-	log_info("mirrored %llu requests; not mirrored: %llu sampled out, "
-	    "%llu method, %llu body over max_body, %llu at max_inflight, "
-	    "%llu shadow down, %llu upgrade; %llu abandoned (client gone or "
-	    "primary failed), %llu dropped (too busy to read the shadow in "
-	    "time)", sum(d, STAT_MIRRORED),
-	    sum(d, STAT_NOT_MIRRORED_SAMPLED), sum(d, STAT_NOT_MIRRORED_METHOD),
-	    sum(d, STAT_NOT_MIRRORED_BODY), sum(d, STAT_NOT_MIRRORED_INFLIGHT),
-	    sum(d, STAT_NOT_MIRRORED_DOWN), sum(d, STAT_NOT_MIRRORED_UPGRADE),
-	    sum(d, STAT_MIRROR_ABANDONED), sum(d, STAT_MIRROR_OVERLOADED));
-	log_info("shadow: %llu answered; errors: %llu timeout, %llu refused, "
-	    "%llu reset, %llu bad response, %llu too large, %llu tls",
-	    sum(d, STAT_SHADOW_OK), sum(d, STAT_SHADOW_TIMEOUT),
-	    sum(d, STAT_SHADOW_REFUSED), sum(d, STAT_SHADOW_RESET),
-	    sum(d, STAT_SHADOW_BAD_RESPONSE), sum(d, STAT_SHADOW_TOO_LARGE),
-	    sum(d, STAT_SHADOW_TLS));
-}
-
 /* What the admin endpoint reports from. */
 static void
 admin_src(const struct daemon *d, struct report_src *src)
@@ -238,6 +202,8 @@ main(int argc, char **argv)
 	};
 	struct daemon	 d;
 	struct config	*cfg;
+	struct report	*summary;
+	struct differ_counts dc;
 	const char	*path = CONFIG_DEFAULT_PATH, *warning;
 	char		*cause = NULL;
 	struct event	*sigs[5];
@@ -320,23 +286,14 @@ main(int argc, char **argv)
 
 	for (i = 0; i < d.nworkers; i++)
 		worker_join(d.workers[i]);
-	if (d.cfg->shadow.url != NULL)
-		log_mirror_counts(&d);
+	summary = report_summary_new(d.workers, d.nworkers);
 	for (i = 0; i < d.nworkers; i++)
 		worker_free(d.workers[i]);
 	/* What was handed over is still compared and written. */
-	if (d.differ != NULL) {
-		struct differ_counts	 dc;
-
+	if (d.differ != NULL)
 		differ_free(d.differ, &dc);
-		log_info("compared %llu exchanges: %llu mismatches, %llu shadow "
-		    "errors, %llu matches; %llu dropped (diff queue full)",
-		    (unsigned long long)dc.compared,
-		    (unsigned long long)dc.mismatches,
-		    (unsigned long long)dc.shadow_errors,
-		    (unsigned long long)dc.matches,
-		    (unsigned long long)dc.dropped);
-	}
+	report_summary_log(summary, d.cfg->shadow.url != NULL,
+	    d.differ != NULL ? &dc : NULL);
 	/*
 	 * A writer blocked on its file must not keep us from exiting: it
 	 * has what is left of the drain's deadline, DIVLOG_CLOSE_MIN_MS at

@@ -115,6 +115,21 @@ mirror_sample_key(const struct config *cfg, const struct http_msg *m,
 	return (query_param(target, tlen, cfg->sample_key_name, len));
 }
 
+/* The counter of verdict V: generated from the family, not its order. */
+enum stats_counter
+mirror_verdict_counter(enum mirror_verdict v)
+{
+	switch (v) {
+#define MIRROR_VERDICT_CASE(name, verdict, label, what)			\
+	case MIRROR_##verdict:						\
+		return (STAT_NOT_MIRRORED_##name);
+	STATS_NOT_MIRRORED(MIRROR_VERDICT_CASE)
+#undef MIRROR_VERDICT_CASE
+	default:
+		fatalx("%s: verdict %d is not a reason", __func__, (int)v);
+	}
+}
+
 /* Whether M is mirrored, or why not. */
 enum mirror_verdict
 mirror_decide(const struct config *cfg, const struct config_route *route,

@@ -505,14 +505,17 @@ tls_failure_of(unsigned long err, int closed)
 	}
 }
 
-const char *
-tls_failure_label(enum tls_failure f)
+/* The counter of failure F: generated from the family, not its order. */
+enum stats_counter
+tls_failure_counter(enum tls_failure f)
 {
-	static const char *const labels[] = {
-#define TLS_FAILURE_LABEL(name, label)	label,
-		TLS_FAILURES(TLS_FAILURE_LABEL)
-#undef TLS_FAILURE_LABEL
-	};
-
-	return (f < TLS_FAIL_MAX ? labels[f] : "other");
+	switch (f) {
+#define TLS_FAILURE_CASE(name, label, what)				\
+	case TLS_FAIL_##name:						\
+		return (STAT_TLS_FAIL_##name);
+	STATS_TLS_FAILURES(TLS_FAILURE_CASE)
+#undef TLS_FAILURE_CASE
+	default:
+		return (STAT_TLS_FAIL_OTHER);
+	}
 }

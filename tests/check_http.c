@@ -1161,10 +1161,12 @@ START_TEST(write_status)
 }
 END_TEST
 
-/* The reason phrases we send. */
+/* The reason phrases we (and the admin endpoint) send. */
 START_TEST(status_text)
 {
 	ck_assert_str_eq(http_status_text(100), "Continue");
+	ck_assert_str_eq(http_status_text(200), "OK");
+	ck_assert_str_eq(http_status_text(404), "Not Found");
 	ck_assert_str_eq(http_status_text(400), "Bad Request");
 	ck_assert_str_eq(http_status_text(405), "Method Not Allowed");
 	ck_assert_str_eq(http_status_text(408), "Request Timeout");
@@ -1172,7 +1174,28 @@ START_TEST(status_text)
 	ck_assert_str_eq(http_status_text(500), "Internal Server Error");
 	ck_assert_str_eq(http_status_text(502), "Bad Gateway");
 	ck_assert_str_eq(http_status_text(504), "Gateway Timeout");
-	ck_assert_str_eq(http_status_text(200), "Error");
+	ck_assert_str_eq(http_status_text(299), "Error");
+}
+END_TEST
+
+/*
+ * Idempotent methods (RFC 9110 9.2.2), one answer for the client's
+ * retries and the shadow's: exchange.c once left TRACE out.
+ */
+START_TEST(method_idempotent)
+{
+	static const int yes[] = {
+		HTTP_GET, HTTP_HEAD, HTTP_OPTIONS, HTTP_TRACE, HTTP_PUT,
+		HTTP_DELETE
+	}, no[] = { HTTP_POST, HTTP_PATCH, HTTP_CONNECT };
+	size_t	 i;
+
+	for (i = 0; i < nitems(yes); i++)
+		ck_assert_msg(http_method_idempotent(yes[i]), "%s",
+		    llhttp_method_name(yes[i]));
+	for (i = 0; i < nitems(no); i++)
+		ck_assert_msg(!http_method_idempotent(no[i]), "%s",
+		    llhttp_method_name(no[i]));
 }
 END_TEST
 
@@ -1342,6 +1365,7 @@ http_suite(void)
 	tcase_add_test(tc, write_chunks);
 	tcase_add_loop_test(tc, write_status, 0, nitems(status_cases));
 	tcase_add_test(tc, status_text);
+	tcase_add_test(tc, method_idempotent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regressions");

@@ -60,6 +60,12 @@ check_PROGRAMS += tests/check_metrics
 TESTS += tests/check_metrics
 tests_check_metrics_SOURCES = tests/check_metrics.c
 
+# The figure table of /metrics, /stats and the exit summary, and the
+# counter families it shows (includes src/report.c).
+check_PROGRAMS += tests/check_report
+TESTS += tests/check_report
+tests_check_report_SOURCES = tests/check_report.c
+
 # Integration: TLS to clients and to backends, with certificates that
 # tests/gen-certs.sh makes for the run (the openssl command).
 check_PROGRAMS += tests/check_tls

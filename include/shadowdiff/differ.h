@@ -12,6 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shadowdiff/diff.h"
+
+/* How many verdicts an exchange can get (enum exchange_verdict). */
+#define DIFFER_VERDICTS	3
+
 struct divlog;
 struct exchange;
 struct differ;
@@ -47,8 +52,8 @@ void		 differ_counts(struct differ *, struct differ_counts *);
 
 /* A route's comparisons by verdict, and differences by kind. */
 struct differ_route_counts {
-	uint64_t	verdicts[3];	/* enum exchange_verdict */
-	uint64_t	kinds[3];	/* status, header, body (diff.h) */
+	uint64_t	verdicts[DIFFER_VERDICTS];	/* enum exchange_verdict */
+	uint64_t	kinds[DIFF_KINDS];	/* status, header, body */
 };
 
 /* The counts of a route (a stats.h id), from any thread. */

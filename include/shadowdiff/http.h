@@ -163,7 +163,9 @@ void	http_write_chunk(struct evbuffer *, const void *, size_t);
 void	http_write_last_chunk(struct evbuffer *);
 /* Writes a short response of our own (an error), closing or not. */
 void	http_write_status(struct evbuffer *, int, int);
-/* The reason phrase of a status we send ourselves. */
+/* The reason phrase of a status we send ourselves (or the admin does). */
 const char *http_status_text(int);
+/* Whether an llhttp method is idempotent (RFC 9110 9.2.2): retriable. */
+int	http_method_idempotent(int);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shadowdiff/stats.h"
+
 struct config;
 struct config_route;
 struct http_msg;
@@ -20,15 +22,17 @@ struct http_msg;
 /* Request ids we make: 32 hex digits (128 random bits). */
 #define MIRROR_ID_LEN		32
 
+/*
+ * The reasons not to mirror are a counter family (stats.h): the
+ * verdicts past MIRROR_NO_SHADOW are generated from it. A protocol
+ * upgrade (MIRROR_UPGRADE) is never mirrored.
+ */
 enum mirror_verdict {
 	MIRROR_YES,
 	MIRROR_NO_SHADOW,	/* no [shadow] url: not counted */
-	MIRROR_SAMPLED_OUT,
-	MIRROR_METHOD,
-	MIRROR_BODY_TOO_LARGE,
-	MIRROR_MAX_INFLIGHT,
-	MIRROR_SHADOW_DOWN,
-	MIRROR_UPGRADE		/* a protocol upgrade is never mirrored */
+#define MIRROR_VERDICT_ENUM(name, verdict, label, what)	MIRROR_##verdict,
+	STATS_NOT_MIRRORED(MIRROR_VERDICT_ENUM)
+#undef MIRROR_VERDICT_ENUM
 };
 
 /* A worker's own mirroring state; only that worker touches it. */
@@ -56,6 +60,8 @@ void		 mirror_new_id(struct mirror_state *, char *);
 void		 mirror_shadow_refused(struct mirror_state *, uint64_t,
 		    const char *);
 void		 mirror_shadow_answered(struct mirror_state *, const char *);
+/* The counter of verdict V, a reason not to mirror (past NO_SHADOW). */
+enum stats_counter mirror_verdict_counter(enum mirror_verdict);
 /* A uniform double in [0, 1). */
 double		 mirror_random(struct mirror_state *);
 

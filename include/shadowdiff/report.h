@@ -1,8 +1,10 @@
 /*
  * report: the daemon's figures for the admin endpoint, as Prometheus text
  * (GET /metrics) and as JSON (GET /stats), both from one snapshot taken
- * per request. Called on the main thread; per-worker counters are read
- * without locks (stats.h). The names are documented in docs/metrics.md.
+ * per request, and the summary logged at exit; all three walk one table
+ * of figures (report.c). Called on the main thread; per-worker counters
+ * are read without locks (stats.h). The names are documented in
+ * docs/metrics.md.
  */
 #ifndef SHADOWDIFF_REPORT_H
 #define SHADOWDIFF_REPORT_H
@@ -12,8 +14,10 @@
 
 struct config;
 struct differ;
+struct differ_counts;
 struct divlog;
 struct evbuffer;
+struct report;
 struct worker;
 
 /* Where the figures come from: the daemon's parts, and its own counts. */
@@ -33,5 +37,13 @@ struct report_src {
 void	report_metrics(const struct report_src *, struct evbuffer *);
 /* Appends the same figures as a JSON object. */
 void	report_stats(const struct report_src *, struct evbuffer *);
+/*
+ * The exit summary, from the same figures: the workers' counts taken
+ * once they stopped (before they are freed), then logged with the diff
+ * threads' final counts (NULL: none) and freed.
+ */
+struct report	*report_summary_new(struct worker **, size_t);
+void		 report_summary_log(struct report *, int,
+		    const struct differ_counts *);
 
 #endif

@@ -19,27 +19,9 @@
 	X(RESP_3XX, "responses 3xx")					\
 	X(RESP_4XX, "responses 4xx")					\
 	X(RESP_5XX, "responses 5xx")					\
-	X(ERR_400, "requests rejected as malformed (400)")		\
-	X(ERR_405, "CONNECT requests refused (405)")			\
-	X(ERR_408, "clients too slow (408)")				\
-	X(ERR_413, "request bodies over the limit (413)")		\
-	X(ERR_414, "request targets over the limit (414)")		\
-	X(ERR_417, "unknown expectations (417)")			\
-	X(ERR_431, "header blocks over the limit (431)")		\
-	X(ERR_502, "primary refused, reset or answered badly (502)")	\
-	X(ERR_504, "primary timed out (504)")				\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
 	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
 	X(TLS_RESUMED, "client TLS handshakes that resumed a session")	\
-	X(TLS_FAIL_TIMEOUT, "client TLS handshakes failed: timeout")	\
-	X(TLS_FAIL_CLOSED, "client TLS handshakes failed: closed")	\
-	X(TLS_FAIL_HTTP, "client TLS handshakes failed: plain HTTP")	\
-	X(TLS_FAIL_VERSION, "client TLS handshakes failed: version")	\
-	X(TLS_FAIL_CIPHER, "client TLS handshakes failed: no shared cipher")\
-	X(TLS_FAIL_ALPN, "client TLS handshakes failed: ALPN")		\
-	X(TLS_FAIL_CERTIFICATE, "client TLS handshakes failed: our "	\
-	    "certificate refused")					\
-	X(TLS_FAIL_OTHER, "client TLS handshakes failed: other")	\
 	X(UP_CONNECTS, "upstream connections opened")			\
 	X(UP_REUSED, "requests sent on a pooled connection")		\
 	X(UP_RETRIES, "idempotent requests retried on a new connection")\
@@ -49,17 +31,6 @@
 	X(UP_TLS_RESUMED, "upstream TLS handshakes that resumed a session")\
 	X(UP_TLS_FAILED, "upstream TLS handshakes failed")		\
 	X(MIRRORED, "requests mirrored to the shadow")			\
-	X(NOT_MIRRORED_SAMPLED, "requests not mirrored: sampled out")	\
-	X(NOT_MIRRORED_METHOD, "requests not mirrored: method")	\
-	X(NOT_MIRRORED_BODY, "requests not mirrored: body over max_body")\
-	X(NOT_MIRRORED_INFLIGHT, "requests not mirrored: max_inflight")	\
-	X(NOT_MIRRORED_DOWN, "requests not mirrored: shadow down")	\
-	X(NOT_MIRRORED_UPGRADE, "requests not mirrored: upgrade")	\
-	X(MIRROR_ABANDONED, "mirrors dropped: the primary exchange failed")\
-	X(MIRROR_OVERLOADED, "mirrors dropped: the worker too busy to read "\
-	    "the shadow in time")					\
-	X(MIRROR_RELOADED, "mirrors dropped: a reload changed the shadow "\
-	    "before the request was read whole")			\
 	X(SHADOW_OK, "shadow responses received whole")		\
 	X(SHADOW_TIMEOUT, "shadow errors: timeout")			\
 	X(SHADOW_REFUSED, "shadow errors: refused")			\
@@ -70,12 +41,83 @@
 	X(DIFF_QUEUED, "exchanges handed to the diff threads")		\
 	X(DIFF_DROPPED, "exchanges dropped: diff queue full")
 
+/*
+ * Counter families: counters that are one figure with a label (a status,
+ * a reason). Each family is declared here once, an entry per member:
+ * X(NAME, label, what), where label is its label value in /metrics and
+ * its key in /stats, and what its words in the exit summary. Its
+ * counters (STAT_<FAMILY>_<NAME>), the enum of its owner if it has one
+ * (mirror.h, tls.h) and its figures in report.c are generated from it,
+ * so none of them can list the members in another order or forget one.
+ * Adding a member is adding a line here; docs/metrics.md says the rest.
+ */
+
+/* Error responses of our own to clients, by status (conn.c). */
+#define STATS_CLIENT_ERRORS(X)						\
+	X(400, "400", "malformed (400)")				\
+	X(405, "405", "CONNECT (405)")					\
+	X(408, "408", "too slow (408)")					\
+	X(413, "413", "body over the limit (413)")			\
+	X(414, "414", "target over the limit (414)")			\
+	X(417, "417", "unknown expectation (417)")			\
+	X(431, "431", "header block over the limit (431)")		\
+	X(502, "502", "primary refused, reset or answered badly (502)")	\
+	X(504, "504", "primary timed out (504)")
+
+/*
+ * Requests not mirrored, by reason: X(NAME, VERDICT, label, what), and
+ * mirror.h's MIRROR_<VERDICT> is the verdict that gives the reason.
+ */
+#define STATS_NOT_MIRRORED(X)						\
+	X(SAMPLED, SAMPLED_OUT, "sampled_out", "sampled out")		\
+	X(METHOD, METHOD, "method", "method")				\
+	X(BODY, BODY_TOO_LARGE, "body_too_large", "body over max_body")	\
+	X(INFLIGHT, MAX_INFLIGHT, "max_inflight", "at max_inflight")	\
+	X(DOWN, SHADOW_DOWN, "shadow_down", "shadow down")		\
+	X(UPGRADE, UPGRADE, "upgrade", "upgrade")
+
+/* Mirrors sent but not compared, by reason. */
+#define STATS_MIRRORS_DROPPED(X)					\
+	X(ABANDONED, "abandoned", "abandoned (client gone or primary "	\
+	    "failed)")							\
+	X(OVERLOADED, "overloaded", "dropped (too busy to read the "	\
+	    "shadow in time)")						\
+	X(RELOADED, "reloaded", "dropped (a reload changed the shadow "	\
+	    "before the request was read whole)")
+
+/* Why a client's TLS handshake failed (tls.h's enum tls_failure). */
+#define STATS_TLS_FAILURES(X)						\
+	X(TIMEOUT, "timeout", "timeout")				\
+	X(CLOSED, "closed", "closed")					\
+	X(HTTP, "http_request", "plain HTTP")				\
+	X(VERSION, "protocol_version", "version")			\
+	X(CIPHER, "no_shared_cipher", "no shared cipher")		\
+	X(ALPN, "no_application_protocol", "ALPN")			\
+	X(CERTIFICATE, "certificate", "our certificate refused")	\
+	X(OTHER, "other", "other")
+
 enum stats_counter {
 #define STATS_ENUM(name, help)	STAT_##name,
 	STATS_COUNTERS(STATS_ENUM)
 #undef STATS_ENUM
+#define STATS_ENUM_ERR(code, label, what)	STAT_ERR_##code,
+	STATS_CLIENT_ERRORS(STATS_ENUM_ERR)
+#undef STATS_ENUM_ERR
+#define STATS_ENUM_NM(name, verdict, label, what) STAT_NOT_MIRRORED_##name,
+	STATS_NOT_MIRRORED(STATS_ENUM_NM)
+#undef STATS_ENUM_NM
+#define STATS_ENUM_MD(name, label, what)	STAT_MIRROR_##name,
+	STATS_MIRRORS_DROPPED(STATS_ENUM_MD)
+#undef STATS_ENUM_MD
+#define STATS_ENUM_TLS(name, label, what)	STAT_TLS_FAIL_##name,
+	STATS_TLS_FAILURES(STATS_ENUM_TLS)
+#undef STATS_ENUM_TLS
 	STAT_MAX
 };
+
+/* How many members a family has: STATS_COUNT(STATS_CLIENT_ERRORS). */
+#define STATS_ONE(...)		+ 1
+#define STATS_COUNT(family)	(0 family(STATS_ONE))
 
 struct stats {
 	_Atomic uint64_t	c[STAT_MAX];
@@ -105,13 +147,15 @@ stats_add(struct stats *s, enum stats_counter which, int64_t n)
 
 /* Latency histogram bounds, in seconds (the last bucket: above). */
 #define STATS_LATENCY_BOUNDS	14
+/* Responses by status class, 1xx to 5xx. */
+#define STATS_CLASSES		5
 extern const double stats_latency_bounds[STATS_LATENCY_BOUNDS];
 
 enum stats_leg { STATS_PRIMARY, STATS_SHADOW, STATS_LEGS };
 
 /* A route's figures in one worker, written by that worker only. */
 struct stats_route {
-	_Atomic uint64_t	responses[5];	/* by class, 1xx to 5xx */
+	_Atomic uint64_t	responses[STATS_CLASSES];
 	_Atomic uint64_t	mirrored;
 	_Atomic uint64_t	latency[STATS_LEGS][STATS_LATENCY_BOUNDS + 1];
 	_Atomic uint64_t	latency_us[STATS_LEGS];	/* their sum */
@@ -138,8 +182,5 @@ void		 stats_route_latency(struct stats_route *, size_t,
 
 /* A counter's value, from any thread. */
 uint64_t	stats_get(const struct stats *, enum stats_counter);
-/* Its name and description. */
-const char	*stats_name(enum stats_counter);
-const char	*stats_help(enum stats_counter);
 
 #endif

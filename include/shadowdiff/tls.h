@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "shadowdiff/stats.h"
+
 struct ssl_ctx_st;
 struct ssl_st;
 struct tls_cert;
@@ -32,20 +34,10 @@ struct tls_cert;
 	"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"		\
 	"TLS_AES_128_GCM_SHA256"
 
-/* Why a handshake failed, as counted (labels kept few). */
-#define TLS_FAILURES(X)							\
-	X(TIMEOUT, "timeout")						\
-	X(CLOSED, "closed")						\
-	X(HTTP, "http_request")						\
-	X(VERSION, "protocol_version")					\
-	X(CIPHER, "no_shared_cipher")					\
-	X(ALPN, "no_application_protocol")				\
-	X(CERTIFICATE, "certificate")					\
-	X(OTHER, "other")
-
+/* Why a handshake failed: a counter family (stats.h), labels kept few. */
 enum tls_failure {
-#define TLS_FAILURE_ENUM(name, label)	TLS_FAIL_##name,
-	TLS_FAILURES(TLS_FAILURE_ENUM)
+#define TLS_FAILURE_ENUM(name, label, what)	TLS_FAIL_##name,
+	STATS_TLS_FAILURES(TLS_FAILURE_ENUM)
 #undef TLS_FAILURE_ENUM
 	TLS_FAIL_MAX
 };
@@ -107,6 +99,7 @@ const char	*tls_reason(unsigned long, long);
  * (timeouts the caller knows itself).
  */
 enum tls_failure tls_failure_of(unsigned long, int);
-const char	*tls_failure_label(enum tls_failure);
+/* The counter of a failure. */
+enum stats_counter tls_failure_counter(enum tls_failure);
 
 #endif
