@@ -308,7 +308,12 @@ on_headers_complete(llhttp_t *ll)
 		m->content_length = ll->content_length;
 	} else if (!m->is_request && llhttp_message_needs_eof(ll))
 		m->framing = HTTP_FRAMING_CLOSE;
-	m->keepalive = llhttp_should_keep_alive(ll);
+	/*
+	 * llhttp 8.1 misses "close" followed by a tab, or in some lists: the
+	 * tokens are read again here (RFC 9112 9.6), for both directions.
+	 */
+	m->keepalive = llhttp_should_keep_alive(ll) &&
+	    !http_msg_connection_has(m, "close", 5);
 	m->upgrade = ll->upgrade;
 	p->in_body = 1;
 	rc = p->cbs->head(p->arg, m);

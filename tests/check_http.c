@@ -357,6 +357,14 @@ static const struct {
 	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: x, Close\r\n\r\n", 0 },
 	{ "GET / HTTP/1.0\r\n\r\n", 0 },
 	{ "GET / HTTP/1.0\r\nHost: h\r\nConnection: Keep-Alive\r\n\r\n", 1 },
+	/* Regression (issue 14, bug 6): llhttp 8.1 missed these. */
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\t\r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: \t close \r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n"
+	    "\r\n", 0 },
+	{ "GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive, close\r\n"
+	    "\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", 1 },
 };
 
 /* Keep-alive follows the version and Connection. */
@@ -366,7 +374,8 @@ START_TEST(request_keepalive)
 	struct rec		 r;
 
 	parse_one(&p, &r, HTTP_REQUEST, keepalive_cases[_i].text, 0);
-	ck_assert_int_eq(p.msg.keepalive, keepalive_cases[_i].keepalive);
+	ck_assert_msg(p.msg.keepalive == keepalive_cases[_i].keepalive,
+	    "keepalive %d: %s", p.msg.keepalive, keepalive_cases[_i].text);
 	http_parser_free(&p);
 }
 END_TEST
@@ -1294,6 +1303,28 @@ START_TEST(bug_eof_between_messages)
 }
 END_TEST
 
+/*
+ * Regression (issue 14, bug 6): "Connection: close" followed by a tab,
+ * or within a list, from the primary left the upstream connection to be
+ * pooled (llhttp 8.1 does not see the token).
+ */
+START_TEST(bug_response_connection_close)
+{
+	static const char *const texts[] = {
+		"HTTP/1.1 200 OK\r\nConnection: close\t\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n"
+		    "Content-Length: 0\r\n\r\n",
+	};
+	struct http_parser	 p;
+	struct rec		 r;
+
+	parse_one(&p, &r, HTTP_RESPONSE, texts[_i], 0);
+	ck_assert_int_eq(p.msg.keepalive, 0);
+	http_parser_free(&p);
+}
+END_TEST
+
 /* The http suite. */
 static Suite *
 http_suite(void)
@@ -1350,6 +1381,7 @@ http_suite(void)
 	tcase_add_test(tc, bug_eof_between_messages);
 	tcase_add_loop_test(tc, bug_request_accepted, 0, nitems(bug_requests));
 	tcase_add_loop_test(tc, bug_response_status, 0, nitems(bug_responses));
+	tcase_add_loop_test(tc, bug_response_connection_close, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
 }

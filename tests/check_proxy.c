@@ -352,6 +352,37 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+/*
+ * Regression (issue 14, bug 6): "Connection: close" with a tab after it,
+ * or last in a list, left the connection open after the response
+ * (RFC 9112 9.6 says it closes).
+ */
+START_TEST(test_connection_close_ows)
+{
+	static const char *const reqs[] = {
+		"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\t\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: t\r\n"
+		    "Connection: keep-alive, close\r\n\r\n",
+		"GET /hello HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
+	};
+	struct tu_resp	 r;
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		fd = tu_connect(daemon_.port);
+		ck_assert_int_eq(tu_send_str(fd, reqs[i]), 0);
+		ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_msg(strstr(r.head, "Connection: close") != NULL,
+		    "%s", reqs[i]);
+		ck_assert_msg(tu_wait_closed(fd, 3000), "%s", reqs[i]);
+		tu_resp_free(&r);
+		close(fd);
+	}
+}
+END_TEST
+
 START_TEST(test_reject_second_request)
 {
 	struct tu_resp	 r;
@@ -780,6 +811,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_headers_reframed);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_reject_second_request);
+	tcase_add_test(tc, test_connection_close_ows);
 	tcase_add_test(tc, test_header_limits);
 	tcase_add_test(tc, test_timeouts_408);
 	tcase_add_test(tc, test_primary_timeout_504);
