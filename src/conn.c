@@ -300,8 +300,9 @@ conn_count_error(struct conn *c, int status)
 		{ 400, STAT_ERR_400 }, { 405, STAT_ERR_405 },
 		{ 408, STAT_ERR_408 }, { 413, STAT_ERR_413 },
 		{ 414, STAT_ERR_414 }, { 417, STAT_ERR_417 },
-		{ 431, STAT_ERR_431 }, { 502, STAT_ERR_502 },
-		{ 504, STAT_ERR_504 }
+		{ 431, STAT_ERR_431 }, { 501, STAT_ERR_501 },
+		{ 502, STAT_ERR_502 }, { 504, STAT_ERR_504 },
+		{ 505, STAT_ERR_505 }
 	};
 	size_t	 i;
 

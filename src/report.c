@@ -38,8 +38,9 @@ static const struct report_label {
 	{ STAT_ERR_400, "400" }, { STAT_ERR_405, "405" },
 	{ STAT_ERR_408, "408" }, { STAT_ERR_413, "413" },
 	{ STAT_ERR_414, "414" }, { STAT_ERR_417, "417" },
-	{ STAT_ERR_431, "431" }, { STAT_ERR_502, "502" },
-	{ STAT_ERR_504, "504" }
+	{ STAT_ERR_431, "431" }, { STAT_ERR_501, "501" },
+	{ STAT_ERR_502, "502" }, { STAT_ERR_504, "504" },
+	{ STAT_ERR_505, "505" }
 }, not_mirrored[] = {
 	{ STAT_NOT_MIRRORED_SAMPLED, "sampled_out" },
 	{ STAT_NOT_MIRRORED_METHOD, "method" },

@@ -26,8 +26,10 @@
 	X(ERR_414, "request targets over the limit (414)")		\
 	X(ERR_417, "unknown expectations (417)")			\
 	X(ERR_431, "header blocks over the limit (431)")		\
+	X(ERR_501, "request methods not known (501)")		\
 	X(ERR_502, "primary refused, reset or answered badly (502)")	\
 	X(ERR_504, "primary timed out (504)")				\
+	X(ERR_505, "HTTP versions other than 1.x (505)")		\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
 	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
 	X(TLS_RESUMED, "client TLS handshakes that resumed a session")	\
