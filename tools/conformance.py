@@ -444,8 +444,15 @@ def main():
             results = run(cases, doc, backend, port, args)
         finally:
             daemon.terminate()
-            daemon.wait(10)
-    report(results, len(cases))
+            status = daemon.wait(10)
+        report(results, len(cases))
+        # A sanitizer build reports there: say so rather than lose it.
+        with open(os.path.join(tmp, "daemon.err")) as f:
+            err = f.read()
+        if status != 0 or "Sanitizer" in err:
+            print("daemon exit status %d; its stderr ends:\n%s" %
+                  (status, err[-4000:]))
+            sys.exit(1)
 
 
 def run(cases, doc, backend, port, args):
