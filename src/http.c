@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ static const char *const hop_by_hop[] = {
 	"connection", "proxy-connection", "keep-alive", "te",
 	"transfer-encoding", "upgrade", "trailer"
 };
+
+static void	scan_line_reset(struct http_parser *);
 
 static struct http_parser *
 parser_of(llhttp_t *ll)
@@ -130,6 +133,27 @@ on_status(llhttp_t *ll, const char *at, size_t len)
 	return (0);
 }
 
+/* A new header slot, named from the arena's end; NULL past the limit. */
+static struct http_header *
+msg_new_header(struct http_parser *p)
+{
+	struct http_msg		*m = &p->msg;
+	struct http_header	*h;
+
+	if (m->nhdrs >= p->max_header_count) {
+		http_parser_fail(p, 431, "more header fields than the limit");
+		return (NULL);
+	}
+	if (m->nhdrs == m->hcap) {
+		m->hcap = m->hcap == 0 ? 16 : m->hcap * 2;
+		m->hdrs = xreallocarray(m->hdrs, m->hcap, sizeof(*m->hdrs));
+	}
+	h = &m->hdrs[m->nhdrs++];
+	memset(h, 0, sizeof(*h));
+	h->name_off = (uint32_t)m->len;
+	return (h);
+}
+
 static int
 on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
@@ -140,19 +164,8 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
 	if (p->in_body)
 		return (0);	/* a trailer: not forwarded, not kept */
 	if (p->state != HS_FIELD) {
-		if (m->nhdrs >= p->max_header_count) {
-			http_parser_fail(p, 431, "more header fields than "
-			    "the limit");
+		if (msg_new_header(p) == NULL)
 			return (-1);
-		}
-		if (m->nhdrs == m->hcap) {
-			m->hcap = m->hcap == 0 ? 16 : m->hcap * 2;
-			m->hdrs = xreallocarray(m->hdrs, m->hcap,
-			    sizeof(*m->hdrs));
-		}
-		h = &m->hdrs[m->nhdrs++];
-		memset(h, 0, sizeof(*h));
-		h->name_off = (uint32_t)m->len;
 		p->state = HS_FIELD;
 	}
 	h = &m->hdrs[m->nhdrs - 1];
@@ -233,6 +246,61 @@ is_chunked(const char *v, size_t len)
 	return (util_eqcase(v, len, "chunked"));
 }
 
+/*
+ * Whether field name NAME (LEN bytes) is not Content-Length or
+ * Transfer-Encoding but reads as one to a backend that maps '_' to '-'
+ * (CGI's HTTP_TRANSFER_ENCODING) or folds runs of '-'.
+ */
+static int
+is_framing_alias(const char *name, size_t len)
+{
+	char	 norm[sizeof("transfer-encoding")];
+	size_t	 i, n = 0;
+	char	 c;
+
+	if (len < sizeof("content-length") - 1)
+		return (0);
+	for (i = 0; i < len; i++) {
+		c = (char)tolower((unsigned char)name[i]);
+		if (c == '_')
+			c = '-';
+		if (c == '-' && n > 0 && norm[n - 1] == '-')
+			continue;
+		if (n == sizeof(norm) - 1)
+			return (0);
+		norm[n++] = c;
+	}
+	norm[n] = '\0';
+	if (strcmp(norm, "content-length") == 0)
+		return (!util_eqcase(name, len, "content-length"));
+	if (strcmp(norm, "transfer-encoding") == 0)
+		return (!util_eqcase(name, len, "transfer-encoding"));
+	return (0);
+}
+
+/*
+ * Checks a request's protocol as received (llhttp 8.1 also takes RTSP/
+ * and ICE/): HTTP/1.0 and HTTP/1.1 only. 505 for another HTTP version,
+ * 400 for anything else. 0, or -1 with the error set.
+ */
+static int
+proto_check(struct http_parser *p)
+{
+	const char	*v = p->scan_proto;
+
+	if (p->scan_proto_len == 8 && memcmp(v, "HTTP/", 5) == 0 &&
+	    isdigit((unsigned char)v[5]) && v[6] == '.' &&
+	    isdigit((unsigned char)v[7])) {
+		if (v[5] == '1' && (v[7] == '0' || v[7] == '1'))
+			return (0);
+		http_parser_fail(p, 505, "HTTP version other than 1.0 and "
+		    "1.1");
+		return (-1);
+	}
+	http_parser_fail(p, 400, "protocol other than HTTP");
+	return (-1);
+}
+
 /* Checks what llhttp lets through; 0, or -1 with the error set. */
 static int
 head_check(struct http_parser *p)
@@ -241,12 +309,20 @@ head_check(struct http_parser *p)
 	const struct http_header *h;
 	size_t			 i, nhost = 0, nte = 0;
 
+	if (m->is_request && proto_check(p) == -1)
+		return (-1);
 	if (m->major != 1) {
 		http_parser_fail(p, 400, "unsupported HTTP version");
 		return (-1);
 	}
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
+		if (m->is_request && is_framing_alias(m->buf + h->name_off,
+		    h->name_len)) {
+			http_parser_fail(p, 400, "a field name that reads as "
+			    "Content-Length or Transfer-Encoding");
+			return (-1);
+		}
 		if (http_msg_name_is(m, h, "host"))
 			nhost++;
 		else if (http_msg_name_is(m, h, "connection"))
@@ -288,6 +364,77 @@ head_check(struct http_parser *p)
 	return (0);
 }
 
+/*
+ * Turns an absolute-form target (RFC 9112 3.2.2) with the http or https
+ * scheme into origin form, its authority replacing the Host received:
+ * the backends, routes and records see what an origin-form request would
+ * give. Other forms are left to the caller. 0, or -1 with the error set.
+ */
+static int
+target_absolute(struct http_parser *p)
+{
+	struct http_msg		*m = &p->msg;
+	struct http_header	*h = NULL;
+	const char		*t = m->buf + m->target_off;
+	size_t			 i, skip, auth, auth_len, rest, rest_off;
+	int			 bad;
+	char			 c;
+
+	if (m->target_len > 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (m->target_len > 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return (0);
+	auth = m->target_off + skip;
+	/* The arena is not NUL-terminated: bounded scans only. */
+	bad = 0;
+	for (auth_len = 0; skip + auth_len < m->target_len; auth_len++) {
+		c = t[skip + auth_len];
+		if (c == '/' || c == '?' || c == '#')
+			break;
+		/* RFC 3986 authority bytes; userinfo ('@') is an error. */
+		if (c == '\0' || (!isalnum((unsigned char)c) &&
+		    strchr("-._~%!$&'()*+,;=:[]", c) == NULL))
+			bad = 1;
+	}
+	if (auth_len == 0 || bad || t[skip] == ':') {
+		http_parser_fail(p, 400, "absolute-form target without a "
+		    "valid authority");
+		return (-1);
+	}
+	rest_off = auth + auth_len;
+	rest = m->target_len - skip - auth_len;
+	if (rest > 0 && m->buf[rest_off] == '/') {
+		m->target_off = (uint32_t)rest_off;
+		m->target_len = (uint32_t)rest;
+	} else {
+		/* "http://h?q" is "/?q": a new copy, byte by byte (rare). */
+		m->target_off = (uint32_t)m->len;
+		if (msg_append(p, "/", 1, 414) == -1)
+			return (-1);
+		for (i = 0; i < rest; i++) {
+			c = m->buf[rest_off + i];
+			if (msg_append(p, &c, 1, 414) == -1)
+				return (-1);
+		}
+		m->target_len = (uint32_t)(1 + rest);
+	}
+	for (i = 0; i < m->nhdrs && h == NULL; i++)
+		if (http_msg_name_is(m, &m->hdrs[i], "host"))
+			h = &m->hdrs[i];
+	if (h == NULL) {
+		/* HTTP/1.0 may come without Host: the target gives one. */
+		if ((h = msg_new_header(p)) == NULL ||
+		    msg_append(p, "Host", 4, 431) == -1)
+			return (-1);
+		h->name_len = 4;
+	}
+	h->value_off = (uint32_t)auth;
+	h->value_len = (uint32_t)auth_len;
+	return (0);
+}
+
 static int
 on_headers_complete(llhttp_t *ll)
 {
@@ -301,6 +448,8 @@ on_headers_complete(llhttp_t *ll)
 	m->status = ll->status_code;
 	if (head_check(p) == -1)
 		return (-1);
+	if (m->is_request && target_absolute(p) == -1)
+		return (-1);
 	if (ll->flags & F_CHUNKED)
 		m->framing = HTTP_FRAMING_CHUNKED;
 	else if (ll->flags & F_CONTENT_LENGTH) {
@@ -308,7 +457,12 @@ on_headers_complete(llhttp_t *ll)
 		m->content_length = ll->content_length;
 	} else if (!m->is_request && llhttp_message_needs_eof(ll))
 		m->framing = HTTP_FRAMING_CLOSE;
-	m->keepalive = llhttp_should_keep_alive(ll);
+	/*
+	 * llhttp 8.1 misses "close" followed by a tab, or in some lists: the
+	 * tokens are read again here (RFC 9112 9.6), for both directions.
+	 */
+	m->keepalive = llhttp_should_keep_alive(ll) &&
+	    !http_msg_connection_has(m, "close", 5);
 	m->upgrade = ll->upgrade;
 	p->in_body = 1;
 	rc = p->cbs->head(p->arg, m);
@@ -416,6 +570,7 @@ http_parser_next(struct http_parser *p)
 	p->scanning = 1;
 	p->scan_line_len = p->scan_lines = 0;
 	p->scan_prev = '\0';
+	scan_line_reset(p);
 }
 
 /* For a response parser: the method of the request being answered. */
@@ -425,12 +580,44 @@ http_parser_set_request_method(struct http_parser *p, int method)
 	p->ll.method = (uint8_t)method;
 }
 
+/* Forgets what was seen of a request line. */
+static void
+scan_line_reset(struct http_parser *p)
+{
+	p->scan_method_len = p->scan_proto_len = 0;
+	p->scan_method_bad = p->scan_method_end = 0;
+}
+
+/*
+ * Notes byte C of a request line: the method (to tell a method llhttp
+ * does not know, 501, from one that is no token, 400) and the last word,
+ * the protocol (llhttp 8.1 does not say which one it read).
+ */
+static void
+scan_request_line(struct http_parser *p, char c)
+{
+	if (c == ' ') {
+		p->scan_method_end |= p->scan_method_len > 0;
+		p->scan_proto_len = 0;
+		return;
+	}
+	if (!p->scan_method_end) {
+		p->scan_method_len++;
+		/* tchar, RFC 9110 5.6.2. */
+		if (c == '\0' || (!isalnum((unsigned char)c) &&
+		    strchr("!#$%&'*+-.^_`|~", c) == NULL))
+			p->scan_method_bad = 1;
+	}
+	if (c != '\r' && p->scan_proto_len < sizeof(p->scan_proto))
+		p->scan_proto[p->scan_proto_len++] = c;
+}
+
 /*
  * Looks at the raw bytes of a head before llhttp does, for what llhttp
  * 8.1 lets through even in strict mode: a bare LF (the one ending the
  * head included) and obsolete line folding (a line that starts with a
- * blank). It stops where the head ends: bodies are not looked at. 0, or
- * -1 with the error set.
+ * blank); and notes a request line's method and protocol. It stops where
+ * the head ends: bodies are not looked at. 0, or -1 with the error set.
  */
 static int
 head_scan(struct http_parser *p, const char *data, size_t len)
@@ -450,6 +637,8 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 				p->scanning = 0;
 			else if (p->scan_line_len > 1)
 				p->scan_lines++;
+			else	/* an empty line before the request line */
+				scan_line_reset(p);
 			p->scan_line_len = 0;
 		} else {
 			if (p->scan_line_len == 0 && p->scan_lines > 0 &&
@@ -458,11 +647,53 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 				    "in a header");
 				return (-1);
 			}
+			if (p->scan_lines == 0 && p->msg.is_request)
+				scan_request_line(p, c);
 			p->scan_line_len++;
 		}
 		p->scan_prev = c;
 	}
 	return (0);
+}
+
+/*
+ * After llhttp's error ERR on a request: the status it deserves. A
+ * method token llhttp does not know gets 501 (RFC 9110 15.6.2), 0 while
+ * the token has not ended; an HTTP version other than 1.x gets 505.
+ */
+static int
+request_error_status(struct http_parser *p, llhttp_errno_t err)
+{
+	if (err == HPE_INVALID_METHOD && !p->scan_method_bad) {
+		if (p->scan_method_end)
+			return (501);
+		return (p->scan_method_len > p->max_header_bytes ? 400 : 0);
+	}
+	/* llhttp 8.1 knows RTSP's methods, which HTTP does not have. */
+	if (err == HPE_INVALID_CONSTANT && p->scan_method_end &&
+	    !p->scan_method_bad && strcmp(llhttp_get_error_reason(&p->ll),
+	    "Invalid method for HTTP/x.x request") == 0)
+		return (501);
+	if (err == HPE_INVALID_VERSION && p->scan_proto_len == 8 &&
+	    memcmp(p->scan_proto, "HTTP/", 5) == 0 &&
+	    isdigit((unsigned char)p->scan_proto[5]) &&
+	    p->scan_proto[6] == '.' && isdigit((unsigned char)p->scan_proto[7]))
+		return (505);
+	return (400);
+}
+
+/* Fails P with the status llhttp's error ERR deserves; 0 if undecided. */
+static int
+parser_fail_llhttp(struct http_parser *p, llhttp_errno_t err)
+{
+	int	 status = 502;
+
+	if (p->msg.is_request &&
+	    (status = request_error_status(p, err)) == 0)
+		return (0);
+	http_parser_fail(p, status, status == 501 ? "method not known" :
+	    llhttp_get_error_reason(&p->ll));
+	return (-1);
 }
 
 /* Feeds LEN bytes at DATA; *USED gets how many were consumed. */
@@ -477,6 +708,13 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len,
 		return (HTTP_FEED_ERROR);
 	if (p->scanning && head_scan(p, data, len) == -1)
 		return (HTTP_FEED_ERROR);
+	if (p->method_pending) {
+		/* llhttp stopped: only the method's end is awaited. */
+		if (parser_fail_llhttp(p, HPE_INVALID_METHOD) == -1)
+			return (HTTP_FEED_ERROR);
+		*used = len;
+		return (HTTP_FEED_OK);
+	}
 	err = llhttp_execute(&p->ll, data, len);
 	switch (err) {
 	case HPE_OK:
@@ -487,9 +725,11 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len,
 		*used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
 		break;
 	default:
-		if (p->error_status == 0)
-			http_parser_fail(p, p->msg.is_request ? 400 : 502,
-			    llhttp_get_error_reason(&p->ll));
+		if (p->error_status == 0 && parser_fail_llhttp(p, err) == 0) {
+			p->method_pending = 1;
+			*used = len;
+			return (HTTP_FEED_OK);
+		}
 		return (HTTP_FEED_ERROR);
 	}
 	return (err == HPE_OK ? HTTP_FEED_OK : HTTP_FEED_DONE);
@@ -790,12 +1030,16 @@ http_status_text(int status)
 		return ("Request Header Fields Too Large");
 	case 500:
 		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
 	case 502:
 		return ("Bad Gateway");
 	case 503:
 		return ("Service Unavailable");
 	case 504:
 		return ("Gateway Timeout");
+	case 505:
+		return ("HTTP Version Not Supported");
 	default:
 		return ("Error");
 	}

@@ -16,6 +16,7 @@
 
 #include "shadowdiff/http.h"
 #include "shadowdiff/util.h"
+#include "corpus-cases.h"
 #include "testutil.h"
 
 #define MAX_HEADER_BYTES	4096
@@ -357,6 +358,14 @@ static const struct {
 	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: x, Close\r\n\r\n", 0 },
 	{ "GET / HTTP/1.0\r\n\r\n", 0 },
 	{ "GET / HTTP/1.0\r\nHost: h\r\nConnection: Keep-Alive\r\n\r\n", 1 },
+	/* Regression (issue 14, bug 6): llhttp 8.1 missed these. */
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\t\r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: \t close \r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n"
+	    "\r\n", 0 },
+	{ "GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive, close\r\n"
+	    "\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", 1 },
 };
 
 /* Keep-alive follows the version and Connection. */
@@ -366,7 +375,8 @@ START_TEST(request_keepalive)
 	struct rec		 r;
 
 	parse_one(&p, &r, HTTP_REQUEST, keepalive_cases[_i].text, 0);
-	ck_assert_int_eq(p.msg.keepalive, keepalive_cases[_i].keepalive);
+	ck_assert_msg(p.msg.keepalive == keepalive_cases[_i].keepalive,
+	    "keepalive %d: %s", p.msg.keepalive, keepalive_cases[_i].text);
 	http_parser_free(&p);
 }
 END_TEST
@@ -483,11 +493,33 @@ static const struct {
 	{ "chunk without CRLF", "POST / HTTP/1.1\r\nHost: h\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", 400, 0, 0 },
 	{ "HTTP/0.9", "GET /\r\n\r\n", 400, 0, 0 },
-	{ "HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 400, 0, 0 },
-	{ "HTTP/1.2", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 400, 0, 0 },
+	{ "HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, 0, 0 },
+	{ "HTTP/1.2", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505, 0, 0 },
+	{ "HTTP/0.9 named", "GET / HTTP/0.9\r\n\r\n", 505, 0, 0 },
+	{ "HTTP/1.10", "GET / HTTP/1.10\r\nHost: h\r\n\r\n", 400, 0, 0 },
 	{ "lowercase version", "GET / http/1.1\r\nHost: h\r\n\r\n",
 	    400, 0, 0 },
-	{ "unknown method", "FETCH / HTTP/1.1\r\nHost: h\r\n\r\n", 400, 0, 0 },
+	{ "unknown method", "FETCH / HTTP/1.1\r\nHost: h\r\n\r\n", 501, 0, 0 },
+	{ "lowercase method", "get / HTTP/1.1\r\nHost: h\r\n\r\n", 501, 0, 0 },
+	{ "RTSP method in HTTP", "ANNOUNCE / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    501, 0, 0 },
+	{ "method not a token", "GE(T / HTTP/1.1\r\nHost: h\r\n\r\n",
+	    400, 0, 0 },
+	{ "method alone", "QUERY\r\nHost: h\r\n\r\n", 400, 0, 0 },
+	{ "ICE protocol", "SOURCE / ICE/1.0\r\nHost: h\r\n\r\n", 400, 0, 0 },
+	{ "RTSP protocol", "PLAY / RTSP/1.0\r\nHost: h\r\n\r\n", 400, 0, 0 },
+	{ "CL alias", "POST / HTTP/1.1\r\nHost: h\r\ncontent_length: 1\r\n"
+	    "\r\nx", 400, 0, 0 },
+	{ "CL alias, dashes", "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content--Length: 1\r\n\r\nx", 400, 0, 0 },
+	{ "TE alias", "POST / HTTP/1.1\r\nHost: h\r\nTRANSFER-_ENCODING: "
+	    "chunked\r\n\r\n0\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, no authority", "GET http:///a HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, no host", "GET http://:80/a HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, userinfo", "GET http://u:p@h/a HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
 	{ "space in target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
 	    400, 0, 0 },
 	{ "no Host in 1.1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
@@ -1173,7 +1205,9 @@ START_TEST(status_text)
 	ck_assert_str_eq(http_status_text(413), "Content Too Large");
 	ck_assert_str_eq(http_status_text(500), "Internal Server Error");
 	ck_assert_str_eq(http_status_text(502), "Bad Gateway");
+	ck_assert_str_eq(http_status_text(501), "Not Implemented");
 	ck_assert_str_eq(http_status_text(504), "Gateway Timeout");
+	ck_assert_str_eq(http_status_text(505), "HTTP Version Not Supported");
 	ck_assert_str_eq(http_status_text(299), "Error");
 }
 END_TEST
@@ -1317,6 +1351,138 @@ START_TEST(bug_eof_between_messages)
 }
 END_TEST
 
+/*
+ * Regression (issue 14, bug 6): "Connection: close" followed by a tab,
+ * or within a list, from the primary left the upstream connection to be
+ * pooled (llhttp 8.1 does not see the token).
+ */
+START_TEST(bug_response_connection_close)
+{
+	static const char *const texts[] = {
+		"HTTP/1.1 200 OK\r\nConnection: close\t\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n"
+		    "Content-Length: 0\r\n\r\n",
+	};
+	struct http_parser	 p;
+	struct rec		 r;
+
+	parse_one(&p, &r, HTTP_RESPONSE, texts[_i], 0);
+	ck_assert_int_eq(p.msg.keepalive, 0);
+	http_parser_free(&p);
+}
+END_TEST
+
+/* Absolute-form targets and the origin form and Host they become. */
+static const struct {
+	const char	*text;
+	const char	*head;
+} absolute_cases[] = {
+	{ "GET http://t.example/a/b?c HTTP/1.1\r\nHost: other\r\n\r\n",
+	    "GET /a/b?c 1.1\nHost=[t.example]\n" },
+	{ "GET HTTPS://t.example:8443?q=1 HTTP/1.1\r\nX: y\r\n"
+	    "host: t.example\r\n\r\n",
+	    "GET /?q=1 1.1\nX=[y]\nhost=[t.example:8443]\n" },
+	{ "GET http://t.example HTTP/1.0\r\n\r\n",
+	    "GET / 1.0\nHost=[t.example]\n" },
+	{ "OPTIONS http://[::1]:80/x HTTP/1.1\r\nHost: h\r\n\r\n",
+	    "OPTIONS /x 1.1\nHost=[[::1]:80]\n" },
+};
+
+/*
+ * Regression (issue 14): an absolute-form target, which RFC 9112 3.2.2
+ * says a server must accept, was refused; it is now origin form with
+ * the target's authority as Host (the Host received is replaced).
+ */
+START_TEST(bug_absolute_form)
+{
+	struct http_parser	 p;
+	struct rec		 r;
+	size_t			 step;
+
+	for (step = 0; step < 2; step++) {
+		parse_one(&p, &r, HTTP_REQUEST, absolute_cases[_i].text, step);
+		ck_assert_str_eq(r.head, absolute_cases[_i].head);
+		http_parser_free(&p);
+	}
+}
+END_TEST
+
+/*
+ * The twelve requests of issue 14 from the conformance corpus
+ * (corpus-cases.h). Status 0: accepted, with HEAD the head it must give.
+ */
+static const struct {
+	const char	*id;
+	const char	*text;
+	int		 status;
+	const char	*head;
+} issue14_cases[] = {
+	{ "guardian/ambiguous/08", GUARDIAN_AMBIGUOUS_08, 400, NULL },
+	{ "guardian/ambiguous/09", GUARDIAN_AMBIGUOUS_09, 400, NULL },
+	{ "guardian/ambiguous/31", GUARDIAN_AMBIGUOUS_31, 400, NULL },
+	{ "guardian/ambiguous/32", GUARDIAN_AMBIGUOUS_32, 400, NULL },
+	{ "smuggler/0131", SMUGGLER_0131, 400, NULL },
+	{ "llhttp/method/12", LLHTTP_METHOD_12, 400, NULL },
+	{ "llhttp/method/13", LLHTTP_METHOD_13, 400, NULL },
+	{ "llhttp/method/14", LLHTTP_METHOD_14, 400, NULL },
+	{ "llhttp/uri/03", LLHTTP_URI_03, 0,
+	    "GET /?hail=all 1.1\nHost=[hypnotoad.org]\n" },
+	{ "llhttp/uri/04", LLHTTP_URI_04, 0,
+	    "GET /?hail=all 1.1\nHost=[hypnotoad.org:1234]\n" },
+	{ "llhttp/uri/06", LLHTTP_URI_06, 0,
+	    "GET / 1.1\nHost=[hypnotoad.org:1234]\n" },
+	{ "llhttp/method/16", LLHTTP_METHOD_16, 501, NULL },
+};
+
+/* Regressions: issue 14's corpus cases, fed whole and bytewise. */
+START_TEST(bug_issue14_cases)
+{
+	struct http_parser	 p;
+	struct rec		 r;
+	const char		*text = issue14_cases[_i].text;
+	size_t			 used, step;
+	enum http_feed		 rc;
+
+	for (step = 0; step < 2; step++) {
+		setup(&p, &r, HTTP_REQUEST, MAX_HEADER_BYTES,
+		    MAX_HEADER_COUNT);
+		rc = feed(&p, text, strlen(text), step, &used);
+		if (issue14_cases[_i].status == 0) {
+			ck_assert_msg(rc == HTTP_FEED_DONE, "%s (step %zu): %d "
+			    "%s", issue14_cases[_i].id, step, p.error_status,
+			    p.error_reason);
+			ck_assert_str_eq(r.head, issue14_cases[_i].head);
+			http_parser_free(&p);
+			continue;
+		}
+		ck_assert_msg(rc == HTTP_FEED_ERROR, "%s (step %zu): accepted, "
+		    "head:\n%s", issue14_cases[_i].id, step, r.head);
+		ck_assert_msg(p.error_status == issue14_cases[_i].status,
+		    "%s (step %zu): status %d (%s)", issue14_cases[_i].id,
+		    step, p.error_status, p.error_reason);
+		ck_assert_int_eq(r.nhead, 0);
+		http_parser_free(&p);
+	}
+}
+END_TEST
+
+/* Names that only look like framing ones are passed on. */
+START_TEST(framing_alias_lookalikes)
+{
+	struct http_parser	 p;
+	struct rec		 r;
+
+	parse_one(&p, &r, HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Content_Length: 1\r\nContent_Lengths: 2\r\n"
+	    "Transfer_Encodin: 3\r\nCONTENT-LENGTH: 0\r\n\r\n", 0);
+	ck_assert_str_eq(r.head, "GET / 1.1\nHost=[h]\n"
+	    "X-Content_Length=[1]\nContent_Lengths=[2]\n"
+	    "Transfer_Encodin=[3]\nCONTENT-LENGTH=[0]\n");
+	http_parser_free(&p);
+}
+END_TEST
+
 /* The http suite. */
 static Suite *
 http_suite(void)
@@ -1374,6 +1540,10 @@ http_suite(void)
 	tcase_add_test(tc, bug_eof_between_messages);
 	tcase_add_loop_test(tc, bug_request_accepted, 0, nitems(bug_requests));
 	tcase_add_loop_test(tc, bug_response_status, 0, nitems(bug_responses));
+	tcase_add_loop_test(tc, bug_response_connection_close, 0, 2);
+	tcase_add_loop_test(tc, bug_absolute_form, 0, nitems(absolute_cases));
+	tcase_add_loop_test(tc, bug_issue14_cases, 0, nitems(issue14_cases));
+	tcase_add_test(tc, framing_alias_lookalikes);
 	suite_add_tcase(s, tc);
 	return (s);
 }

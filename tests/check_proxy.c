@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "corpus-cases.h"
 #include "testutil.h"
 
 #define MIB		(1024L * 1024)
@@ -84,6 +85,22 @@ static void
 exchange(const char *raw, struct tu_resp *r)
 {
 	ck_assert_int_eq(tu_exchange(daemon_.port, raw, r), 0);
+}
+
+/* Whether the daemon's /metrics holds TEXT. */
+static int
+admin_metric(const char *text)
+{
+	struct tu_resp	 r;
+	int		 port, found;
+
+	port = tu_proc_port(&daemon_, "admin endpoint on 127.0.0.1:");
+	ck_assert_int_gt(port, 0);
+	ck_assert_int_eq(tu_exchange(port, "GET /metrics HTTP/1.1\r\n"
+	    "Host: a\r\nConnection: close\r\n\r\n", &r), 0);
+	found = strstr(r.body, text) != NULL;
+	tu_resp_free(&r);
+	return (found);
 }
 
 START_TEST(test_keepalive)
@@ -317,7 +334,27 @@ static const struct {
 	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
 	{ "no Host", "GET / HTTP/1.1\r\n\r\n", 400 },
 	{ "two Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
-	{ "absolute form", "GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n", 400 },
+	{ "absolute form, ftp", "GET ftp://t/ HTTP/1.1\r\nHost: t\r\n\r\n",
+	    400 },
+	{ "absolute form, no authority", "GET http:///hello HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n", 400 },
+	{ "HTTP/1.2", "GET /hello HTTP/1.2\r\nHost: t\r\n\r\n", 505 },
+	{ "method not known", "FETCH /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+	    501 },
+	/*
+	 * Issue 14's corpus cases (corpus-cases.h): framing names in
+	 * another spelling, protocols other than HTTP, and a method
+	 * llhttp 8.1 does not know.
+	 */
+	{ "guardian/ambiguous/08", GUARDIAN_AMBIGUOUS_08, 400 },
+	{ "guardian/ambiguous/09", GUARDIAN_AMBIGUOUS_09, 400 },
+	{ "guardian/ambiguous/31", GUARDIAN_AMBIGUOUS_31, 400 },
+	{ "guardian/ambiguous/32", GUARDIAN_AMBIGUOUS_32, 400 },
+	{ "smuggler/0131", SMUGGLER_0131, 400 },
+	{ "llhttp/method/12", LLHTTP_METHOD_12, 400 },
+	{ "llhttp/method/13", LLHTTP_METHOD_13, 400 },
+	{ "llhttp/method/14", LLHTTP_METHOD_14, 400 },
+	{ "llhttp/method/16", LLHTTP_METHOD_16, 501 },
 	{ "bad chunk", "POST /echo HTTP/1.1\r\nHost: t\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400 },
 	{ "CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", 405 },
@@ -350,6 +387,81 @@ START_TEST(test_rejects)
 	ck_assert(tu_proc_output_has(&daemon_, "400 Bad Request: obsolete "
 	    "line folding"));
 	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+	exchange("GET /seen HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_str_eq(r.body, "");
+	tu_resp_free(&r);
+	/* 501 and 505 are counted as errors of ours. */
+	ck_assert(admin_metric("shadowdiff_primary_errors_total"
+	    "{status=\"501\"} 2\n"));
+	ck_assert(admin_metric("shadowdiff_primary_errors_total"
+	    "{status=\"505\"} 1\n"));
+}
+END_TEST
+
+/*
+ * Regression (issue 14, bug 6): "Connection: close" with a tab after it,
+ * or last in a list, left the connection open after the response
+ * (RFC 9112 9.6 says it closes).
+ */
+START_TEST(test_connection_close_ows)
+{
+	static const char *const reqs[] = {
+		"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\t\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: t\r\n"
+		    "Connection: keep-alive, close\r\n\r\n",
+		"GET /hello HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
+	};
+	struct tu_resp	 r;
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		fd = tu_connect(daemon_.port);
+		ck_assert_int_eq(tu_send_str(fd, reqs[i]), 0);
+		ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_msg(strstr(r.head, "Connection: close") != NULL,
+		    "%s", reqs[i]);
+		ck_assert_msg(tu_wait_closed(fd, 3000), "%s", reqs[i]);
+		tu_resp_free(&r);
+		close(fd);
+	}
+}
+END_TEST
+
+/*
+ * Regression (issue 14): an absolute-form target was refused with 400
+ * though RFC 9112 3.2.2 says a server must accept it. It reaches the
+ * backend in origin form, with the target's host as Host in place of
+ * the one received. llhttp/uri/03: see corpus-cases.h.
+ */
+START_TEST(test_absolute_form)
+{
+	struct tu_resp	 r;
+	char		 v[64];
+
+	exchange("GET http://target.example:8080/headers?x=1 HTTP/1.1\r\n"
+	    "Host: other.example\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "Host: target.example:8080\n"));
+	ck_assert_ptr_null(strstr(r.body, "other.example"));
+	tu_resp_free(&r);
+	exchange("POST HTTPS://t.example/echo?a=b HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 2\r\n\r\nhi", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(tu_resp_header(&r, "X-Echo-Uri", v, sizeof(v)));
+	ck_assert_str_eq(v, "/echo?a=b");
+	ck_assert_str_eq(r.body, "hi");
+	tu_resp_free(&r);
+	exchange(LLHTTP_URI_03, &r);
+	ck_assert_int_eq(r.status, 404);	/* sd-backend has no "/" */
+	tu_resp_free(&r);
+	exchange("GET /seen HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+	ck_assert_ptr_nonnull(strstr(r.body, "GET /headers?x=1 "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nPOST /echo?a=b "));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nGET /?hail=all "));
+	ck_assert_ptr_null(strstr(r.body, "http"));
+	tu_resp_free(&r);
 }
 END_TEST
 
@@ -791,6 +903,8 @@ proxy_suite(void)
 	tcase_add_test(tc, test_headers_reframed);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_reject_second_request);
+	tcase_add_test(tc, test_connection_close_ows);
+	tcase_add_test(tc, test_absolute_form);
 	tcase_add_test(tc, test_header_limits);
 	tcase_add_test(tc, test_timeouts_408);
 	tcase_add_test(tc, test_primary_timeout_504);

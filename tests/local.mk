@@ -8,7 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
 
 check_LIBRARIES = tests/libtestutil.a
-tests_libtestutil_a_SOURCES = tests/testutil.c tests/testutil.h
+tests_libtestutil_a_SOURCES = tests/testutil.c tests/testutil.h \
+	tests/corpus-cases.h
 TEST_LIBS = tests/libtestutil.a $(SHADOWDIFF_LIBS) $(CHECK_LIBS)
 LDADD = $(TEST_LIBS)
 

@@ -12,3 +12,7 @@ tests_check_compare_SOURCES = tests/check_compare.c
 tests_check_compare_LDADD = tests/libtestutil.a $(JANSSON_LIBS) $(ZLIB_LIBS) \
 	$(CHECK_LIBS)
 EXTRA_tests_check_compare_DEPENDENCIES = shadowdiff-compare
+
+# The conformance run over ../shared/conformance (docs/http.md): a tool,
+# not part of make check.
+EXTRA_DIST += tools/conformance.py

@@ -6,7 +6,10 @@
  * header limit. The parser checks what llhttp 8.1 lets through even in
  * strict mode (obs-fold, an empty header name, HTTP/0.9, a transfer
  * coding other than chunked, Transfer-Encoding in HTTP/1.0, a missing or
- * repeated Host). Messages are re-framed, never forwarded raw: the
+ * repeated Host, a protocol other than HTTP/1.x, a field name that a
+ * CGI-style backend would read as a framing field). A request target in
+ * absolute form is turned into origin form, its authority becoming the
+ * Host. Messages are re-framed, never forwarded raw: the
  * writers below rebuild the head without hop-by-hop fields and with
  * framing computed for the body as it will actually be sent.
  */
@@ -98,6 +101,13 @@ struct http_parser {
 	size_t			 scan_line_len;	/* bytes of the current line */
 	size_t			 scan_lines;	/* lines ended so far */
 	char			 scan_prev;	/* the byte before */
+	/* The request line's method and protocol, as received. */
+	size_t			 scan_method_len;
+	int			 scan_method_bad; /* a byte not a tchar */
+	int			 scan_method_end; /* its SP was seen */
+	char			 scan_proto[12];	/* the last word */
+	size_t			 scan_proto_len;
+	int			 method_pending; /* unknown to llhttp */
 
 	int			 error_status;	/* HTTP status for the client */
 	const char		*error_reason;

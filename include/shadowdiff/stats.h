@@ -61,8 +61,10 @@
 	X(414, "414", "target over the limit (414)")			\
 	X(417, "417", "unknown expectation (417)")			\
 	X(431, "431", "header block over the limit (431)")		\
+	X(501, "501", "method not known (501)")				\
 	X(502, "502", "primary refused, reset or answered badly (502)")	\
-	X(504, "504", "primary timed out (504)")
+	X(504, "504", "primary timed out (504)")				\
+	X(505, "505", "HTTP version other than 1.x (505)")
 
 /*
  * Requests not mirrored, by reason: X(NAME, VERDICT, label, what), and
