@@ -111,6 +111,7 @@ static void	sh_done(void *, struct http_msg *);
 static void	sh_error(void *, enum upstream_error, const char *);
 static void	sh_drained(void *);
 static void	exchange_timeout_cb(evutil_socket_t, short, void *);
+static void	exchange_free_cb(void *);
 
 static const struct upstream_cbs shadow_cbs = {
 	sh_head, sh_body, sh_done, sh_error, sh_drained
@@ -290,7 +291,7 @@ exchange_new(struct worker *w, const struct config_route *route,
 		    (size_t)m->content_length, (size_t)m->content_length);
 	if (ex->cfg->log_request_headers)
 		capture_headers(&job->request, m);
-	worker_exchange_add(w, &ex->entry, ex);
+	worker_exchange_add(w, &ex->entry, ex, exchange_free_cb);
 	return (ex);
 }
 
@@ -529,11 +530,11 @@ exchange_abandon(struct exchange *ex)
 	exchange_end(ex, 0);
 }
 
-/* Frees an exchange of a stopping worker. */
-void
-exchange_free(struct exchange *ex)
+/* Frees an exchange of a stopping worker, uncounted. */
+static void
+exchange_free_cb(void *arg)
 {
-	exchange_end(ex, 0);
+	exchange_end(arg, 0);
 }
 
 /* The shadow leg is over; the exchange goes on if the primary's is. */

@@ -17,7 +17,6 @@
 #include "shadowdiff/conn.h"
 #include "shadowdiff/diff_job.h"
 #include "shadowdiff/differ.h"
-#include "shadowdiff/exchange.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
@@ -280,9 +279,10 @@ worker_conn_remove(struct worker *w, struct worker_entry *e)
 /* An exchange begins: a mirror in flight. */
 void
 worker_exchange_add(struct worker *w, struct worker_entry *e,
-    struct exchange *ex)
+    struct exchange *ex, void (*end)(void *))
 {
 	e->owner = ex;
+	e->end = end;
 	TAILQ_INSERT_TAIL(&w->exchanges, e, link);
 	w->mirror.inflight++;
 }
@@ -459,7 +459,7 @@ worker_free(struct worker *w)
 	while ((e = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(e->owner, "shutting down");
 	while ((e = TAILQ_FIRST(&w->exchanges)) != NULL)
-		exchange_free(e->owner);
+		e->end(e->owner);
 	while (worker_finished_take(w, &job, 1) == 1)
 		diff_job_free(job);
 	for (i = 0; i < w->nlisteners; i++)

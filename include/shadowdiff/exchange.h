@@ -55,7 +55,5 @@ void		 exchange_primary_body(struct exchange *, const char *,
 void		 exchange_primary_done(struct exchange *);
 /* The primary exchange failed or the client left: no comparison. */
 void		 exchange_abandon(struct exchange *);
-/* Frees an exchange of a stopping worker, uncounted. */
-void		 exchange_free(struct exchange *);
 
 #endif

@@ -46,6 +46,7 @@ struct upstream_pool;
 struct worker_entry {
 	TAILQ_ENTRY(worker_entry) link;
 	void			*owner;		/* the conn or exchange */
+	void			(*end)(void *);	/* an exchange's, at stop */
 };
 TAILQ_HEAD(worker_list, worker_entry);
 
@@ -136,12 +137,13 @@ void		 worker_conn_add(struct worker *, struct worker_entry *,
 void		 worker_conn_remove(struct worker *, struct worker_entry *);
 /*
  * An exchange, E embedded in EX, begins (it counts as a mirror in
- * flight) and ends (exchange.c). JOB, unless NULL, is its work for the
- * diff threads: the worker hands it over at the end of the loop turn,
- * with the others of the turn, and until then it still counts.
+ * flight) and ends (exchange.c); END frees it, uncounted, if the worker
+ * stops first. JOB, unless NULL, is its work for the diff threads: the
+ * worker hands it over at the end of the loop turn, with the others of
+ * the turn, and until then it still counts.
  */
 void		 worker_exchange_add(struct worker *, struct worker_entry *,
-		    struct exchange *);
+		    struct exchange *, void (*)(void *));
 void		 worker_exchange_remove(struct worker *, struct worker_entry *,
 		    struct diff_job *);
 
