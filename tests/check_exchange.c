@@ -42,39 +42,26 @@ capture_fed(struct diff_capture *c, const char *data, size_t len,
 
 static const char	body[] = "0123456789abcdefXYZ";	/* CAP + 3 bytes */
 
-/* Up to the cap everything is kept, nothing is hashed. */
-START_TEST(test_capture_under_cap)
+/*
+ * Up to the cap and exactly at it, in one piece or byte by byte: kept
+ * whole, in no more room than the cap; not cut, nothing hashed.
+ */
+START_TEST(test_capture_kept)
 {
 	struct diff_capture	 c;
 	unsigned char		 zero[DIFF_JOB_SHA256_LEN] = { 0 };
+	size_t			 len, step;
 
-	capture_fed(&c, body, CAP - 1, CAP);
-	ck_assert_uint_eq(c.len, CAP - 1);
-	ck_assert_uint_eq(c.bytes, CAP - 1);
-	ck_assert_mem_eq(c.body, body, CAP - 1);
-	ck_assert_mem_eq(c.digest, zero, sizeof(zero));
-	ck_assert_uint_le(c.alloc, CAP);
-	free(c.body);
-}
-END_TEST
-
-/* Exactly the cap, in one piece or byte by byte: kept whole, not cut. */
-START_TEST(test_capture_at_cap)
-{
-	struct diff_capture	 c;
-	unsigned char		 zero[DIFF_JOB_SHA256_LEN] = { 0 };
-	size_t			 step;
-
-	for (step = 1; step <= CAP; step += CAP - 1) {
-		capture_fed(&c, body, CAP, step);
-		ck_assert_uint_eq(c.len, CAP);
-		ck_assert_uint_eq(c.bytes, CAP);
-		ck_assert(c.bytes == c.len);	/* not truncated */
-		ck_assert_mem_eq(c.body, body, CAP);
-		ck_assert_mem_eq(c.digest, zero, sizeof(zero));
-		ck_assert_uint_eq(c.alloc, CAP);
-		free(c.body);
-	}
+	for (len = CAP - 1; len <= CAP; len++)
+		for (step = 1; step <= CAP; step += CAP - 1) {
+			capture_fed(&c, body, len, step);
+			ck_assert_uint_eq(c.len, len);
+			ck_assert_uint_eq(c.bytes, len);	/* not cut */
+			ck_assert_mem_eq(c.body, body, len);
+			ck_assert_mem_eq(c.digest, zero, sizeof(zero));
+			ck_assert_uint_le(c.alloc, CAP);
+			free(c.body);
+		}
 }
 END_TEST
 
@@ -142,8 +129,7 @@ exchange_suite(void)
 	Suite	*s = suite_create("exchange");
 	TCase	*tc = tcase_create("capture");
 
-	tcase_add_test(tc, test_capture_under_cap);
-	tcase_add_test(tc, test_capture_at_cap);
+	tcase_add_test(tc, test_capture_kept);
 	tcase_add_test(tc, test_capture_over_cap);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("shadow_errors");

@@ -19,28 +19,22 @@
 #include "shadowdiff/util.h"
 #include "testutil.h"
 
-#define BASE \
-	"[listen]\naddress = 127.0.0.1:0\n" \
-	"[primary]\nurl = http://127.0.0.1:9\n" \
-	"[shadow]\nurl = http://127.0.0.1:10\n"
+/* The [log] and [diff] settings a record reads; the four always redacted. */
+static char	auth[] = "authorization", pauth[] = "proxy-authorization";
+static char	cookie[] = "cookie", setcookie[] = "set-cookie";
+static char	*redact[] = { auth, pauth, cookie, setcookie, NULL };
 
-/* Loads TEXT as a config file; it must be valid. */
-static struct config *
-cfg_of(const char *text)
+/* A config as record.c reads it: matches logged at SHARE, request LOGGED. */
+static void
+cfg_of(struct config *cfg, double share, int logged)
 {
-	static int	 n;
-	struct config	*cfg;
-	char		 path[512], *cause = NULL;
-	FILE		*f;
-
-	snprintf(path, sizeof(path), "%s/record.%d.conf", tu_tmpdir(), n++);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	cfg = config_load(path, &cause);
-	ck_assert_msg(cfg != NULL, "%s", cause ? cause : "");
-	return (cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->generation = 1;
+	cfg->log_matches = share;
+	cfg->log_request_headers = cfg->log_request_body = logged;
+	cfg->redact = redact;
+	cfg->log_value_limit = 256;
+	cfg->diff_max_body = 1024 * 1024;
 }
 
 static struct diff_header	req_hdrs[] = {
@@ -58,16 +52,27 @@ static char	reqbody[] = "{\"q\":1}";
 static char	id[] = "f3a9c2";
 static char	uri[] = "/users/1?full=1";
 
+/* A leg answered STATUS with the JSON BODY, from START to END (us). */
+static void
+leg_of(struct diff_capture *c, int status, char *body, uint64_t start,
+    uint64_t end)
+{
+	c->status = status;
+	c->hdrs = json_ct;
+	c->nhdrs = 1;
+	c->body = (unsigned char *)body;
+	c->len = c->bytes = strlen(body);
+	c->start_us = start;
+	c->end_us = end;
+}
+
 /* A job as a worker hands it over: POST, both legs answered. */
 static void
-job_of(struct diff_job *job, struct config *cfg)
+job_of(struct diff_job *job, struct config *cfg, struct diff_rules *rules)
 {
-	struct diff_capture	*p = &job->legs[DIFF_LEG_PRIMARY];
-	struct diff_capture	*s = &job->legs[DIFF_LEG_SHADOW];
-
 	memset(job, 0, sizeof(*job));
 	job->cfg = cfg;
-	job->rules = cfg->diff_rules;
+	job->rules = rules;
 	job->route_name = "users";
 	job->id = id;
 	job->method = HTTP_POST;
@@ -77,20 +82,8 @@ job_of(struct diff_job *job, struct config *cfg)
 	job->request.nhdrs = nitems(req_hdrs);
 	job->reqbody = (unsigned char *)reqbody;
 	job->reqbody_len = strlen(reqbody);
-	p->status = 200;
-	p->hdrs = json_ct;
-	p->nhdrs = 1;
-	p->body = (unsigned char *)pbody;
-	p->len = p->bytes = strlen(pbody);
-	p->start_us = 1000;
-	p->end_us = 13346;
-	s->status = 200;
-	s->hdrs = json_ct;
-	s->nhdrs = 1;
-	s->body = (unsigned char *)sbody;
-	s->len = s->bytes = strlen(sbody);
-	s->start_us = 2000;
-	s->end_us = 17250;
+	leg_of(&job->legs[DIFF_LEG_PRIMARY], 200, pbody, 1000, 13346);
+	leg_of(&job->legs[DIFF_LEG_SHADOW], 200, sbody, 2000, 17250);
 }
 
 /* The result of comparing the job's two legs. */
@@ -115,13 +108,14 @@ compare(const struct diff_job *job)
 /* A mismatch: every field by name, in the contract's order. */
 START_TEST(test_mismatch_record)
 {
-	struct config		*cfg;
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
 	struct diff_job		 job;
 	struct diff_result	*res;
 	char			*line;
 
-	cfg = cfg_of(BASE "[log]\nlog_request = headers body\n");
-	job_of(&job, cfg);
+	cfg_of(&cfg, 0, 1);
+	job_of(&job, &cfg, rules);
 	res = compare(&job);
 	line = record_job(&job, RECORD_MISMATCH, res);
 	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
@@ -138,19 +132,19 @@ START_TEST(test_mismatch_record)
 	    "\"forgiven\":{},\"notes\":[]}");
 	free(line);
 	diff_result_free(res);
-	config_unref(cfg);
+	diff_rules_free(rules);
 }
 END_TEST
 
 /* A shadow error: its label and time, no status, no differences. */
 START_TEST(test_shadow_error_record)
 {
-	struct config	*cfg;
+	struct config	 cfg;
 	struct diff_job	 job;
 	char		*line;
 
-	cfg = cfg_of(BASE);
-	job_of(&job, cfg);
+	cfg_of(&cfg, 0, 0);
+	job_of(&job, &cfg, NULL);
 	job.shadow_error = SHADOW_ERROR_TOO_LARGE;
 	job.legs[DIFF_LEG_SHADOW].status = 0;
 	line = record_job(&job, RECORD_SHADOW_ERROR, NULL);
@@ -162,30 +156,27 @@ START_TEST(test_shadow_error_record)
 	    "\"shadow\":{\"error\":\"too_large\",\"ms\":15.25},"
 	    "\"diffs\":[],\"forgiven\":{},\"notes\":[]}");
 	free(line);
-	config_unref(cfg);
 }
 END_TEST
 
 /* A match is written only under [log] log_matches; then it is valid. */
 START_TEST(test_match_record)
 {
-	struct config		*cfg;
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
 	struct diff_job		 job;
 	struct diff_result	*res;
 	char			 path[512], *line;
 	FILE			*f;
 
-	cfg = cfg_of(BASE);
-	job_of(&job, cfg);
+	cfg_of(&cfg, 0, 1);
+	job_of(&job, &cfg, rules);
 	job.legs[DIFF_LEG_SHADOW] = job.legs[DIFF_LEG_PRIMARY];
 	res = compare(&job);
 	ck_assert_int_eq(diff_result_differs(res), 0);
 	ck_assert_ptr_null(record_job(&job, RECORD_MATCH, res));
-	config_unref(cfg);
 
-	cfg = cfg_of(BASE "[log]\nlog_matches = 100%\n"
-	    "log_request = headers body\n");
-	job.cfg = cfg;
+	cfg.log_matches = 1;
 	line = record_job(&job, RECORD_MATCH, res);
 	ck_assert_ptr_nonnull(line);
 	ck_assert_ptr_nonnull(strstr(line, "{\"type\":\"match\","));
@@ -197,7 +188,7 @@ START_TEST(test_match_record)
 	ck_assert_int_eq(tu_validate_records(path), 0);
 	free(line);
 	diff_result_free(res);
-	config_unref(cfg);
+	diff_rules_free(rules);
 }
 END_TEST
 
