@@ -317,13 +317,13 @@ exchange_start(struct worker *w, const struct config_route *route,
 	size_t			 len;
 
 	if ((id = http_msg_header(m, cfg->request_id_header, &len)) == NULL) {
-		mirror_new_id(&w->mirror, newid);
+		mirror_new_id(w->mirror, newid);
 		*id_added = 1;
 	} else
 		*id_added = 0;
 	if (cfg->shadow.url == NULL)
 		return (NULL);
-	v = mirror_decide(cfg, route, m, &w->mirror, util_now_ms());
+	v = mirror_decide(cfg, route, m, w->mirror, util_now_ms());
 	if (v != MIRROR_YES) {
 		stats_inc(&w->stats, reasons[v]);
 		return (NULL);
@@ -560,7 +560,7 @@ shadow_fail(struct exchange *ex, enum shadow_error error)
 	ex->job->shadow_error = error;
 	stats_inc(&ex->w->stats, shadow_error_counter(error));
 	if (error == SHADOW_ERROR_REFUSED)
-		mirror_shadow_refused(&ex->w->mirror, util_now_ms(),
+		mirror_shadow_refused(ex->w->mirror, util_now_ms(),
 		    ex->cfg->shadow.hostport);
 	shadow_over(ex);
 }
@@ -658,7 +658,7 @@ sh_done(void *arg, struct http_msg *r)
 	stats_inc(&ex->w->stats, STAT_SHADOW_OK);
 	stats_route_latency(ex->w->routes, exchange_route_id(ex),
 	    STATS_SHADOW, util_now_us() - exchange_shadow(ex)->start_us);
-	mirror_shadow_answered(&ex->w->mirror, ex->cfg->shadow.hostport);
+	mirror_shadow_answered(ex->w->mirror, ex->cfg->shadow.hostport);
 	shadow_over(ex);
 }
 

@@ -18,6 +18,7 @@
 #include "shadowdiff/diff_job.h"
 #include "shadowdiff/differ.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/mirror.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -50,7 +51,8 @@ worker_new(unsigned int id, struct worker_setup *setup)
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
 	w->finished_tail = &w->finished;
-	mirror_state_init(&w->mirror);
+	w->mirror = xcalloc(1, sizeof(*w->mirror));
+	mirror_state_init(w->mirror);
 	/*
 	 * After a few shadow callbacks the loop looks for new events again,
 	 * so that clients ready meanwhile go first: a turn never runs the
@@ -172,7 +174,7 @@ worker_apply(struct worker *w, struct worker_setup *setup)
 	    &w->shadow_stats, "shadow", 1);
 	/* A new shadow is not down because the old one was. */
 	if (w->shadow != shadow)
-		w->mirror.down_until_ms = 0;
+		w->mirror->down_until_ms = 0;
 	if (setup->differ != NULL)
 		w->differ = setup->differ;
 	config_unref(w->cfg);
@@ -284,7 +286,7 @@ worker_exchange_add(struct worker *w, struct worker_entry *e,
 	e->owner = ex;
 	e->end = end;
 	TAILQ_INSERT_TAIL(&w->exchanges, e, link);
-	w->mirror.inflight++;
+	w->mirror->inflight++;
 }
 
 /*
@@ -300,7 +302,7 @@ worker_exchange_remove(struct worker *w, struct worker_entry *e,
 {
 	TAILQ_REMOVE(&w->exchanges, e, link);
 	if (job == NULL) {
-		w->mirror.inflight--;
+		w->mirror->inflight--;
 		worker_check_drained(w);
 		return;
 	}
@@ -321,7 +323,7 @@ worker_finished_take(struct worker *w, struct diff_job **batch, size_t max)
 		batch[n] = w->finished;
 		w->finished = batch[n]->next;
 		batch[n]->next = NULL;
-		w->mirror.inflight--;
+		w->mirror->inflight--;
 	}
 	if (w->finished == NULL)
 		w->finished_tail = &w->finished;
@@ -476,5 +478,6 @@ worker_free(struct worker *w)
 	event_base_free(w->base);
 	config_unref(w->cfg);
 	free(w->routes);
+	free(w->mirror);
 	free(w);
 }

@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shadowdiff/mirror.h"
 #include "shadowdiff/stats.h"
 
 struct config;
@@ -24,6 +23,7 @@ struct differ;
 struct event;
 struct exchange;
 struct event_base;
+struct mirror_state;
 struct evconnlistener;
 struct upstream_pool;
 
@@ -91,7 +91,7 @@ struct worker {
 	struct upstream_pool	*primary;
 	struct upstream_pool	*shadow;	/* NULL: no [shadow] */
 	struct stats		 shadow_stats;	/* of the shadow's pool */
-	struct mirror_state	 mirror;
+	struct mirror_state	*mirror;	/* mirror.h: exchange's */
 	struct worker_list	 exchanges;	/* alive */
 	struct diff_job		*finished;	/* to hand off this turn */
 	struct diff_job		**finished_tail;
