@@ -38,7 +38,6 @@
 #include "shadowdiff/exchange.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
-#include "shadowdiff/mirror.h"
 #include "shadowdiff/sock.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/tls.h"
@@ -59,7 +58,7 @@ enum conn_state {
 };
 
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;
+	struct worker_entry	 entry;		/* in the worker's list */
 	struct worker		*w;
 	struct sock		*sock;
 	struct event		*timer;
@@ -72,7 +71,7 @@ struct conn {
 	/* The exchange in progress. */
 	struct upstream		*up;
 	struct exchange		*ex;		/* when mirrored */
-	char			 id[MIRROR_ID_LEN + 1];	/* ours, if added */
+	char			 id[EXCHANGE_ID_LEN + 1]; /* ours, if added */
 	int			 id_added;
 	const char		*proto;		/* http, https: the client's */
 	size_t			 route_id;	/* stats.h; default till known */
@@ -199,8 +198,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	/* Over TLS the handshake has a timer of its own; then this one. */
 	conn_timer_set(c, sock_ssl(c->sock) != NULL ? 0 :
 	    cfg->keepalive_timeout_ms);
-	TAILQ_INSERT_TAIL(&w->conns, c, entry);
-	w->nconns++;
+	worker_conn_add(w, &c->entry, c);
 	stats_inc(&w->stats, STAT_CONN_ACCEPTED);
 	stats_inc(&w->stats, STAT_CONN_OPEN);
 	log_debug("client %s: connected", c->peer);
@@ -233,10 +231,8 @@ conn_close(struct conn *c, const char *why)
 	event_free(c->timer);
 	event_free(c->ev_resume);
 	c->sock = NULL;
-	TAILQ_REMOVE(&c->w->conns, c, entry);
-	c->w->nconns--;
 	stats_dec(&c->w->stats, STAT_CONN_OPEN);
-	worker_conn_gone(c->w, c);
+	worker_conn_remove(c->w, &c->entry);
 	conn_busy(c);
 	conn_unbusy(c);
 }
@@ -254,28 +250,6 @@ conn_drain(struct conn *c)
 		conn_close(c, "draining");
 	else
 		conn_finish(c);
-}
-
-/* conn_drain for every connection of the worker. */
-void
-conn_drain_all(struct worker *w)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_drain(c);
-	}
-}
-
-/* conn_close for every connection of the worker. */
-void
-conn_close_all(struct worker *w, const char *why)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
-		conn_close(c, why);
 }
 
 /* Counts a response by status class. */
@@ -410,38 +384,22 @@ conn_send_request(struct conn *c, enum upstream_use use)
 }
 
 /*
- * Gives the request its id (the client's, or a new one) and, if it is
- * mirrored, an exchange; counts why not otherwise.
+ * Finds the request's route; the exchange gives it its id and, if it
+ * is mirrored, an exchange.
  */
 static void
 conn_start_exchange(struct conn *c, const struct http_msg *m)
 {
 	const struct config		*cfg = conn_cfg(c);
 	const struct config_route	*route = NULL;
-	enum mirror_verdict		 v;
-	const char			*id, *target;
-	size_t				 len, tlen;
+	const char			*target;
+	size_t				 tlen;
 
-	if ((id = http_msg_header(m, cfg->request_id_header, &len)) == NULL) {
-		mirror_new_id(&c->w->mirror, c->id);
-		c->id_added = 1;
-	} else
-		c->id_added = 0;
 	target = http_msg_target(m, &tlen);
 	if (cfg->nroutes > 0 && (route = config_route_match(cfg, target, tlen,
 	    llhttp_method_name(m->method))) != NULL)
 		c->route_id = route->stat_id;
-	if (cfg->shadow.url == NULL)
-		return;
-	v = mirror_decide(cfg, route, m, &c->w->mirror, util_now_ms());
-	if (v != MIRROR_YES) {
-		stats_inc(&c->w->stats, mirror_verdict_counter(v));
-		return;
-	}
-	if (c->id_added)
-		c->ex = exchange_new(c->w, route, m, c->id, MIRROR_ID_LEN, 1);
-	else
-		c->ex = exchange_new(c->w, route, m, id, len, 0);
+	c->ex = exchange_start(c->w, route, m, c->id, &c->id_added);
 }
 
 /* A request head is parsed: check it and start the exchange. */

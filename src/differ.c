@@ -10,16 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shadowdiff/config.h"
 #include "shadowdiff/diff.h"
+#include "shadowdiff/diff_job.h"
 #include "shadowdiff/differ.h"
 #include "shadowdiff/divlog.h"
-#include "shadowdiff/exchange.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/record.h"
 #include "shadowdiff/stats.h"
 #include "shadowdiff/util.h"
-
-_Static_assert(EXCHANGE_SHADOW_ERROR + 1 == DIFFER_VERDICTS,
-    "DIFFER_VERDICTS counts enum exchange_verdict");
 
 struct differ {
 	struct divlog		*log;
@@ -31,7 +30,7 @@ struct differ {
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	struct exchange		**ring;
+	struct diff_job		**ring;
 	size_t			 max;		/* queued at most */
 	size_t			 cap;		/* ring slots, >= max */
 	size_t			 max_bytes;
@@ -41,12 +40,12 @@ struct differ {
 	int			 stopping;
 
 	_Atomic uint64_t	 compared;
-	_Atomic uint64_t	 verdicts[DIFFER_VERDICTS];
+	_Atomic uint64_t	 verdicts[RECORD_VERDICTS];
 	_Atomic uint64_t	 dropped;
 
 	/* By route (stats.h ids), and forgiven differences by rule. */
 	struct differ_route {
-		_Atomic uint64_t verdicts[DIFFER_VERDICTS];
+		_Atomic uint64_t verdicts[RECORD_VERDICTS];
 		_Atomic uint64_t kinds[DIFF_KINDS];
 	}			 routes[STATS_ROUTES_MAX];
 	pthread_mutex_t		 flock;
@@ -61,7 +60,7 @@ struct differ {
 
 /* Counts what one comparison found, by route and by rule. */
 static void
-differ_tally(struct differ *d, size_t route, enum exchange_verdict v,
+differ_tally(struct differ *d, size_t route, enum record_verdict v,
     const struct diff_result *res)
 {
 	struct differ_route	*r = &d->routes[route];
@@ -103,21 +102,71 @@ differ_tally(struct differ *d, size_t route, enum exchange_verdict v,
 	pthread_mutex_unlock(&d->flock);
 }
 
-#define DIFFER_BATCH	64	/* exchanges taken at once */
+/* A capture as the diff engine takes it. */
+static void
+differ_response(const struct diff_capture *c, struct diff_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = c->status;
+	r->headers = c->hdrs;
+	r->nheaders = c->nhdrs;
+	r->body = c->body;
+	r->body_len = c->len;
+	r->body_truncated = c->bytes > c->len;
+}
+
+/*
+ * Compares the job's primary and shadow; the result goes to *RESP (NULL
+ * after a shadow error), for the caller to count and free.
+ */
+static enum record_verdict
+differ_compare(const struct diff_job *job, struct diff_result **resp)
+{
+	const struct config		*cfg = job->cfg;
+	const struct diff_capture	*p = &job->legs[DIFF_LEG_PRIMARY];
+	const struct diff_capture	*s = &job->legs[DIFF_LEG_SHADOW];
+	struct diff_response		 pr, sr;
+	struct diff_result		*res;
+	char				 pd[RECORD_DIGEST_LEN];
+	char				 sd[RECORD_DIGEST_LEN];
+
+	*resp = NULL;
+	if (job->shadow_error != SHADOW_ERROR_NONE)
+		return (RECORD_SHADOW_ERROR);
+	differ_response(p, &pr);
+	differ_response(s, &sr);
+	if (pr.body_truncated && sr.body_truncated && p->bytes == s->bytes &&
+	    memcmp(p->digest, s->digest, DIFF_JOB_SHA256_LEN) == 0) {
+		/* The same bytes, the digests say: compare no more. */
+		pr.body_len = sr.body_len = 0;
+		pr.body_truncated = sr.body_truncated = 0;
+	}
+	res = diff_compare(job->rules, &pr, &sr, cfg->diff_max_body);
+	if (pr.body_truncated && sr.body_truncated) {
+		record_digest(p->digest, pd);
+		record_digest(s->digest, sd);
+		diff_result_add_body(res, pd, sd);
+	}
+	diff_result_redact(res, (const char *const *)cfg->redact);
+	*resp = res;
+	return (diff_result_differs(res) ? RECORD_MISMATCH : RECORD_MATCH);
+}
+
+#define DIFFER_BATCH	64	/* jobs taken at once */
 
 /*
  * A diff thread: takes what is queued (up to a batch) at once, compares
  * with the lock released, and hands the records to the writer in one
- * go: a lock and a wake-up per batch, not per exchange.
+ * go: a lock and a wake-up per batch, not per job.
  */
 static void *
 differ_main(void *arg)
 {
 	struct differ		*d = arg;
-	struct exchange		*batch[DIFFER_BATCH];
+	struct diff_job		*batch[DIFFER_BATCH];
 	char			*lines[DIFFER_BATCH];
 	struct diff_result	*res;
-	enum exchange_verdict	 v;
+	enum record_verdict	 v;
 	size_t			 n, i, nlines, size;
 
 	pthread_mutex_lock(&d->lock);
@@ -136,14 +185,14 @@ differ_main(void *arg)
 
 		size = 0;
 		for (i = nlines = 0; i < n; i++) {
-			size += exchange_size(batch[i]);
-			res = NULL;
-			v = exchange_compare(batch[i], &lines[nlines], &res);
+			size += diff_job_size(batch[i]);
+			v = differ_compare(batch[i], &res);
+			lines[nlines] = record_job(batch[i], v, res);
 			if (lines[nlines] != NULL)
 				nlines++;
-			differ_tally(d, exchange_route_id(batch[i]), v, res);
+			differ_tally(d, batch[i]->route_id, v, res);
 			diff_result_free(res);
-			exchange_free(batch[i]);
+			diff_job_free(batch[i]);
 		}
 		atomic_fetch_add_explicit(&d->compared, n,
 		    memory_order_relaxed);
@@ -154,7 +203,7 @@ differ_main(void *arg)
 				free(lines[i]);
 
 		pthread_mutex_lock(&d->lock);
-		/* The bytes are counted until the exchanges are freed. */
+		/* The bytes are counted until the jobs are freed. */
 		d->bytes -= size;
 	}
 	d->running--;
@@ -203,7 +252,7 @@ differ_spawn(struct differ *d)
 	}
 }
 
-/* Starts THREADS threads over a queue of MAX exchanges, MAX_BYTES bytes. */
+/* Starts THREADS threads over a queue of MAX jobs, MAX_BYTES bytes. */
 struct differ *
 differ_new(size_t threads, size_t max, size_t max_bytes, struct divlog *log)
 {
@@ -226,7 +275,7 @@ differ_new(size_t threads, size_t max, size_t max_bytes, struct divlog *log)
 
 /*
  * New settings from a reload: THREADS threads (the surplus ones end once
- * idle), a queue of MAX exchanges and MAX_BYTES bytes. What is queued
+ * idle), a queue of MAX jobs and MAX_BYTES bytes. What is queued
  * stays queued, even above a smaller bound.
  */
 void
@@ -245,19 +294,19 @@ differ_configure(struct differ *d, size_t threads, size_t max,
 }
 
 /*
- * Queues the N exchanges of BATCH, in order, while the queue has room by
+ * Queues the N jobs of BATCH, in order, while the queue has room by
  * count and by bytes; returns how many it took. One lock and at most one
  * wake-up for the whole batch.
  */
 size_t
-differ_submit(struct differ *d, struct exchange **batch, size_t n)
+differ_submit(struct differ *d, struct diff_job **batch, size_t n)
 {
 	size_t	 i, size;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < n && !d->stopping && d->len < d->max; i++) {
-		size = exchange_size(batch[i]);
-		/* One exchange larger than the bound still passes alone. */
+		size = diff_job_size(batch[i]);
+		/* One job larger than the bound still passes alone. */
 		if (d->bytes > 0 && d->bytes + size > d->max_bytes)
 			break;
 		d->ring[(d->head + d->len) % d->cap] = batch[i];
@@ -309,9 +358,9 @@ void
 differ_counts(struct differ *d, struct differ_counts *c)
 {
 	c->compared = atomic_load(&d->compared);
-	c->matches = atomic_load(&d->verdicts[EXCHANGE_MATCH]);
-	c->mismatches = atomic_load(&d->verdicts[EXCHANGE_MISMATCH]);
-	c->shadow_errors = atomic_load(&d->verdicts[EXCHANGE_SHADOW_ERROR]);
+	c->matches = atomic_load(&d->verdicts[RECORD_MATCH]);
+	c->mismatches = atomic_load(&d->verdicts[RECORD_MISMATCH]);
+	c->shadow_errors = atomic_load(&d->verdicts[RECORD_SHADOW_ERROR]);
 	c->dropped = atomic_load(&d->dropped);
 	pthread_mutex_lock(&d->lock);
 	c->depth = d->len;
@@ -326,7 +375,7 @@ differ_route_counts(struct differ *d, size_t route,
 {
 	size_t	 i;
 
-	for (i = 0; i < DIFFER_VERDICTS; i++)
+	for (i = 0; i < RECORD_VERDICTS; i++)
 		c->verdicts[i] = atomic_load_explicit(
 		    &d->routes[route].verdicts[i], memory_order_relaxed);
 	for (i = 0; i < DIFF_KINDS; i++)

@@ -39,9 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "shadowdiff/diff.h"
 #include "shadowdiff/divlog.h"
 #include "shadowdiff/log.h"
 #include "shadowdiff/util.h"
@@ -636,71 +633,4 @@ divlog_depth(struct divlog *d)
 	n = d->len;
 	pthread_mutex_unlock(&d->lock);
 	return (n);
-}
-
-/* A side as its record object: status, ms, bytes; or error, ms. */
-static json_t *
-divlog_side_json(const struct divlog_side *side)
-{
-	/* Milliseconds to the microsecond: enough, and stable to print. */
-	double	 ms = (double)(int64_t)(side->ms * 1000 + 0.5) / 1000;
-
-	if (side->error != NULL)
-		return (json_pack("{s:s, s:f}", "error", side->error, "ms",
-		    ms));
-	return (json_pack("{s:i, s:f, s:I}", "status", side->status, "ms", ms,
-	    "bytes", (json_int_t)side->bytes));
-}
-
-/* RFC 3339 UTC with microseconds, such as 2026-11-24T14:25:00.123456Z. */
-static void
-divlog_time(int64_t us, char *buf, size_t len)
-{
-	struct tm	 tm;
-	time_t		 secs = (time_t)(us / 1000000);
-	size_t		 n;
-
-	gmtime_r(&secs, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", (long)(us % 1000000));
-}
-
-/*
- * The record of E and RES. The exchange's fields come first, in a fixed
- * order; the diff engine's members follow as it wrote them, as text:
- * its values keep the exact digits of the bodies, which a json_t could
- * not hold.
- */
-char *
-divlog_format(const struct divlog_entry *e, const struct diff_result *res,
-    size_t value_limit)
-{
-	json_t	*rec;
-	char	 when[40], *head, *tail, *line;
-	size_t	 hlen;
-
-	divlog_time(e->time_us, when, sizeof(when));
-	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o}",
-	    "type", e->type, "time", when, "id", e->id,
-	    "config", (json_int_t)e->config, "route", e->route,
-	    "method", e->method, "uri", e->uri,
-	    "primary", divlog_side_json(&e->primary),
-	    "shadow", divlog_side_json(&e->shadow));
-	if (rec == NULL)
-		fatalx("divlog_format: json_pack failed");
-	if (e->request != NULL)
-		json_object_set(rec, "request", e->request);
-	head = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(10));
-	json_decref(rec);
-	if (head == NULL)
-		fatalx("out of memory");
-	tail = res != NULL ? diff_result_json(res, value_limit) :
-	    xstrdup("{\"diffs\":[],\"forgiven\":{},\"notes\":[]}");
-	/* {head...} + {tail...} = {head...,tail...} */
-	hlen = strlen(head);
-	line = xasprintf("%.*s,%s", (int)(hlen - 1), head, tail + 1);
-	free(head);
-	free(tail);
-	return (line);
 }

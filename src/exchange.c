@@ -1,13 +1,17 @@
 /*
- * One mirrored request: the shadow leg, the copies kept for diffing,
- * the timings, and the hand-off to the diff threads.
+ * One mirrored request on its worker: the mirror decision, the shadow
+ * leg, the copies kept for diffing (made straight into the request's
+ * diff_job), the timings. Nothing here runs on another thread: when
+ * both legs are over the job goes to the worker's hand-off and the
+ * exchange is freed (exchange_end).
  *
  * Bounds, per exchange: the request body up to [shadow] max_body (a
  * longer one cancels the mirror), each response's head as parsed (at
  * most the parser's header limit), each response body up to [diff]
  * max_body; past it only its length and SHA-256 are kept. A worker has
- * at most [shadow] max_inflight exchanges alive (mirror_decide), and
- * the diff queue holds at most [diff] queue of them: so the memory that
+ * at most [shadow] max_inflight exchanges alive or jobs waiting for the
+ * hand-off (mirror_decide), and the diff queue holds at most [diff]
+ * queue jobs, each holding what its exchange did: so the memory that
  * mirroring takes is bounded whatever the shadow does. The shadow's
  * response is read as fast as it comes and never waits for anything;
  * [shadow] timeout bounds its whole exchange and max_response its body.
@@ -22,13 +26,11 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/diff.h"
-#include "shadowdiff/divlog.h"
-#include "shadowdiff/differ.h"
+#include "shadowdiff/diff_job.h"
 #include "shadowdiff/exchange.h"
 #include "shadowdiff/http.h"
 #include "shadowdiff/log.h"
@@ -38,26 +40,36 @@
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
 
-#define SHA256_LEN	32
 #define ID_MAX		128	/* bytes of a client's request id kept */
 #define INTERIM_MAX	8	/* 1xx responses taken from the shadow */
 #define EXCHANGE_LATE_MS 100	/* a timeout this late is the worker's */
+#define EXCHANGE_GROW_MIN 16384	/* a copy's first allocation, at least */
 
-/* A response (or the request's headers) as kept for the diff. */
-struct capture {
-	int			 status;
-	struct diff_header	*hdrs;
-	size_t			 nhdrs;
-	char			*hbuf;		/* the headers' bytes */
-	size_t			 hsize;		/* hdrs and hbuf */
-	unsigned char		*body;
-	size_t			 len;		/* kept, at most the cap */
-	size_t			 alloc;
-	uint64_t		 bytes;		/* received */
-	EVP_MD_CTX		*sha;		/* once past the cap */
-	unsigned char		 digest[SHA256_LEN];
-	uint64_t		 end_us;
+_Static_assert(EXCHANGE_ID_LEN == MIRROR_ID_LEN, "one request id length");
+
+/* Each shadow error's counter, from the one declaration of the family. */
+static const enum stats_counter shadow_error_counters[SHADOW_ERROR_COUNT] = {
+#define SHADOW_ERROR_COUNTER(name, label) \
+	[SHADOW_ERROR_##name] = STAT_SHADOW_##name,
+	SHADOW_ERRORS(SHADOW_ERROR_COUNTER)
+#undef SHADOW_ERROR_COUNTER
 };
+/* The family's counters are one run in stats.h, in the same order. */
+#define SHADOW_ERROR_ORDER(name, label)					\
+	_Static_assert(STAT_SHADOW_##name - STAT_SHADOW_TIMEOUT ==	\
+	    SHADOW_ERROR_##name - SHADOW_ERROR_TIMEOUT,			\
+	    "STAT_SHADOW_" #name " out of order");
+SHADOW_ERRORS(SHADOW_ERROR_ORDER)
+#undef SHADOW_ERROR_ORDER
+_Static_assert(SHADOW_ERROR_COUNT - SHADOW_ERROR_TIMEOUT ==
+    STAT_SHADOW_TLS - STAT_SHADOW_TIMEOUT + 1, "a shadow error per counter");
+
+/* The counter of shadow error E. */
+static enum stats_counter
+shadow_error_counter(enum shadow_error e)
+{
+	return (shadow_error_counters[e]);
+}
 
 enum shadow_state {
 	SH_WAITING,	/* for the whole request body */
@@ -65,24 +77,21 @@ enum shadow_state {
 	SH_OVER		/* answered, failed, or never sent */
 };
 
+/*
+ * The exchange's own state lives here; what a diff thread reads is made
+ * straight into JOB, which the exchange holds until both legs are over.
+ */
 struct exchange {
-	TAILQ_ENTRY(exchange)	 entry;		/* in the worker's list */
-	struct worker		*w;		/* NULL once handed off */
-	struct config		*cfg;
+	struct worker_entry	 entry;		/* in the worker's list */
+	struct worker		*w;
+	struct diff_job		*job;
+	const struct config	*cfg;		/* the job's reference */
 	const struct config_route *route;
-	char			*id;
 	int			 id_added;
-	int			 method;
-	char			*uri;
-	int64_t			 time_us;	/* wall clock, for the record */
-	uint64_t		 start_us;	/* monotonic */
-	uint64_t		 shadow_start_us;
 
 	int			 held;		/* by the connection */
 	int			 cancelled;	/* body over max_body */
-	struct capture		 request;	/* headers, for log_request */
 	struct evbuffer		*reqhead;	/* to the shadow, re-framed */
-	struct evbuffer		*reqbody;
 
 	enum shadow_state	 shadow_state;
 	struct upstream		*up;
@@ -92,11 +101,8 @@ struct exchange {
 	int			 retried;
 	int			 interims;	/* 1xx from the shadow */
 	int			 demoted;	/* past the cap: spare time */
-	const char		*shadow_error;
 
-	struct capture		 primary;
-	struct capture		 shadow;
-	int			 primary_done;
+	EVP_MD_CTX		*sha[DIFF_LEGS]; /* a body past the cap */
 };
 
 static int	sh_head(void *, struct http_msg *);
@@ -105,21 +111,47 @@ static void	sh_done(void *, struct http_msg *);
 static void	sh_error(void *, enum upstream_error, const char *);
 static void	sh_drained(void *);
 static void	exchange_timeout_cb(evutil_socket_t, short, void *);
+static void	exchange_free_cb(void *);
 
 static const struct upstream_cbs shadow_cbs = {
 	sh_head, sh_body, sh_done, sh_error, sh_drained
 };
 
 /* The route of the exchange's figures (stats.h). */
-size_t
+static size_t
 exchange_route_id(const struct exchange *ex)
 {
 	return (ex->route != NULL ? ex->route->stat_id : STATS_ROUTE_DEFAULT);
 }
 
+/* The shadow's capture. */
+static struct diff_capture *
+exchange_shadow(struct exchange *ex)
+{
+	return (&ex->job->legs[DIFF_LEG_SHADOW]);
+}
+
+/*
+ * Makes room for WANT bytes in *BUF (*ALLOC of them), never more than
+ * CAP: doubling, from EXCHANGE_GROW_MIN.
+ */
+static void
+exchange_grow(unsigned char **buf, size_t *alloc, size_t want, size_t cap)
+{
+	if (want <= *alloc)
+		return;
+	*alloc = *alloc * 2 > want ? *alloc * 2 : want;
+	if (*alloc < EXCHANGE_GROW_MIN)
+		*alloc = EXCHANGE_GROW_MIN;
+	if (*alloc > cap)
+		*alloc = cap;
+	if ((*buf = realloc(*buf, *alloc)) == NULL)
+		fatalx("out of memory");
+}
+
 /* Copies the headers of M into C. */
 static void
-capture_headers(struct capture *c, const struct http_msg *m)
+capture_headers(struct diff_capture *c, const struct http_msg *m)
 {
 	const struct http_header	*h;
 	size_t				 i, size = 0;
@@ -148,7 +180,7 @@ capture_headers(struct capture *c, const struct http_msg *m)
 
 /* A response head: status and headers; room for a body of known size. */
 static void
-capture_head(struct capture *c, const struct http_msg *m, size_t cap)
+capture_head(struct diff_capture *c, const struct http_msg *m, size_t cap)
 {
 	c->status = m->status;
 	capture_headers(c, m);
@@ -160,25 +192,20 @@ capture_head(struct capture *c, const struct http_msg *m, size_t cap)
 	}
 }
 
-/* Body bytes: kept up to CAP, hashed from the first byte past it. */
+/*
+ * Body bytes: kept up to CAP, hashed into *SHA from the first byte past
+ * it.
+ */
 static void
-capture_body(struct capture *c, const char *data, size_t len, size_t cap)
+capture_body(struct diff_capture *c, EVP_MD_CTX **sha, const char *data,
+    size_t len, size_t cap)
 {
 	size_t	 n;
 
 	c->bytes += len;
 	if (c->len < cap) {
 		n = len < cap - c->len ? len : cap - c->len;
-		if (c->len + n > c->alloc) {
-			c->alloc = c->alloc * 2 > c->len + n ? c->alloc * 2 :
-			    c->len + n;
-			if (c->alloc < 16384)
-				c->alloc = 16384;
-			if (c->alloc > cap)
-				c->alloc = cap;
-			if ((c->body = realloc(c->body, c->alloc)) == NULL)
-				fatalx("out of memory");
-		}
+		exchange_grow(&c->body, &c->alloc, c->len + n, cap);
 		memcpy(c->body + c->len, data, n);
 		c->len += n;
 		data += n;
@@ -186,36 +213,26 @@ capture_body(struct capture *c, const char *data, size_t len, size_t cap)
 	}
 	if (len == 0)
 		return;
-	if (c->sha == NULL) {
+	if (*sha == NULL) {
 		/* The digest covers the whole body: the kept part first. */
-		if ((c->sha = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
+		if ((*sha = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(*sha, EVP_sha256(), NULL) != 1)
 			fatalx("SHA-256 unavailable");
-		EVP_DigestUpdate(c->sha, c->body, c->len);
+		EVP_DigestUpdate(*sha, c->body, c->len);
 	}
-	EVP_DigestUpdate(c->sha, data, len);
+	EVP_DigestUpdate(*sha, data, len);
 }
 
 /* The response ended: its time, and its digest if it was cut. */
 static void
-capture_end(struct capture *c)
+capture_end(struct diff_capture *c, EVP_MD_CTX **sha)
 {
 	c->end_us = util_now_us();
-	if (c->sha != NULL) {
-		EVP_DigestFinal_ex(c->sha, c->digest, NULL);
-		EVP_MD_CTX_free(c->sha);
-		c->sha = NULL;
+	if (*sha != NULL) {
+		EVP_DigestFinal_ex(*sha, c->digest, NULL);
+		EVP_MD_CTX_free(*sha);
+		*sha = NULL;
 	}
-}
-
-static void
-capture_clear(struct capture *c)
-{
-	free(c->hdrs);
-	free(c->hbuf);
-	free(c->body);
-	EVP_MD_CTX_free(c->sha);
-	memset(c, 0, sizeof(*c));
 }
 
 /*
@@ -236,55 +253,100 @@ record_strndup(const char *s, size_t len, size_t max)
 	return (c);
 }
 
-/* Starts the exchange of request M. */
-struct exchange *
+/* Starts the exchange of request M, mirrored, whose id is ID (LEN bytes). */
+static struct exchange *
 exchange_new(struct worker *w, const struct config_route *route,
     const struct http_msg *m, const char *id, size_t idlen, int id_added)
 {
 	struct exchange	*ex;
+	struct diff_job	*job;
 	const char	*target;
 	size_t		 len;
 
 	ex = xcalloc(1, sizeof(*ex));
+	ex->job = job = xcalloc(1, sizeof(*job));
 	ex->w = w;
-	ex->cfg = config_ref(w->cfg);
+	ex->cfg = job->cfg = config_ref(w->cfg);
 	ex->route = route;
-	ex->id = record_strndup(id, idlen, ID_MAX);
+	job->rules = route != NULL ? route->rules : ex->cfg->diff_rules;
+	job->route_id = exchange_route_id(ex);
+	job->route_name = route != NULL ? route->name : "default";
+	job->id = record_strndup(id, idlen, ID_MAX);
 	ex->id_added = id_added;
-	ex->method = m->method;
+	job->method = m->method;
 	target = http_msg_target(m, &len);
-	ex->uri = record_strndup(target, len, len);
-	ex->time_us = util_wall_us();
-	ex->start_us = util_now_us();
+	job->uri = record_strndup(target, len, len);
+	job->time_us = util_wall_us();
+	job->legs[DIFF_LEG_PRIMARY].start_us = util_now_us();
 	ex->held = 1;
 	ex->retriable = http_method_idempotent(m->method);
-	if ((ex->reqhead = evbuffer_new()) == NULL ||
-	    (ex->reqbody = evbuffer_new()) == NULL)
+	if ((ex->reqhead = evbuffer_new()) == NULL)
 		fatalx("out of memory");
+	/* A body of known length is copied once, into its own size. */
+	if (m->framing == HTTP_FRAMING_LENGTH && m->content_length > 0 &&
+	    m->content_length <= ex->cfg->mirror_max_body)
+		exchange_grow(&job->reqbody, &job->reqbody_alloc,
+		    (size_t)m->content_length, (size_t)m->content_length);
 	if (ex->cfg->log_request_headers)
-		capture_headers(&ex->request, m);
-	TAILQ_INSERT_TAIL(&w->exchanges, ex, entry);
-	w->mirror.inflight++;
+		capture_headers(&job->request, m);
+	worker_exchange_add(w, &ex->entry, ex, exchange_free_cb);
 	return (ex);
+}
+
+/*
+ * Gives request M its id and, if it is mirrored, an exchange; counts
+ * why not otherwise.
+ */
+struct exchange *
+exchange_start(struct worker *w, const struct config_route *route,
+    const struct http_msg *m, char *newid, int *id_added)
+{
+	const struct config	*cfg = w->cfg;
+	enum mirror_verdict	 v;
+	const char		*id;
+	size_t			 len;
+
+	if ((id = http_msg_header(m, cfg->request_id_header, &len)) == NULL) {
+		mirror_new_id(w->mirror, newid);
+		*id_added = 1;
+	} else
+		*id_added = 0;
+	if (cfg->shadow.url == NULL)
+		return (NULL);
+	v = mirror_decide(cfg, route, m, w->mirror, util_now_ms());
+	if (v != MIRROR_YES) {
+		stats_inc(&w->stats, mirror_verdict_counter(v));
+		return (NULL);
+	}
+	if (*id_added)
+		return (exchange_new(w, route, m, newid, EXCHANGE_ID_LEN, 1));
+	return (exchange_new(w, route, m, id, len, 0));
 }
 
 /* Request body bytes: kept for the shadow, up to [shadow] max_body. */
 void
 exchange_request_body(struct exchange *ex, const char *data, size_t len)
 {
+	struct diff_job	*job = ex->job;
+
 	if (ex->cancelled)
 		return;
-	if (evbuffer_get_length(ex->reqbody) + len >
-	    ex->cfg->mirror_max_body) {
+	if (job->reqbody_len + len > ex->cfg->mirror_max_body) {
 		/* Chunked, or longer than it said: too large to mirror. */
 		ex->cancelled = 1;
 		ex->shadow_state = SH_OVER;
-		evbuffer_free(ex->reqbody);
-		ex->reqbody = NULL;
+		free(job->reqbody);
+		job->reqbody = NULL;
+		job->reqbody_len = job->reqbody_alloc = 0;
 		stats_inc(&ex->w->stats, STAT_NOT_MIRRORED_BODY);
 		return;
 	}
-	evbuffer_add(ex->reqbody, data, len);
+	if (len == 0)
+		return;
+	exchange_grow(&job->reqbody, &job->reqbody_alloc,
+	    job->reqbody_len + len, ex->cfg->mirror_max_body);
+	memcpy(job->reqbody + job->reqbody_len, data, len);
+	job->reqbody_len += len;
 }
 
 /*
@@ -304,19 +366,19 @@ exchange_send(struct exchange *ex, enum upstream_use use)
 {
 	struct evbuffer	*out;
 
-	ex->up = upstream_get(ex->w->shadow, &shadow_cbs, ex, ex->method, use);
+	ex->up = upstream_get(ex->w->shadow, &shadow_cbs, ex,
+	    ex->job->method, use);
 	if (ex->up == NULL)
 		return (-1);
 	out = upstream_output(ex->up);
 	evbuffer_add(out, evbuffer_pullup(ex->reqhead, -1),
 	    evbuffer_get_length(ex->reqhead));
-	evbuffer_add(out, evbuffer_pullup(ex->reqbody, -1),
-	    evbuffer_get_length(ex->reqbody));
+	evbuffer_add(out, ex->job->reqbody, ex->job->reqbody_len);
 	upstream_request_sent(ex->up);
 	return (0);
 }
 
-static void	shadow_fail(struct exchange *, const char *);
+static void	shadow_fail(struct exchange *, enum shadow_error);
 
 /* The request is read whole: it goes to the shadow now. */
 void
@@ -347,13 +409,13 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	/* The whole body is here: its length is known. */
 	fw.framing = m->framing == HTTP_FRAMING_NONE ? HTTP_FRAMING_NONE :
 	    HTTP_FRAMING_LENGTH;
-	fw.length = evbuffer_get_length(ex->reqbody);
+	fw.length = ex->job->reqbody_len;
 	fw.id_name = cfg->request_id_header;
-	fw.id_value = ex->id_added ? ex->id : NULL;
+	fw.id_value = ex->id_added ? ex->job->id : NULL;
 	http_write_request_head(ex->reqhead, m, &fw);
 
 	ex->shadow_state = SH_SENT;
-	ex->shadow_start_us = util_now_us();
+	exchange_shadow(ex)->start_us = util_now_us();
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
 	stats_route_add(&ex->w->routes[exchange_route_id(ex)].mirrored, 1);
 	/* Embedded, not allocated: one malloc less per mirror. */
@@ -363,7 +425,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	evtimer_add(&ex->timer, &tv);
 	if (exchange_send(ex, ex->retriable ? UPSTREAM_POOLED :
 	    UPSTREAM_POOLED_CHECKED) == -1)
-		shadow_fail(ex, "refused");
+		shadow_fail(ex, SHADOW_ERROR_REFUSED);
 }
 
 /* The primary's final response head. */
@@ -371,18 +433,22 @@ void
 exchange_primary_head(struct exchange *ex, const struct http_msg *r,
     int nobody)
 {
-	capture_head(&ex->primary, r, nobody ? 0 : ex->cfg->diff_max_body);
+	capture_head(&ex->job->legs[DIFF_LEG_PRIMARY], r,
+	    nobody ? 0 : ex->cfg->diff_max_body);
 }
 
 void
 exchange_primary_body(struct exchange *ex, const char *data, size_t len)
 {
+	struct diff_capture	*c = &ex->job->legs[DIFF_LEG_PRIMARY];
+
 	/* Nothing will be compared: count, don't copy or hash. */
-	if (ex->cancelled || ex->shadow_error != NULL) {
-		ex->primary.bytes += len;
+	if (ex->cancelled || ex->job->shadow_error != SHADOW_ERROR_NONE) {
+		c->bytes += len;
 		return;
 	}
-	capture_body(&ex->primary, data, len, ex->cfg->diff_max_body);
+	capture_body(c, &ex->sha[DIFF_LEG_PRIMARY], data, len,
+	    ex->cfg->diff_max_body);
 }
 
 /* Closes the shadow leg's connection and timer, if any. */
@@ -399,68 +465,34 @@ exchange_unhook(struct exchange *ex)
 	}
 }
 
-/* Unhooks EX from its worker (from LIST): nothing of the worker's left. */
+/*
+ * The single teardown, on the worker: unhooks the exchange from its
+ * shadow leg and from its worker, to which it hands its job when
+ * HANDOVER (both legs over, to be compared), and frees the rest.
+ */
 static void
-exchange_detach(struct exchange *ex, struct exchange_list *list)
+exchange_end(struct exchange *ex, int handover)
 {
-	struct worker	*w = ex->w;
+	size_t	 i;
 
 	exchange_unhook(ex);
-	TAILQ_REMOVE(list, ex, entry);
-	w->mirror.inflight--;
-	ex->w = NULL;
-	worker_exchange_gone(w);
+	if (handover)
+		worker_exchange_remove(ex->w, &ex->entry, ex->job);
+	else {
+		worker_exchange_remove(ex->w, &ex->entry, NULL);
+		diff_job_free(ex->job);
+	}
+	for (i = 0; i < DIFF_LEGS; i++)
+		EVP_MD_CTX_free(ex->sha[i]);
+	evbuffer_free(ex->reqhead);
+	free(ex);
 }
 
-/*
- * Both legs are over: the exchange waits, with the others finished in
- * this loop turn, for exchange_handoff. Handing over in batches costs
- * one lock and at most one wake-up of a diff thread per turn, not per
- * exchange: that wake-up, not the diff, was most of the cost.
- */
+/* Both legs are over: compared, unless the mirror was cancelled. */
 static void
 exchange_finish(struct exchange *ex)
 {
-	struct worker	*w = ex->w;
-
-	if (ex->cancelled) {
-		exchange_detach(ex, &w->exchanges);
-		exchange_free(ex);
-		return;
-	}
-	exchange_unhook(ex);
-	TAILQ_REMOVE(&w->exchanges, ex, entry);
-	TAILQ_INSERT_TAIL(&w->finished, ex, entry);
-	if (!w->handoff_pending) {
-		w->handoff_pending = 1;
-		event_active(w->ev_handoff, EV_TIMEOUT, 0);
-	}
-}
-
-/* Hands the finished exchanges to the diff threads; drops what won't fit. */
-void
-exchange_handoff(struct worker *w)
-{
-	struct exchange	*batch[64], *ex;
-	size_t		 n, i, taken;
-
-	w->handoff_pending = 0;
-	while (!TAILQ_EMPTY(&w->finished)) {
-		for (n = 0; n < nitems(batch) &&
-		    (ex = TAILQ_FIRST(&w->finished)) != NULL; n++) {
-			TAILQ_REMOVE(&w->finished, ex, entry);
-			w->mirror.inflight--;
-			ex->w = NULL;
-			batch[n] = ex;
-		}
-		taken = w->differ != NULL ? differ_submit(w->differ, batch, n) :
-		    0;
-		stats_add(&w->stats, STAT_DIFF_QUEUED, (int64_t)taken);
-		stats_add(&w->stats, STAT_DIFF_DROPPED, (int64_t)(n - taken));
-		for (i = taken; i < n; i++)
-			exchange_free(batch[i]);
-	}
-	worker_exchange_gone(w);
+	exchange_end(ex, !ex->cancelled);
 }
 
 /* The primary's response ended: the connection lets go. */
@@ -472,8 +504,8 @@ exchange_primary_done(struct exchange *ex)
 		exchange_abandon(ex);
 		return;
 	}
-	capture_end(&ex->primary);
-	ex->primary_done = 1;
+	capture_end(&ex->job->legs[DIFF_LEG_PRIMARY],
+	    &ex->sha[DIFF_LEG_PRIMARY]);
 	ex->held = 0;
 	if (ex->shadow_state == SH_OVER)
 		exchange_finish(ex);
@@ -485,31 +517,21 @@ exchange_abandon(struct exchange *ex)
 {
 	if (!ex->cancelled)
 		stats_inc(&ex->w->stats, STAT_MIRROR_ABANDONED);
-	exchange_detach(ex, &ex->w->exchanges);
-	exchange_free(ex);
+	exchange_end(ex, 0);
 }
 
-/* Frees every exchange of a stopping worker. */
-void
-exchange_free_all(struct worker *w)
+/* Frees an exchange of a stopping worker, uncounted. */
+static void
+exchange_free_cb(void *arg)
 {
-	struct exchange	*ex;
-
-	while ((ex = TAILQ_FIRST(&w->exchanges)) != NULL) {
-		exchange_detach(ex, &w->exchanges);
-		exchange_free(ex);
-	}
-	while ((ex = TAILQ_FIRST(&w->finished)) != NULL) {
-		exchange_detach(ex, &w->finished);
-		exchange_free(ex);
-	}
+	exchange_end(arg, 0);
 }
 
 /* The shadow leg is over; the exchange goes on if the primary's is. */
 static void
 shadow_over(struct exchange *ex)
 {
-	capture_end(&ex->shadow);
+	capture_end(exchange_shadow(ex), &ex->sha[DIFF_LEG_SHADOW]);
 	ex->shadow_state = SH_OVER;
 	if (ex->timer_set)
 		evtimer_del(&ex->timer);
@@ -517,33 +539,18 @@ shadow_over(struct exchange *ex)
 		exchange_finish(ex);
 }
 
-/* The shadow failed with ERROR (a record's shadow.error). */
+/* The shadow failed with ERROR: counted, and told in the record. */
 static void
-shadow_fail(struct exchange *ex, const char *error)
+shadow_fail(struct exchange *ex, enum shadow_error error)
 {
-	static const struct {
-		const char		*error;
-		enum stats_counter	 which;
-	} counters[] = {
-		{ "timeout", STAT_SHADOW_TIMEOUT },
-		{ "refused", STAT_SHADOW_REFUSED },
-		{ "reset", STAT_SHADOW_RESET },
-		{ "bad_response", STAT_SHADOW_BAD_RESPONSE },
-		{ "too_large", STAT_SHADOW_TOO_LARGE },
-		{ "tls", STAT_SHADOW_TLS }
-	};
-	size_t	 i;
-
 	if (ex->up != NULL) {
 		upstream_abort(ex->up);
 		ex->up = NULL;
 	}
-	ex->shadow_error = error;
-	for (i = 0; i < nitems(counters); i++)
-		if (strcmp(counters[i].error, error) == 0)
-			stats_inc(&ex->w->stats, counters[i].which);
-	if (strcmp(error, "refused") == 0)
-		mirror_shadow_refused(&ex->w->mirror, util_now_ms(),
+	ex->job->shadow_error = error;
+	stats_inc(&ex->w->stats, shadow_error_counter(error));
+	if (error == SHADOW_ERROR_REFUSED)
+		mirror_shadow_refused(ex->w->mirror, util_now_ms(),
 		    ex->cfg->shadow.hostport);
 	shadow_over(ex);
 }
@@ -563,8 +570,8 @@ exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	 * shadow: the timeout may be ours, not the shadow's. No record
 	 * blames it; the mirror is dropped and counted.
 	 */
-	late_ms = (int64_t)((util_now_us() - ex->shadow_start_us) / 1000) -
-	    (int64_t)ex->cfg->shadow_timeout_ms;
+	late_ms = (int64_t)((util_now_us() - exchange_shadow(ex)->start_us) /
+	    1000) - (int64_t)ex->cfg->shadow_timeout_ms;
 	if (late_ms > EXCHANGE_LATE_MS +
 	    (int64_t)ex->cfg->shadow_timeout_ms / 10) {
 		stats_inc(&ex->w->stats, STAT_MIRROR_OVERLOADED);
@@ -576,7 +583,7 @@ exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		shadow_over(ex);
 		return;
 	}
-	shadow_fail(ex, "timeout");
+	shadow_fail(ex, SHADOW_ERROR_TIMEOUT);
 }
 
 /* The shadow's response head (or an interim one). */
@@ -589,12 +596,13 @@ sh_head(void *arg, struct http_msg *r)
 	if (r->status < 200) {
 		/* A 1xx storm would keep the worker parsing: a few, then no. */
 		if (r->status != 101 && ++ex->interims > INTERIM_MAX)
-			shadow_fail(ex, "bad_response");
+			shadow_fail(ex, SHADOW_ERROR_BAD_RESPONSE);
 		return (0);	/* the final one follows; 101: sh_done */
 	}
-	nobody = ex->method == HTTP_HEAD || r->status == 204 ||
+	nobody = ex->job->method == HTTP_HEAD || r->status == 204 ||
 	    r->status == 304;
-	capture_head(&ex->shadow, r, nobody ? 0 : ex->cfg->diff_max_body);
+	capture_head(exchange_shadow(ex), r,
+	    nobody ? 0 : ex->cfg->diff_max_body);
 	return (nobody);
 }
 
@@ -602,17 +610,20 @@ sh_head(void *arg, struct http_msg *r)
 static void
 sh_body(void *arg, const char *data, size_t len)
 {
-	struct exchange	*ex = arg;
+	struct exchange		*ex = arg;
+	struct diff_capture	*c;
 
 	if (ex->shadow_state != SH_SENT)
 		return;
-	capture_body(&ex->shadow, data, len, ex->cfg->diff_max_body);
-	if (ex->shadow.bytes > ex->cfg->shadow_max_response) {
-		shadow_fail(ex, "too_large");
+	c = exchange_shadow(ex);
+	capture_body(c, &ex->sha[DIFF_LEG_SHADOW], data, len,
+	    ex->cfg->diff_max_body);
+	if (c->bytes > ex->cfg->shadow_max_response) {
+		shadow_fail(ex, SHADOW_ERROR_TOO_LARGE);
 		return;
 	}
 	/* Past the cap only the digest is wanted: in the spare time. */
-	if (!ex->demoted && ex->shadow.bytes > ex->cfg->diff_max_body) {
+	if (!ex->demoted && c->bytes > ex->cfg->diff_max_body) {
 		ex->demoted = 1;
 		upstream_demote(ex->up, WORKER_PRIO_SHADOW);
 	}
@@ -629,15 +640,15 @@ sh_done(void *arg, struct http_msg *r)
 		return;
 	if (r->status == 101) {
 		/* We never ask the shadow to upgrade. */
-		shadow_fail(ex, "bad_response");
+		shadow_fail(ex, SHADOW_ERROR_BAD_RESPONSE);
 		return;
 	}
 	upstream_release(ex->up, 1);
 	ex->up = NULL;
 	stats_inc(&ex->w->stats, STAT_SHADOW_OK);
 	stats_route_latency(ex->w->routes, exchange_route_id(ex),
-	    STATS_SHADOW, util_now_us() - ex->shadow_start_us);
-	mirror_shadow_answered(&ex->w->mirror, ex->cfg->shadow.hostport);
+	    STATS_SHADOW, util_now_us() - exchange_shadow(ex)->start_us);
+	mirror_shadow_answered(ex->w->mirror, ex->cfg->shadow.hostport);
 	shadow_over(ex);
 }
 
@@ -657,235 +668,14 @@ sh_error(void *arg, enum upstream_error err, const char *reason)
 			return;
 		err = UPSTREAM_REFUSED;
 	}
-	shadow_fail(ex, err == UPSTREAM_TIMEOUT ? "timeout" :
-	    err == UPSTREAM_REFUSED ? "refused" :
-	    err == UPSTREAM_BAD_RESPONSE ? "bad_response" :
-	    err == UPSTREAM_TLS ? "tls" : "reset");
+	shadow_fail(ex, err == UPSTREAM_TIMEOUT ? SHADOW_ERROR_TIMEOUT :
+	    err == UPSTREAM_REFUSED ? SHADOW_ERROR_REFUSED :
+	    err == UPSTREAM_BAD_RESPONSE ? SHADOW_ERROR_BAD_RESPONSE :
+	    err == UPSTREAM_TLS ? SHADOW_ERROR_TLS : SHADOW_ERROR_RESET);
 }
 
 /* Our request is at most max_body, written at once: nothing to pace. */
 static void
 sh_drained(void *arg)
 {
-}
-
-/* Bytes held, for the diff queue's bound. */
-size_t
-exchange_size(const struct exchange *ex)
-{
-	return (sizeof(*ex) + ex->primary.alloc + ex->shadow.alloc +
-	    ex->request.hsize + ex->primary.hsize + ex->shadow.hsize +
-	    (ex->reqbody != NULL ? evbuffer_get_length(ex->reqbody) : 0) +
-	    (ex->reqhead != NULL ? evbuffer_get_length(ex->reqhead) : 0));
-}
-
-/* The single teardown. */
-void
-exchange_free(struct exchange *ex)
-{
-	if (ex == NULL)
-		return;
-	capture_clear(&ex->request);
-	capture_clear(&ex->primary);
-	capture_clear(&ex->shadow);
-	if (ex->reqhead != NULL)
-		evbuffer_free(ex->reqhead);
-	if (ex->reqbody != NULL)
-		evbuffer_free(ex->reqbody);
-	config_unref(ex->cfg);
-	free(ex->id);
-	free(ex->uri);
-	free(ex);
-}
-
-/*
- * Everything below runs on a diff thread, on an exchange that no worker
- * holds any more.
- */
-
-/* A capture as the diff engine takes it. */
-static void
-exchange_response(const struct capture *c, struct diff_response *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->status = c->status;
-	r->headers = c->hdrs;
-	r->nheaders = c->nhdrs;
-	r->body = c->body;
-	r->body_len = c->len;
-	r->body_truncated = c->bytes > c->len;
-}
-
-/* "sha256:HEX" of a cut body, as a JSON string. */
-static void
-exchange_digest_json(const struct capture *c, char *buf)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i;
-	char			*p;
-
-	p = buf + sprintf(buf, "\"sha256:");
-	for (i = 0; i < SHA256_LEN; i++) {
-		*p++ = hex[c->digest[i] >> 4];
-		*p++ = hex[c->digest[i] & 0xf];
-	}
-	strcpy(p, "\"");
-}
-
-/* Whether header NAME (LEN bytes) is one to redact. */
-static int
-exchange_redacted(const struct config *cfg, const char *name, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; cfg->redact[i] != NULL; i++)
-		if (util_eqcase(name, len, cfg->redact[i]))
-			return (1);
-	return (0);
-}
-
-/* A string member from bytes that may not be UTF-8: else base64. */
-static void
-exchange_set_bytes(json_t *obj, const char *key, const unsigned char *p,
-    size_t len, size_t limit)
-{
-	json_t	*v;
-	char	*b64, name[64];
-	size_t	 n = len > limit ? limit : len;
-
-	/* Cut on a character boundary: back off continuation bytes. */
-	while (n > 0 && n < len && (p[n] & 0xc0) == 0x80)
-		n--;
-	if ((v = json_stringn((const char *)p, n)) != NULL)
-		json_object_set_new(obj, key, v);
-	else {
-		n = len > limit ? limit : len;
-		b64 = xcalloc(1, 4 * ((n + 2) / 3) + 1);
-		EVP_EncodeBlock((unsigned char *)b64, p, (int)n);
-		snprintf(name, sizeof(name), "%s_base64", key);
-		json_object_set_new(obj, name, json_string(b64));
-		free(b64);
-	}
-	if (n < len)
-		json_object_set_new(obj, "body_truncated", json_true());
-}
-
-/* The request's headers (and body) for the record, redacted. */
-static json_t *
-exchange_request_json(const struct exchange *ex)
-{
-	const struct config	*cfg = ex->cfg;
-	const struct diff_header *h;
-	json_t			*req, *hdrs, *v, *old, *arr;
-	char			*name, *c;
-	size_t			 i, len;
-
-	req = json_object();
-	hdrs = json_object();
-	for (i = 0; i < ex->request.nhdrs; i++) {
-		h = &ex->request.hdrs[i];
-		name = xstrndup(h->name, h->name_len);
-		for (c = name; *c != '\0'; c++)
-			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-		if (exchange_redacted(cfg, h->name, h->name_len))
-			v = json_string("[redacted]");
-		else if ((v = json_stringn(h->value, h->value_len)) == NULL)
-			v = json_string("[not UTF-8]");
-		if ((old = json_object_get(hdrs, name)) == NULL)
-			json_object_set_new(hdrs, name, v);
-		else {
-			/* A repeated header: its values, in order. */
-			if (json_is_array(old))
-				json_array_append_new(old, v);
-			else {
-				arr = json_pack("[O,o]", old, v);
-				json_object_set_new(hdrs, name, arr);
-			}
-		}
-		free(name);
-	}
-	json_object_set_new(req, "headers", hdrs);
-	if (cfg->log_request_body && ex->reqbody != NULL &&
-	    (len = evbuffer_get_length(ex->reqbody)) > 0)
-		exchange_set_bytes(req, "body",
-		    evbuffer_pullup(ex->reqbody, -1), len,
-		    cfg->log_value_limit);
-	return (req);
-}
-
-/* The time from START to END in milliseconds. */
-static double
-exchange_ms(uint64_t start, uint64_t end)
-{
-	return (end > start ? (double)(end - start) / 1000 : 0);
-}
-
-/* Compares the two responses; *LINE is the record, or NULL if none. */
-enum exchange_verdict
-exchange_compare(struct exchange *ex, char **line, struct diff_result **resp)
-{
-	const struct config	*cfg = ex->cfg;
-	const struct diff_rules	*rules;
-	struct diff_response	 pr, sr;
-	struct diff_result	*res = NULL;
-	struct divlog_entry	 e;
-	enum exchange_verdict	 v;
-	char			 pd[80], sd[80];
-	int			 cut_p, cut_s;
-
-	*line = NULL;
-	exchange_response(&ex->primary, &pr);
-	exchange_response(&ex->shadow, &sr);
-	if (ex->shadow_error != NULL)
-		v = EXCHANGE_SHADOW_ERROR;
-	else {
-		rules = ex->route != NULL ? ex->route->rules : cfg->diff_rules;
-		cut_p = pr.body_truncated;
-		cut_s = sr.body_truncated;
-		if (cut_p && cut_s && ex->primary.bytes == ex->shadow.bytes &&
-		    memcmp(ex->primary.digest, ex->shadow.digest,
-		    SHA256_LEN) == 0) {
-			/* The same bytes, the digests say: compare no more. */
-			pr.body_len = sr.body_len = 0;
-			pr.body_truncated = sr.body_truncated = 0;
-		}
-		res = diff_compare(rules, &pr, &sr, cfg->diff_max_body);
-		if (pr.body_truncated && sr.body_truncated) {
-			exchange_digest_json(&ex->primary, pd);
-			exchange_digest_json(&ex->shadow, sd);
-			diff_result_add_body(res, pd, sd);
-		}
-		diff_result_redact(res, (const char *const *)cfg->redact);
-		v = diff_result_differs(res) ? EXCHANGE_MISMATCH :
-		    EXCHANGE_MATCH;
-	}
-	*resp = res;
-	if (v == EXCHANGE_MATCH && (cfg->log_matches <= 0 ||
-	    !mirror_key_sampled(cfg->log_matches, ex->id, strlen(ex->id))))
-		return (v);
-
-	memset(&e, 0, sizeof(e));
-	e.type = v == EXCHANGE_MATCH ? "match" : v == EXCHANGE_MISMATCH ?
-	    "mismatch" : "shadow_error";
-	e.time_us = ex->time_us;
-	e.id = ex->id;
-	e.config = cfg->generation;
-	e.route = ex->route != NULL ? ex->route->name : "default";
-	e.method = llhttp_method_name(ex->method);
-	e.uri = ex->uri;
-	e.primary.status = ex->primary.status;
-	e.primary.ms = exchange_ms(ex->start_us, ex->primary.end_us);
-	e.primary.bytes = ex->primary.bytes;
-	e.shadow.ms = exchange_ms(ex->shadow_start_us, ex->shadow.end_us);
-	if (ex->shadow_error != NULL)
-		e.shadow.error = ex->shadow_error;
-	else {
-		e.shadow.status = ex->shadow.status;
-		e.shadow.bytes = ex->shadow.bytes;
-	}
-	if (cfg->log_request_headers)
-		e.request = exchange_request_json(ex);
-	*line = divlog_format(&e, res, cfg->log_value_limit);
-	json_decref(e.request);
-	return (v);
 }

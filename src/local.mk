@@ -14,6 +14,8 @@ libshadowdiff_a_SOURCES = \
 	src/exchange.c \
 	src/mirror.c \
 	src/differ.c \
+	src/diff_job.c \
+	src/record.c \
 	src/notify.c \
 	src/upstream.c \
 	src/sock.c \
@@ -36,6 +38,8 @@ noinst_HEADERS = \
 	include/shadowdiff/exchange.h \
 	include/shadowdiff/mirror.h \
 	include/shadowdiff/differ.h \
+	include/shadowdiff/diff_job.h \
+	include/shadowdiff/record.h \
 	include/shadowdiff/notify.h \
 	include/shadowdiff/upstream.h \
 	include/shadowdiff/sock.h \

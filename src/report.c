@@ -32,7 +32,7 @@
 static const char *const classes[STATS_CLASSES] = {
 	"1xx", "2xx", "3xx", "4xx", "5xx"
 };
-static const char *const verdicts[DIFFER_VERDICTS] = {
+static const char *const verdicts[RECORD_VERDICTS] = {
 	"match", "mismatch", "shadow_error"
 };
 static const char *const legs[STATS_LEGS] = { "primary", "shadow" };
@@ -289,7 +289,7 @@ report_route_shown(const struct report_src *src, const struct report_route *rr,
 	for (i = 0; i < STATS_CLASSES; i++)
 		if (rr->responses[i] > 0)
 			return (1);
-	for (i = 0; i < DIFFER_VERDICTS; i++)
+	for (i = 0; i < RECORD_VERDICTS; i++)
 		if (rr->diff.verdicts[i] > 0)
 			return (1);
 	return (rr->mirrored > 0);
@@ -436,7 +436,7 @@ prom_routes(struct evbuffer *out, const struct report *r)
 	ml[1].name = "verdict";
 	for (i = 0; i < r->nroutes; i++)
 		for (j = 0, ml[0].value = r->routes[i].name;
-		    j < DIFFER_VERDICTS; j++) {
+		    j < RECORD_VERDICTS; j++) {
 			ml[1].value = verdicts[j];
 			metrics_u64(out, "shadowdiff_compared_total", ml, 2,
 			    r->routes[i].diff.verdicts[j]);
@@ -640,7 +640,7 @@ json_route(const struct report_route *rr)
 	    rr->responses, STATS_CLASSES));
 	json_object_set_new(o, "mirrored", json_integer((json_int_t)rr->mirrored));
 	json_object_set_new(o, "compared", json_counts(verdicts,
-	    rr->diff.verdicts, DIFFER_VERDICTS));
+	    rr->diff.verdicts, RECORD_VERDICTS));
 	json_object_set_new(o, "differences", json_counts(kinds,
 	    rr->diff.kinds, DIFF_KINDS));
 	x = json_object();

@@ -15,8 +15,10 @@
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/conn.h"
-#include "shadowdiff/exchange.h"
+#include "shadowdiff/diff_job.h"
+#include "shadowdiff/differ.h"
 #include "shadowdiff/log.h"
+#include "shadowdiff/mirror.h"
 #include "shadowdiff/upstream.h"
 #include "shadowdiff/util.h"
 #include "shadowdiff/worker.h"
@@ -48,8 +50,9 @@ worker_new(unsigned int id, struct worker_setup *setup)
 	w->routes = xcalloc(STATS_ROUTES_MAX, sizeof(*w->routes));
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->exchanges);
-	TAILQ_INIT(&w->finished);
-	mirror_state_init(&w->mirror);
+	w->finished_tail = &w->finished;
+	w->mirror = xcalloc(1, sizeof(*w->mirror));
+	mirror_state_init(w->mirror);
 	/*
 	 * After a few shadow callbacks the loop looks for new events again,
 	 * so that clients ready meanwhile go first: a turn never runs the
@@ -171,7 +174,7 @@ worker_apply(struct worker *w, struct worker_setup *setup)
 	    &w->shadow_stats, "shadow", 1);
 	/* A new shadow is not down because the old one was. */
 	if (w->shadow != shadow)
-		w->mirror.down_until_ms = 0;
+		w->mirror->down_until_ms = 0;
 	if (setup->differ != NULL)
 		w->differ = setup->differ;
 	config_unref(w->cfg);
@@ -243,25 +246,110 @@ worker_resume_accept_cb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(w->listeners[i].l);
 }
 
-/* Called by conn when a connection ends. */
-void
-worker_conn_gone(struct worker *w, struct conn *c)
+/*
+ * A draining worker ends its loop once its connections are closed and
+ * its mirrors are over ([shadow] timeout bounds them) and handed off,
+ * so that what was mirrored before a stop is still compared.
+ */
+static void
+worker_check_drained(struct worker *w)
 {
+	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges) &&
+	    w->finished == NULL)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* A connection begins: the worker lists it. */
+void
+worker_conn_add(struct worker *w, struct worker_entry *e, struct conn *c)
+{
+	e->owner = c;
+	TAILQ_INSERT_TAIL(&w->conns, e, link);
+	w->nconns++;
+}
+
+/* A connection ends. */
+void
+worker_conn_remove(struct worker *w, struct worker_entry *e)
+{
+	TAILQ_REMOVE(&w->conns, e, link);
+	w->nconns--;
 	atomic_fetch_sub(&worker_total_conns, 1);
-	worker_exchange_gone(w);
+	worker_check_drained(w);
+}
+
+/* An exchange begins: a mirror in flight. */
+void
+worker_exchange_add(struct worker *w, struct worker_entry *e,
+    struct exchange *ex, void (*end)(void *))
+{
+	e->owner = ex;
+	e->end = end;
+	TAILQ_INSERT_TAIL(&w->exchanges, e, link);
+	w->mirror->inflight++;
 }
 
 /*
- * A draining worker ends its loop once its connections are closed and
- * its mirrors are over ([shadow] timeout bounds them), so that what was
- * mirrored before a stop is still compared.
+ * An exchange ends; its JOB (unless NULL) waits, with the others
+ * finished in this loop turn, for worker_handoff_cb. Handing over in
+ * batches costs one lock and at most one wake-up of a diff thread per
+ * turn, not per exchange: that wake-up, not the diff, was most of the
+ * cost.
  */
 void
-worker_exchange_gone(struct worker *w)
+worker_exchange_remove(struct worker *w, struct worker_entry *e,
+    struct diff_job *job)
 {
-	if (w->draining && w->nconns == 0 && TAILQ_EMPTY(&w->exchanges) &&
-	    TAILQ_EMPTY(&w->finished))
-		event_base_loopexit(w->base, NULL);
+	TAILQ_REMOVE(&w->exchanges, e, link);
+	if (job == NULL) {
+		w->mirror->inflight--;
+		worker_check_drained(w);
+		return;
+	}
+	job->next = NULL;
+	if (w->finished == NULL)
+		event_active(w->ev_handoff, EV_TIMEOUT, 0);
+	*w->finished_tail = job;
+	w->finished_tail = &job->next;
+}
+
+/* Takes up to MAX finished jobs into BATCH; returns how many. */
+static size_t
+worker_finished_take(struct worker *w, struct diff_job **batch, size_t max)
+{
+	size_t	 n;
+
+	for (n = 0; n < max && w->finished != NULL; n++) {
+		batch[n] = w->finished;
+		w->finished = batch[n]->next;
+		batch[n]->next = NULL;
+		w->mirror->inflight--;
+	}
+	if (w->finished == NULL)
+		w->finished_tail = &w->finished;
+	return (n);
+}
+
+/*
+ * The jobs finished in this loop turn go to the diff threads; those
+ * that don't fit are dropped and counted.
+ */
+static void
+worker_handoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct diff_job	*batch[64];
+	size_t		 n, i, taken;
+
+	while ((n = worker_finished_take(w, batch, nitems(batch))) > 0) {
+		taken = w->differ != NULL ? differ_submit(w->differ, batch, n) :
+		    0;
+		stats_add(&w->stats, STAT_DIFF_QUEUED, (int64_t)taken);
+		stats_add(&w->stats, STAT_DIFF_DROPPED, (int64_t)(n - taken));
+		for (i = taken; i < n; i++)
+			diff_job_free(batch[i]);
+	}
+	worker_check_drained(w);
 }
 
 /* A reload: the newest setup the main thread handed over. */
@@ -284,19 +372,13 @@ worker_reload(struct worker *w, struct worker_setup *setup)
 	event_active(w->ev_reload, EV_TIMEOUT, 0);
 }
 
-/* The exchanges finished in this loop turn go to the diff threads. */
-static void
-worker_handoff_cb(evutil_socket_t fd, short what, void *arg)
-{
-	exchange_handoff(arg);
-}
-
 /* Stops accepting; idle connections close, busy ones after their response. */
 static void
 worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	size_t		 i;
+	struct worker		*w = arg;
+	struct worker_entry	*e, *next;
+	size_t			 i;
 
 	w->draining = 1;
 	for (i = 0; i < w->nlisteners; i++)
@@ -306,8 +388,11 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 	upstream_pool_close_idle(w->primary);
 	if (w->shadow != NULL)
 		upstream_pool_close_idle(w->shadow);
-	conn_drain_all(w);
-	worker_exchange_gone(w);
+	for (e = TAILQ_FIRST(&w->conns); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, link);
+		conn_drain(e->owner);
+	}
+	worker_check_drained(w);
 }
 
 /* The drain timeout ran out: stop now. */
@@ -369,10 +454,16 @@ worker_join(struct worker *w)
 void
 worker_free(struct worker *w)
 {
-	size_t		 i;
+	struct worker_entry	*e;
+	struct diff_job		*job;
+	size_t			 i;
 
-	conn_close_all(w, "shutting down");
-	exchange_free_all(w);
+	while ((e = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(e->owner, "shutting down");
+	while ((e = TAILQ_FIRST(&w->exchanges)) != NULL)
+		e->end(e->owner);
+	while (worker_finished_take(w, &job, 1) == 1)
+		diff_job_free(job);
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_free(w->listeners[i].l);
 	free(w->listeners);
@@ -387,5 +478,6 @@ worker_free(struct worker *w)
 	event_base_free(w->base);
 	config_unref(w->cfg);
 	free(w->routes);
+	free(w->mirror);
 	free(w);
 }

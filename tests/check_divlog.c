@@ -19,6 +19,7 @@
 
 #include "shadowdiff/diff.h"
 #include "shadowdiff/divlog.h"
+#include "shadowdiff/record.h"
 #include "shadowdiff/util.h"
 #include "testutil.h"
 
@@ -227,7 +228,7 @@ static char *
 record_of(const char *type, struct diff_response *p, struct diff_response *s,
     const char *shadow_error, size_t limit)
 {
-	struct divlog_entry	 e;
+	struct record_entry	 e;
 	struct diff_rules	*rules = diff_rules_new(NULL);
 	struct diff_result	*res = NULL;
 	char			*line;
@@ -252,7 +253,7 @@ record_of(const char *type, struct diff_response *p, struct diff_response *s,
 		e.shadow.bytes = s->body_len;
 		res = diff_compare(rules, p, s, 0);
 	}
-	line = divlog_format(&e, res, limit);
+	line = record_format(&e, res, limit);
 	diff_result_free(res);
 	diff_rules_free(rules);
 	return (line);

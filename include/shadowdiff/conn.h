@@ -18,9 +18,6 @@ void	conn_accept(struct worker *, int, const struct sockaddr *, socklen_t,
 	    int);
 /* Closes the connection now if idle, else after its current response. */
 void	conn_drain(struct conn *);
-/* conn_drain, or conn_close, for every connection of a worker. */
-void	conn_drain_all(struct worker *);
-void	conn_close_all(struct worker *, const char *);
 /* The single teardown: unhooks and frees everything of the connection. */
 void	conn_close(struct conn *, const char *);
 

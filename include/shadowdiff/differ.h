@@ -1,10 +1,12 @@
 /*
  * differ: the diff threads and their bounded queue. Workers hand over
- * finished exchanges; a diff thread compares each (exchange_compare)
- * and frees it. The queue is bounded by count and by the bytes the
- * exchanges hold: when full, differ_submit refuses at once and the
- * caller drops the exchange and counts it. Never run on a thread that
- * serves clients.
+ * jobs (diff_job.h), plain data; a diff thread compares each with the
+ * diff engine, has record.c make its record for the writer (divlog),
+ * counts it and frees it (diff_job_free). The queue is bounded by
+ * count and by the bytes the jobs hold: when full, differ_submit
+ * refuses at once and the caller drops the job and counts it. Never
+ * run on a thread that serves clients; never touches a worker, a
+ * connection or libevent.
  */
 #ifndef SHADOWDIFF_DIFFER_H
 #define SHADOWDIFF_DIFFER_H
@@ -13,16 +15,14 @@
 #include <stdint.h>
 
 #include "shadowdiff/diff.h"
+#include "shadowdiff/record.h"
 
-/* How many verdicts an exchange can get (enum exchange_verdict). */
-#define DIFFER_VERDICTS	3
-
+struct diff_job;
 struct divlog;
-struct exchange;
 struct differ;
 
 struct differ_counts {
-	uint64_t	compared;	/* exchanges done by the threads */
+	uint64_t	compared;	/* jobs done by the threads */
 	uint64_t	matches;
 	uint64_t	mismatches;
 	uint64_t	shadow_errors;
@@ -31,7 +31,7 @@ struct differ_counts {
 	size_t		bytes;		/* held by those waiting */
 };
 
-/* THREADS threads; at most MAX exchanges and MAX_BYTES bytes waiting. */
+/* THREADS threads; at most MAX jobs and MAX_BYTES bytes waiting. */
 struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
 /*
  * New settings from a reload, as for differ_new: surplus threads end
@@ -39,10 +39,10 @@ struct differ	*differ_new(size_t, size_t, size_t, struct divlog *);
  */
 void		 differ_configure(struct differ *, size_t, size_t, size_t);
 /*
- * Queues a batch of exchanges in order while there is room; returns how
+ * Queues a batch of jobs in order while there is room; returns how
  * many it took. Those past it are still the caller's.
  */
-size_t		 differ_submit(struct differ *, struct exchange **, size_t);
+size_t		 differ_submit(struct differ *, struct diff_job **, size_t);
 /*
  * Compares what is queued, stops the threads, frees everything; the
  * final counts go to the second argument unless it is NULL.
@@ -52,7 +52,7 @@ void		 differ_counts(struct differ *, struct differ_counts *);
 
 /* A route's comparisons by verdict, and differences by kind. */
 struct differ_route_counts {
-	uint64_t	verdicts[DIFFER_VERDICTS];	/* enum exchange_verdict */
+	uint64_t	verdicts[RECORD_VERDICTS];	/* enum record_verdict */
 	uint64_t	kinds[DIFF_KINDS];	/* status, header, body */
 };
 

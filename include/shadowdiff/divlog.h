@@ -7,10 +7,7 @@
  * file removed) is counted as lost and the file is opened again before
  * the next record. divlog_reopen() (SIGUSR1, for logrotate) reopens the
  * file between two records: none is lost.
- *
- * divlog_format() turns one exchange and its diff result into a record
- * line: the contract documented in docs/divergence-log.md, whose schema
- * is docs/divergence-log.schema.json.
+ * Records are made by record.c.
  */
 #ifndef SHADOWDIFF_DIVLOG_H
 #define SHADOWDIFF_DIVLOG_H
@@ -18,32 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct diff_result;
 struct divlog;
-struct json_t;
-
-/* One side of an exchange, as a record tells it. */
-struct divlog_side {
-	int		 status;	/* 0: no response (see error) */
-	double		 ms;		/* time to the full response */
-	uint64_t	 bytes;		/* body bytes */
-	const char	*error;		/* timeout, refused, reset, ... */
-};
-
-/* What a record says of an exchange besides its differences. */
-struct divlog_entry {
-	const char		*type;		/* mismatch, shadow_error, match */
-	int64_t			 time_us;	/* Unix time, microseconds */
-	const char		*id;
-	const char		*route;
-	const char		*method;
-	const char		*uri;		/* request target, query too */
-	uint64_t		 config;	/* its config's generation */
-	struct divlog_side	 primary;
-	struct divlog_side	 shadow;
-	/* The request's headers and body where log_request asks (or NULL). */
-	struct json_t		*request;
-};
 
 struct divlog_counts {
 	uint64_t	written;	/* records written whole */
@@ -88,11 +60,5 @@ void		 divlog_close(struct divlog *, uint64_t);
 void		 divlog_counts(struct divlog *, struct divlog_counts *);
 /* Records waiting in the queue now. */
 size_t		 divlog_depth(struct divlog *);
-/*
- * The record of E and its diff result RES (NULL: none, as for a shadow
- * error), values cut at VALUE_LIMIT bytes; allocated, no newline.
- */
-char		*divlog_format(const struct divlog_entry *,
-		    const struct diff_result *, size_t);
 
 #endif

@@ -1,17 +1,20 @@
 /*
- * exchange: one mirrored request's life. The client connection (conn)
- * keeps the primary leg and tells the exchange what passes on it; the
- * exchange owns the shadow leg, the copies kept for diffing (request
- * body up to [shadow] max_body, each response body up to [diff]
- * max_body, SHA-256 beyond), the timings, and the hand-off to the diff
- * threads. Only requests that are mirrored have one.
+ * exchange: one request's life on its worker, as far as the shadow is
+ * concerned. exchange_start gives each request its id and decides
+ * whether it is mirrored (counting why not); only a mirrored request
+ * has an exchange. The client connection (conn) keeps the primary leg
+ * and tells the exchange what passes on it; the exchange owns the
+ * shadow leg, the timings and the copies kept for diffing (request body
+ * up to [shadow] max_body, each response body up to [diff] max_body,
+ * SHA-256 beyond), which it makes straight into its diff_job.
  *
  * Ownership: the connection holds the exchange until it calls
  * exchange_primary_done() or exchange_abandon(); from then on the
- * exchange owns itself. When both legs are over it goes to the diff
- * threads through a bounded queue (full: dropped and counted), and
- * whichever thread holds it last calls exchange_free(). Nothing the
- * shadow does reaches the connection: the exchange never calls it.
+ * exchange owns itself. When both legs are over it hands its job to its
+ * worker (which batches jobs to the diff threads) and frees itself:
+ * exchange_end, its one teardown, on its worker's thread. Nothing of an
+ * exchange crosses threads but its job. Nothing the shadow does reaches
+ * the connection: the exchange never calls it.
  */
 #ifndef SHADOWDIFF_EXCHANGE_H
 #define SHADOWDIFF_EXCHANGE_H
@@ -19,25 +22,21 @@
 #include <stddef.h>
 
 struct config_route;
-struct diff_result;
 struct exchange;
 struct http_msg;
 struct worker;
 
-/* What a compared exchange turned out to be. */
-enum exchange_verdict {
-	EXCHANGE_MATCH,
-	EXCHANGE_MISMATCH,
-	EXCHANGE_SHADOW_ERROR
-};
+/* Request ids we make: 32 hex digits (128 random bits). */
+#define EXCHANGE_ID_LEN		32
 
 /*
- * Starts the exchange of request M, whose id is ID (LEN bytes; with
- * ID_ADDED, ours, to be added to the request). The worker's current
- * config is referenced.
+ * Gives request M of ROUTE (NULL: none) its id: the client's, or a new
+ * one written to ID (EXCHANGE_ID_LEN digits and a NUL), then *ID_ADDED
+ * is 1. Returns the request's exchange if it is mirrored (the worker's
+ * current config referenced), else NULL, counting why not.
  */
-struct exchange	*exchange_new(struct worker *, const struct config_route *,
-		    const struct http_msg *, const char *, size_t, int);
+struct exchange	*exchange_start(struct worker *, const struct config_route *,
+		    const struct http_msg *, char *, int *);
 /* Request body bytes, as the client sent them (de-chunked). */
 void		 exchange_request_body(struct exchange *, const char *,
 		    size_t);
@@ -56,25 +55,5 @@ void		 exchange_primary_body(struct exchange *, const char *,
 void		 exchange_primary_done(struct exchange *);
 /* The primary exchange failed or the client left: no comparison. */
 void		 exchange_abandon(struct exchange *);
-/* Hands the worker's finished exchanges to the diff threads. */
-void		 exchange_handoff(struct worker *);
-/* Frees every exchange still held by the worker (it is stopping). */
-void		 exchange_free_all(struct worker *);
-
-/*
- * On a diff thread: compares the two responses. Returns what the
- * exchange turned out to be; the record to write (allocated, no
- * newline) goes to *LINE, or NULL when there is none; the comparison's
- * result to *RES (NULL after a shadow error), for the caller to count
- * and free.
- */
-enum exchange_verdict exchange_compare(struct exchange *, char **,
-		    struct diff_result **);
-/* The route of the exchange's figures (stats.h). */
-size_t		 exchange_route_id(const struct exchange *);
-/* Bytes held, for the diff queue's bound. */
-size_t		 exchange_size(const struct exchange *);
-/* The single teardown, on whichever thread holds the exchange. */
-void		 exchange_free(struct exchange *);
 
 #endif

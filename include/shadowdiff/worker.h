@@ -14,15 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shadowdiff/mirror.h"
 #include "shadowdiff/stats.h"
 
 struct config;
 struct conn;
+struct diff_job;
 struct differ;
 struct event;
 struct exchange;
 struct event_base;
+struct mirror_state;
 struct evconnlistener;
 struct upstream_pool;
 
@@ -37,7 +38,17 @@ struct upstream_pool;
 #define WORKER_PRIO_SHADOW	2
 #define WORKER_SHADOW_BURST	4	/* shadow callbacks, then a new look */
 
-TAILQ_HEAD(conn_list, conn);
+/*
+ * An object's place in its worker's list of connections or exchanges.
+ * The object embeds it; the worker keeps the list (worker_conn_add,
+ * worker_exchange_add), so that it can end what is left when it stops.
+ */
+struct worker_entry {
+	TAILQ_ENTRY(worker_entry) link;
+	void			*owner;		/* the conn or exchange */
+	void			(*end)(void *);	/* an exchange's, at stop */
+};
+TAILQ_HEAD(worker_list, worker_entry);
 
 /*
  * A listening socket of a worker. Its ID names the [listen] address
@@ -67,8 +78,6 @@ struct worker_setup {
 	size_t			 nsocks;
 	struct differ		*differ;
 };
-TAILQ_HEAD(exchange_list, exchange);
-
 struct worker {
 	unsigned int		 id;
 	pthread_t		 thread;
@@ -82,14 +91,14 @@ struct worker {
 	struct upstream_pool	*primary;
 	struct upstream_pool	*shadow;	/* NULL: no [shadow] */
 	struct stats		 shadow_stats;	/* of the shadow's pool */
-	struct mirror_state	 mirror;
-	struct exchange_list	 exchanges;	/* alive */
-	struct exchange_list	 finished;	/* to hand off this turn */
+	struct mirror_state	*mirror;	/* mirror.h: exchange's */
+	struct worker_list	 exchanges;	/* alive */
+	struct diff_job		*finished;	/* to hand off this turn */
+	struct diff_job		**finished_tail;
 	struct event		*ev_handoff;
-	int			 handoff_pending;
 	struct differ		*differ;	/* shared; NULL: none */
 
-	struct conn_list	 conns;
+	struct worker_list	 conns;
 	size_t			 nconns;
 	int			 draining;
 
@@ -122,9 +131,20 @@ void		 worker_drain(struct worker *);
 void		 worker_stop(struct worker *);
 void		 worker_join(struct worker *);
 void		 worker_free(struct worker *);
-/* Called by conn when a connection ends. */
-void		 worker_conn_gone(struct worker *, struct conn *);
-/* Called by exchange when one is handed off or freed. */
-void		 worker_exchange_gone(struct worker *);
+/* A connection, E embedded in C, begins and ends (conn.c). */
+void		 worker_conn_add(struct worker *, struct worker_entry *,
+		    struct conn *);
+void		 worker_conn_remove(struct worker *, struct worker_entry *);
+/*
+ * An exchange, E embedded in EX, begins (it counts as a mirror in
+ * flight) and ends (exchange.c); END frees it, uncounted, if the worker
+ * stops first. JOB, unless NULL, is its work for the diff threads: the
+ * worker hands it over at the end of the loop turn, with the others of
+ * the turn, and until then it still counts.
+ */
+void		 worker_exchange_add(struct worker *, struct worker_entry *,
+		    struct exchange *, void (*)(void *));
+void		 worker_exchange_remove(struct worker *, struct worker_entry *,
+		    struct diff_job *);
 
 #endif

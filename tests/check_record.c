@@ -1,0 +1,228 @@
+/*
+ * Unit tests of record.c: a compared job turned into its divergence
+ * record, field by field against the contract (docs/divergence-log.md)
+ * and against its schema.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <llhttp.h>
+
+#include "shadowdiff/config.h"
+#include "shadowdiff/diff.h"
+#include "shadowdiff/diff_job.h"
+#include "shadowdiff/record.h"
+#include "shadowdiff/util.h"
+#include "testutil.h"
+
+/* The [log] and [diff] settings a record reads; the four always redacted. */
+static char	auth[] = "authorization", pauth[] = "proxy-authorization";
+static char	cookie[] = "cookie", setcookie[] = "set-cookie";
+static char	*redact[] = { auth, pauth, cookie, setcookie, NULL };
+
+/* A config as record.c reads it: matches logged at SHARE, request LOGGED. */
+static void
+cfg_of(struct config *cfg, double share, int logged)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->generation = 1;
+	cfg->log_matches = share;
+	cfg->log_request_headers = cfg->log_request_body = logged;
+	cfg->redact = redact;
+	cfg->log_value_limit = 256;
+	cfg->diff_max_body = 1024 * 1024;
+}
+
+static struct diff_header	req_hdrs[] = {
+	{ "Host", 4, "example.com", 11 },
+	{ "Authorization", 13, "Bearer secret", 13 },
+	{ "X-Tag", 5, "a", 1 },
+	{ "x-tag", 5, "b", 1 }
+};
+static struct diff_header	json_ct[] = {
+	{ "Content-Type", 12, "application/json", 16 }
+};
+static char	pbody[] = "{\"id\":1,\"balance\":10.05}";
+static char	sbody[] = "{\"balance\":10.5,\"id\":1}";
+static char	reqbody[] = "{\"q\":1}";
+static char	id[] = "f3a9c2";
+static char	uri[] = "/users/1?full=1";
+
+/* A leg answered STATUS with the JSON BODY, from START to END (us). */
+static void
+leg_of(struct diff_capture *c, int status, char *body, uint64_t start,
+    uint64_t end)
+{
+	c->status = status;
+	c->hdrs = json_ct;
+	c->nhdrs = 1;
+	c->body = (unsigned char *)body;
+	c->len = c->bytes = strlen(body);
+	c->start_us = start;
+	c->end_us = end;
+}
+
+/* A job as a worker hands it over: POST, both legs answered. */
+static void
+job_of(struct diff_job *job, struct config *cfg, struct diff_rules *rules)
+{
+	memset(job, 0, sizeof(*job));
+	job->cfg = cfg;
+	job->rules = rules;
+	job->route_name = "users";
+	job->id = id;
+	job->method = HTTP_POST;
+	job->uri = uri;
+	job->time_us = 1764000000123456LL;	/* 2025-11-24T16:00:00.123456Z */
+	job->request.hdrs = req_hdrs;
+	job->request.nhdrs = nitems(req_hdrs);
+	job->reqbody = (unsigned char *)reqbody;
+	job->reqbody_len = strlen(reqbody);
+	leg_of(&job->legs[DIFF_LEG_PRIMARY], 200, pbody, 1000, 13346);
+	leg_of(&job->legs[DIFF_LEG_SHADOW], 200, sbody, 2000, 17250);
+}
+
+/* The result of comparing the job's two legs. */
+static struct diff_result *
+compare(const struct diff_job *job)
+{
+	struct diff_response	 r[DIFF_LEGS];
+	size_t			 i;
+
+	for (i = 0; i < DIFF_LEGS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].status = job->legs[i].status;
+		r[i].headers = job->legs[i].hdrs;
+		r[i].nheaders = job->legs[i].nhdrs;
+		r[i].body = job->legs[i].body;
+		r[i].body_len = job->legs[i].len;
+	}
+	return (diff_compare(job->rules, &r[DIFF_LEG_PRIMARY],
+	    &r[DIFF_LEG_SHADOW], 0));
+}
+
+/* A mismatch: every field by name, in the contract's order. */
+START_TEST(test_mismatch_record)
+{
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_job		 job;
+	struct diff_result	*res;
+	char			*line;
+
+	cfg_of(&cfg, 0, 1);
+	job_of(&job, &cfg, rules);
+	res = compare(&job);
+	line = record_job(&job, RECORD_MISMATCH, res);
+	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
+	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
+	    "\"config\":1,\"route\":\"users\",\"method\":\"POST\","
+	    "\"uri\":\"/users/1?full=1\","
+	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":24},"
+	    "\"shadow\":{\"status\":200,\"ms\":15.25,\"bytes\":23},"
+	    "\"request\":{\"headers\":{\"host\":\"example.com\","
+	    "\"authorization\":\"[redacted]\",\"x-tag\":[\"a\",\"b\"]},"
+	    "\"body\":\"{\\\"q\\\":1}\"},"
+	    "\"diffs\":[{\"kind\":\"body\",\"path\":\"/balance\","
+	    "\"op\":\"changed\",\"primary\":10.05,\"shadow\":10.5}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	free(line);
+	diff_result_free(res);
+	diff_rules_free(rules);
+}
+END_TEST
+
+/* A shadow error: its label and time, no status, no differences. */
+START_TEST(test_shadow_error_record)
+{
+	struct config	 cfg;
+	struct diff_job	 job;
+	char		*line;
+
+	cfg_of(&cfg, 0, 0);
+	job_of(&job, &cfg, NULL);
+	job.shadow_error = SHADOW_ERROR_TOO_LARGE;
+	job.legs[DIFF_LEG_SHADOW].status = 0;
+	line = record_job(&job, RECORD_SHADOW_ERROR, NULL);
+	ck_assert_str_eq(line, "{\"type\":\"shadow_error\","
+	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
+	    "\"config\":1,\"route\":\"users\",\"method\":\"POST\","
+	    "\"uri\":\"/users/1?full=1\","
+	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":24},"
+	    "\"shadow\":{\"error\":\"too_large\",\"ms\":15.25},"
+	    "\"diffs\":[],\"forgiven\":{},\"notes\":[]}");
+	free(line);
+}
+END_TEST
+
+/* A match is written only under [log] log_matches; then it is valid. */
+START_TEST(test_match_record)
+{
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_job		 job;
+	struct diff_result	*res;
+	char			 path[512], *line;
+	FILE			*f;
+
+	cfg_of(&cfg, 0, 1);
+	job_of(&job, &cfg, rules);
+	job.legs[DIFF_LEG_SHADOW] = job.legs[DIFF_LEG_PRIMARY];
+	res = compare(&job);
+	ck_assert_int_eq(diff_result_differs(res), 0);
+	ck_assert_ptr_null(record_job(&job, RECORD_MATCH, res));
+
+	cfg.log_matches = 1;
+	line = record_job(&job, RECORD_MATCH, res);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_nonnull(strstr(line, "{\"type\":\"match\","));
+	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", line);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(tu_validate_records(path), 0);
+	free(line);
+	diff_result_free(res);
+	diff_rules_free(rules);
+}
+END_TEST
+
+/* A cut body's digest as the record writes it. */
+START_TEST(test_digest)
+{
+	unsigned char	 d[DIFF_JOB_SHA256_LEN];
+	char		 buf[RECORD_DIGEST_LEN];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char)(i * 8 + 1);
+	record_digest(d, buf);
+	ck_assert_str_eq(buf, "\"sha256:01091119212931394149515961697179818991"
+	    "99a1a9b1b9c1c9d1d9e1e9f1f9\"");
+}
+END_TEST
+
+static Suite *
+record_suite(void)
+{
+	Suite	*s = suite_create("record");
+	TCase	*tc = tcase_create("record");
+
+	tcase_add_test(tc, test_mismatch_record);
+	tcase_add_test(tc, test_shadow_error_record);
+	tcase_add_test(tc, test_match_record);
+	tcase_add_test(tc, test_digest);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (tu_run(record_suite()));
+}
