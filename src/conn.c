@@ -100,21 +100,23 @@ static void	conn_resume_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_finish(struct conn *);
 
-static int	cp_head(void *, struct http_msg *);
-static int	cp_body(void *, const char *, size_t);
-static void	cp_done(void *, struct http_msg *);
-static int	cu_head(void *, struct http_msg *);
-static void	cu_body(void *, const char *, size_t);
-static void	cu_done(void *, struct http_msg *);
-static void	cu_error(void *, enum upstream_error, const char *);
-static void	cu_drained(void *);
+static int	conn_request_head_cb(void *, struct http_msg *);
+static int	conn_request_body_cb(void *, const char *, size_t);
+static void	conn_request_done_cb(void *, struct http_msg *);
+static int	conn_response_head_cb(void *, struct http_msg *);
+static void	conn_response_body_cb(void *, const char *, size_t);
+static void	conn_response_done_cb(void *, struct http_msg *);
+static void	conn_upstream_error_cb(void *, enum upstream_error,
+		    const char *);
+static void	conn_upstream_drained_cb(void *);
 
 static const struct http_parser_cbs conn_parser_cbs = {
-	cp_head, cp_body, cp_done
+	conn_request_head_cb, conn_request_body_cb, conn_request_done_cb
 };
 
 static const struct upstream_cbs conn_upstream_cbs = {
-	cu_head, cu_body, cu_done, cu_error, cu_drained
+	conn_response_head_cb, conn_response_body_cb, conn_response_done_cb,
+	conn_upstream_error_cb, conn_upstream_drained_cb
 };
 
 /* The current config of the connection's worker. */
@@ -404,7 +406,7 @@ conn_start_exchange(struct conn *c, const struct http_msg *m)
 
 /* A request head is parsed: check it and start the exchange. */
 static int
-cp_head(void *arg, struct http_msg *m)
+conn_request_head_cb(void *arg, struct http_msg *m)
 {
 	struct conn		*c = arg;
 	const struct config	*cfg = conn_cfg(c);
@@ -462,7 +464,7 @@ cp_head(void *arg, struct http_msg *m)
 
 /* Request body bytes: on to the primary, re-framed. */
 static int
-cp_body(void *arg, const char *data, size_t len)
+conn_request_body_cb(void *arg, const char *data, size_t len)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*out;
@@ -488,7 +490,7 @@ cp_body(void *arg, const char *data, size_t len)
 
 /* The request ended: the response may already be on its way. */
 static void
-cp_done(void *arg, struct http_msg *m)
+conn_request_done_cb(void *arg, struct http_msg *m)
 {
 	struct conn	*c = arg;
 
@@ -583,7 +585,7 @@ conn_pace_primary(struct conn *c)
 
 /* The response head (or an interim one) arrived from the primary. */
 static int
-cu_head(void *arg, struct http_msg *r)
+conn_response_head_cb(void *arg, struct http_msg *r)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*out = sock_get_output(c->sock);
@@ -623,7 +625,7 @@ cu_head(void *arg, struct http_msg *r)
 
 /* Response body bytes: on to the client, pausing the primary if full. */
 static void
-cu_body(void *arg, const char *data, size_t len)
+conn_response_body_cb(void *arg, const char *data, size_t len)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*out = sock_get_output(c->sock);
@@ -653,7 +655,7 @@ conn_exchange_end(struct conn *c)
 
 /* A response ended (or an interim one, or a 101). */
 static void
-cu_done(void *arg, struct http_msg *r)
+conn_response_done_cb(void *arg, struct http_msg *r)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*out = sock_get_output(c->sock);
@@ -691,7 +693,7 @@ out:
 
 /* The primary failed: retry, answer 502/504, or cut a started response. */
 static void
-cu_error(void *arg, enum upstream_error err, const char *reason)
+conn_upstream_error_cb(void *arg, enum upstream_error err, const char *reason)
 {
 	struct conn	*c = arg;
 
@@ -730,7 +732,7 @@ out:
 
 /* The primary took our output: feed it more. */
 static void
-cu_drained(void *arg)
+conn_upstream_drained_cb(void *arg)
 {
 	struct conn	*c = arg;
 

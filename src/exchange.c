@@ -47,28 +47,19 @@
 
 _Static_assert(EXCHANGE_ID_LEN == MIRROR_ID_LEN, "one request id length");
 
-/* Each shadow error's counter, from the one declaration of the family. */
-static const enum stats_counter shadow_error_counters[SHADOW_ERROR_COUNT] = {
-#define SHADOW_ERROR_COUNTER(name, label) \
-	[SHADOW_ERROR_##name] = STAT_SHADOW_##name,
-	SHADOW_ERRORS(SHADOW_ERROR_COUNTER)
-#undef SHADOW_ERROR_COUNTER
-};
-/* The family's counters are one run in stats.h, in the same order. */
-#define SHADOW_ERROR_ORDER(name, label)					\
-	_Static_assert(STAT_SHADOW_##name - STAT_SHADOW_TIMEOUT ==	\
-	    SHADOW_ERROR_##name - SHADOW_ERROR_TIMEOUT,			\
-	    "STAT_SHADOW_" #name " out of order");
-SHADOW_ERRORS(SHADOW_ERROR_ORDER)
-#undef SHADOW_ERROR_ORDER
-_Static_assert(SHADOW_ERROR_COUNT - SHADOW_ERROR_TIMEOUT ==
-    STAT_SHADOW_TLS - STAT_SHADOW_TIMEOUT + 1, "a shadow error per counter");
-
 /* The counter of shadow error E. */
 static enum stats_counter
 shadow_error_counter(enum shadow_error e)
 {
-	return (shadow_error_counters[e]);
+	switch (e) {
+#define SHADOW_ERROR_CASE(name, label, what)				\
+	case SHADOW_ERROR_##name:					\
+		return (STAT_SHADOW_##name);
+	STATS_SHADOW_ERRORS(SHADOW_ERROR_CASE)
+#undef SHADOW_ERROR_CASE
+	default:
+		fatalx("shadow error %d has no counter", (int)e);
+	}
 }
 
 enum shadow_state {
@@ -105,16 +96,18 @@ struct exchange {
 	EVP_MD_CTX		*sha[DIFF_LEGS]; /* a body past the cap */
 };
 
-static int	sh_head(void *, struct http_msg *);
-static void	sh_body(void *, const char *, size_t);
-static void	sh_done(void *, struct http_msg *);
-static void	sh_error(void *, enum upstream_error, const char *);
-static void	sh_drained(void *);
+static int	exchange_shadow_head_cb(void *, struct http_msg *);
+static void	exchange_shadow_body_cb(void *, const char *, size_t);
+static void	exchange_shadow_done_cb(void *, struct http_msg *);
+static void	exchange_shadow_error_cb(void *, enum upstream_error,
+		    const char *);
+static void	exchange_shadow_drained_cb(void *);
 static void	exchange_timeout_cb(evutil_socket_t, short, void *);
 static void	exchange_free_cb(void *);
 
 static const struct upstream_cbs shadow_cbs = {
-	sh_head, sh_body, sh_done, sh_error, sh_drained
+	exchange_shadow_head_cb, exchange_shadow_body_cb, exchange_shadow_done_cb,
+	exchange_shadow_error_cb, exchange_shadow_drained_cb
 };
 
 /* The route of the exchange's figures (stats.h). */
@@ -236,12 +229,12 @@ capture_end(struct diff_capture *c, EVP_MD_CTX **sha)
 }
 
 /*
- * A copy of at most MAX bytes of S for a record: bytes other than
+ * A copy of at most MAX bytes of S for the job (and its record): bytes other than
  * printable ASCII become '?'. A client's id header or target may hold
  * any byte; a record must be valid JSON, which wants UTF-8.
  */
 static char *
-record_strndup(const char *s, size_t len, size_t max)
+job_strndup(const char *s, size_t len, size_t max)
 {
 	char	*c;
 	size_t	 i;
@@ -271,11 +264,11 @@ exchange_new(struct worker *w, const struct config_route *route,
 	job->rules = route != NULL ? route->rules : ex->cfg->diff_rules;
 	job->route_id = exchange_route_id(ex);
 	job->route_name = route != NULL ? route->name : "default";
-	job->id = record_strndup(id, idlen, ID_MAX);
+	job->id = job_strndup(id, idlen, ID_MAX);
 	ex->id_added = id_added;
 	job->method = m->method;
 	target = http_msg_target(m, &len);
-	job->uri = record_strndup(target, len, len);
+	job->uri = job_strndup(target, len, len);
 	job->time_us = util_wall_us();
 	job->legs[DIFF_LEG_PRIMARY].start_us = util_now_us();
 	ex->held = 1;
@@ -588,7 +581,7 @@ exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* The shadow's response head (or an interim one). */
 static int
-sh_head(void *arg, struct http_msg *r)
+exchange_shadow_head_cb(void *arg, struct http_msg *r)
 {
 	struct exchange	*ex = arg;
 	int		 nobody;
@@ -597,7 +590,8 @@ sh_head(void *arg, struct http_msg *r)
 		/* A 1xx storm would keep the worker parsing: a few, then no. */
 		if (r->status != 101 && ++ex->interims > INTERIM_MAX)
 			shadow_fail(ex, SHADOW_ERROR_BAD_RESPONSE);
-		return (0);	/* the final one follows; 101: sh_done */
+		/* The final one follows; after a 101, the done callback. */
+		return (0);
 	}
 	nobody = ex->job->method == HTTP_HEAD || r->status == 204 ||
 	    r->status == 304;
@@ -608,7 +602,7 @@ sh_head(void *arg, struct http_msg *r)
 
 /* Shadow body bytes: kept up to the cap; too large past max_response. */
 static void
-sh_body(void *arg, const char *data, size_t len)
+exchange_shadow_body_cb(void *arg, const char *data, size_t len)
 {
 	struct exchange		*ex = arg;
 	struct diff_capture	*c;
@@ -631,7 +625,7 @@ sh_body(void *arg, const char *data, size_t len)
 
 /* The shadow's response ended. */
 static void
-sh_done(void *arg, struct http_msg *r)
+exchange_shadow_done_cb(void *arg, struct http_msg *r)
 {
 	struct exchange	*ex = arg;
 
@@ -654,7 +648,7 @@ sh_done(void *arg, struct http_msg *r)
 
 /* The shadow failed; a pooled connection closed under us is retried. */
 static void
-sh_error(void *arg, enum upstream_error err, const char *reason)
+exchange_shadow_error_cb(void *arg, enum upstream_error err, const char *reason)
 {
 	struct exchange	*ex = arg;
 
@@ -676,6 +670,6 @@ sh_error(void *arg, enum upstream_error err, const char *reason)
 
 /* Our request is at most max_body, written at once: nothing to pace. */
 static void
-sh_drained(void *arg)
+exchange_shadow_drained_cb(void *arg)
 {
 }

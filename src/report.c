@@ -138,13 +138,10 @@ static const struct report_value client_errors[] = {
 	STATS_TLS_FAILURES(REPORT_TLS)
 #undef REPORT_TLS
 }, shadow_errors[] = {
-	{ "timeout", NULL, "timeout", R_C(STAT_SHADOW_TIMEOUT) },
-	{ "refused", NULL, "refused", R_C(STAT_SHADOW_REFUSED) },
-	{ "reset", NULL, "reset", R_C(STAT_SHADOW_RESET) },
-	{ "bad_response", NULL, "bad response",
-	    R_C(STAT_SHADOW_BAD_RESPONSE) },
-	{ "too_large", NULL, "too large", R_C(STAT_SHADOW_TOO_LARGE) },
-	{ "tls", NULL, "tls", R_C(STAT_SHADOW_TLS) }
+#define REPORT_SE(name, label, what)	{ label, NULL, what,		\
+	R_C(STAT_SHADOW_##name) },
+	STATS_SHADOW_ERRORS(REPORT_SE)
+#undef REPORT_SE
 }, verdict_totals[] = {
 	{ NULL, NULL, "mismatches", R_FIELD(dc.mismatches) },
 	{ NULL, NULL, "shadow errors", R_FIELD(dc.shadow_errors) },

@@ -91,12 +91,13 @@ static void	upstream_end(struct upstream *, short);
 static void	upstream_unbusy(struct upstream *);
 static void	upstream_tls_failed(struct upstream *, short);
 
-static int	up_head(void *, struct http_msg *);
-static int	up_body(void *, const char *, size_t);
-static void	up_done(void *, struct http_msg *);
+static int	upstream_response_head_cb(void *, struct http_msg *);
+static int	upstream_response_body_cb(void *, const char *, size_t);
+static void	upstream_response_done_cb(void *, struct http_msg *);
 
 static const struct http_parser_cbs upstream_parser_cbs = {
-	up_head, up_body, up_done
+	upstream_response_head_cb, upstream_response_body_cb,
+	upstream_response_done_cb
 };
 
 static void	upstream_log(const struct upstream_pool *, const char *, ...)
@@ -688,7 +689,7 @@ upstream_idle_event_cb(struct sock *s, short what, void *arg)
 }
 
 static int
-up_head(void *arg, struct http_msg *msg)
+upstream_response_head_cb(void *arg, struct http_msg *msg)
 {
 	struct upstream	*up = arg;
 
@@ -698,7 +699,7 @@ up_head(void *arg, struct http_msg *msg)
 }
 
 static int
-up_body(void *arg, const char *data, size_t len)
+upstream_response_body_cb(void *arg, const char *data, size_t len)
 {
 	struct upstream	*up = arg;
 
@@ -708,7 +709,7 @@ up_body(void *arg, const char *data, size_t len)
 }
 
 static void
-up_done(void *arg, struct http_msg *msg)
+upstream_response_done_cb(void *arg, struct http_msg *msg)
 {
 	struct upstream	*up = arg;
 

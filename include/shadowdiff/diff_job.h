@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shadowdiff/stats.h"
+
 struct config;
 struct diff_header;
 struct diff_rules;
@@ -25,22 +27,14 @@ struct diff_rules;
 #define DIFF_JOB_SHA256_LEN	32
 
 /*
- * The ways a shadow leg fails: each its record's shadow.error label and
- * its counter, STAT_SHADOW_<name> (stats.h). The one declaration of the
- * family; exchange.c checks that the counters line up.
+ * The ways a shadow leg fails: stats.h's STATS_SHADOW_ERRORS, the one
+ * declaration of the family (its counters STAT_SHADOW_<name>, its
+ * record labels).
  */
-#define SHADOW_ERRORS(X)						\
-	X(TIMEOUT, "timeout")						\
-	X(REFUSED, "refused")						\
-	X(RESET, "reset")						\
-	X(BAD_RESPONSE, "bad_response")					\
-	X(TOO_LARGE, "too_large")					\
-	X(TLS, "tls")
-
 enum shadow_error {
 	SHADOW_ERROR_NONE,	/* answered whole */
-#define SHADOW_ERROR_ENUM(name, label)	SHADOW_ERROR_##name,
-	SHADOW_ERRORS(SHADOW_ERROR_ENUM)
+#define SHADOW_ERROR_ENUM(name, label, what)	SHADOW_ERROR_##name,
+	STATS_SHADOW_ERRORS(SHADOW_ERROR_ENUM)
 #undef SHADOW_ERROR_ENUM
 	SHADOW_ERROR_COUNT
 };
@@ -50,8 +44,8 @@ static inline const char *
 shadow_error_label(enum shadow_error e)
 {
 	static const char *const labels[SHADOW_ERROR_COUNT] = {
-#define SHADOW_ERROR_LABEL(name, label)	[SHADOW_ERROR_##name] = label,
-		SHADOW_ERRORS(SHADOW_ERROR_LABEL)
+#define SHADOW_ERROR_LABEL(name, label, what) [SHADOW_ERROR_##name] = label,
+		STATS_SHADOW_ERRORS(SHADOW_ERROR_LABEL)
 #undef SHADOW_ERROR_LABEL
 	};
 

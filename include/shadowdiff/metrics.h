@@ -19,12 +19,12 @@ struct metrics_label {
 	const char	*value;
 };
 
+/* V as Prometheus spells it, in the buffer: the shortest exact form. */
+const char *metrics_number(char *, size_t, double);
 /*
  * The # HELP and # TYPE lines of family NAME; TYPE is "counter", "gauge"
  * or "histogram". The help text's backslashes and newlines are escaped.
  */
-/* V as Prometheus spells it, in the buffer: the shortest exact form. */
-const char *metrics_number(char *, size_t, double);
 void	metrics_family(struct evbuffer *, const char *, const char *,
 	    const char *);
 /*

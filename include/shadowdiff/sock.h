@@ -82,12 +82,6 @@ void		 sock_disable(struct sock *, short);
  */
 void		 sock_setwatermark(struct sock *, short, size_t, size_t);
 /*
- * READ: nothing read for that long while reading is enabled. WRITE:
- * output blocked for that long without progress, or the connect not
- * done. Either ends in the event callback with SOCK_TIMEOUT and stops
- * that direction. NULL: no timeout.
- */
-/*
  * Speaks TLS with SSL, which the sock takes over: as the server at once
  * (the sock is an accepted one), as the client once sock_connect()
  * succeeds. The handshake must end within TV; its end is reported as
@@ -104,6 +98,12 @@ void		 sock_tls_error(struct sock *, unsigned long *, long *);
 int		 sock_shutdown(struct sock *);
 /* Runs the sock's events at a priority of its base (set before use). */
 void		 sock_set_priority(struct sock *, int);
+/*
+ * READ: nothing read for that long while reading is enabled. WRITE:
+ * output blocked for that long without progress, or the connect not
+ * done. Either ends in the event callback with SOCK_TIMEOUT and stops
+ * that direction. NULL: no timeout.
+ */
 void		 sock_set_timeouts(struct sock *, const struct timeval *,
 		    const struct timeval *);
 

@@ -32,12 +32,6 @@
 	X(UP_TLS_FAILED, "upstream TLS handshakes failed")		\
 	X(MIRRORED, "requests mirrored to the shadow")			\
 	X(SHADOW_OK, "shadow responses received whole")		\
-	X(SHADOW_TIMEOUT, "shadow errors: timeout")			\
-	X(SHADOW_REFUSED, "shadow errors: refused")			\
-	X(SHADOW_RESET, "shadow errors: reset")				\
-	X(SHADOW_BAD_RESPONSE, "shadow errors: bad response")		\
-	X(SHADOW_TOO_LARGE, "shadow errors: response over max_response")\
-	X(SHADOW_TLS, "shadow errors: TLS handshake")			\
 	X(DIFF_QUEUED, "exchanges handed to the diff threads")		\
 	X(DIFF_DROPPED, "exchanges dropped: diff queue full")
 
@@ -87,6 +81,18 @@
 	X(RELOADED, "reloaded", "dropped (a reload changed the shadow "	\
 	    "before the request was read whole)")
 
+/*
+ * Why a shadow leg failed: diff_job.h's enum shadow_error, and the
+ * label is a record's shadow.error (docs/divergence-log.md).
+ */
+#define STATS_SHADOW_ERRORS(X)						\
+	X(TIMEOUT, "timeout", "timeout")				\
+	X(REFUSED, "refused", "refused")				\
+	X(RESET, "reset", "reset")					\
+	X(BAD_RESPONSE, "bad_response", "bad response")			\
+	X(TOO_LARGE, "too_large", "too large")				\
+	X(TLS, "tls", "tls")
+
 /* Why a client's TLS handshake failed (tls.h's enum tls_failure). */
 #define STATS_TLS_FAILURES(X)						\
 	X(TIMEOUT, "timeout", "timeout")				\
@@ -114,6 +120,9 @@ enum stats_counter {
 #define STATS_ENUM_TLS(name, label, what)	STAT_TLS_FAIL_##name,
 	STATS_TLS_FAILURES(STATS_ENUM_TLS)
 #undef STATS_ENUM_TLS
+#define STATS_ENUM_SE(name, label, what)	STAT_SHADOW_##name,
+	STATS_SHADOW_ERRORS(STATS_ENUM_SE)
+#undef STATS_ENUM_SE
 	STAT_MAX
 };
 
