@@ -528,6 +528,7 @@ admin_src(const struct daemon *d, struct report_src *src)
 	src->reloads_failed = d->reloads_failed;
 	src->start_us = d->start_us;
 	src->draining = d->draining;
+	src->admin_evicted = d->admin != NULL ? admin_evicted(d->admin) : 0;
 }
 
 static void

@@ -390,6 +390,9 @@ report_metrics(const struct report_src *src, struct evbuffer *out)
 	prom_one(out, "shadowdiff_client_connections_refused_total", "counter",
 	    "Client connections closed at max_connections.",
 	    r.c[STAT_CONN_REFUSED]);
+	prom_one(out, "shadowdiff_admin_connections_evicted_total", "counter",
+	    "Admin connections closed to make room for a new one.",
+	    src->admin_evicted);
 	metrics_family(out, "shadowdiff_upstream_connections", "gauge",
 	    "Connections open to the backends.");
 	ml.name = "backend";
@@ -560,9 +563,10 @@ report_stats(const struct report_src *src, struct evbuffer *out)
 	    "dropped", (json_int_t)r.lc.dropped,
 	    "lost", (json_int_t)r.lc.lost,
 	    "queue_depth", (json_int_t)r.log_depth));
-	json_object_set_new(o, "connections", json_pack("{s:I,s:I,s:I,s:I}",
+	json_object_set_new(o, "connections", json_pack("{s:I,s:I,s:I,s:I,s:I}",
 	    "client", (json_int_t)r.c[STAT_CONN_OPEN],
 	    "client_refused", (json_int_t)r.c[STAT_CONN_REFUSED],
+	    "admin_evicted", (json_int_t)src->admin_evicted,
 	    "primary", (json_int_t)r.c[STAT_UP_OPEN],
 	    "shadow", (json_int_t)r.sc[STAT_UP_OPEN]));
 	json_object_set_new(o, "tls", json_tls(&r));
