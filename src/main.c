@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,16 @@ struct daemon {
 	struct sockaddr_storage admin_addr;	/* as configured */
 	socklen_t	  admin_addrlen;
 };
+
+/*
+ * The SIGTERM or SIGINT received, set by the handler itself: /healthz
+ * says 503 from that instant. Through libevent's signal events the flag
+ * would be set only once the loop ran the event, and a /healthz read in
+ * the same turn of the loop would still be told 200. The handler then
+ * wakes the loop through stop_pipe, which starts the drain.
+ */
+static atomic_int	stop_signal;
+static int		stop_pipe[2] = { -1, -1 };
 
 static void	slots_abort(struct daemon *, struct slot *, size_t);
 static int	daemon_apply(struct daemon *, struct config *, char **);
@@ -312,18 +323,41 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->ev_poll, &tv);
 }
 
-/* SIGTERM, SIGINT: stop accepting, let in-flight requests finish. */
+/* The handler of SIGTERM and SIGINT: draining from now on. */
 static void
-signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+stop_handler(int sig)
+{
+	int	 saved_errno = errno;
+
+	atomic_store(&stop_signal, sig);
+	/* Full, the pipe has a byte to wake the loop already. */
+	(void)write(stop_pipe[1], "", 1);
+	errno = saved_errno;
+}
+
+/* Whether a SIGTERM or SIGINT came: /healthz fails, /stats says so. */
+static int
+stopping(const struct daemon *d)
+{
+	return (d->draining || atomic_load(&stop_signal) != 0);
+}
+
+/* SIGTERM, SIGINT, woken by stop_handler: stop accepting, drain. */
+static void
+signal_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	struct timeval	 tv = { 0, 0 };
+	char		 buf[16];
 	size_t		 i;
 
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 	if (d->draining)
 		return;
 	d->draining = 1;
-	log_info("%s: draining (at most %llums)", strsignal((int)sig),
+	log_info("%s: draining (at most %llums)",
+	    strsignal(atomic_load(&stop_signal)),
 	    (unsigned long long)d->cfg->drain_timeout_ms);
 	if (notify_send("STOPPING=1") == -1)
 		log_warn("sd_notify STOPPING=1");
@@ -527,7 +561,7 @@ admin_src(const struct daemon *d, struct report_src *src)
 	src->reloads_ok = d->reloads_ok;
 	src->reloads_failed = d->reloads_failed;
 	src->start_us = d->start_us;
-	src->draining = d->draining;
+	src->draining = stopping(d);
 	src->admin_evicted = d->admin != NULL ? admin_evicted(d->admin) : 0;
 }
 
@@ -552,9 +586,7 @@ admin_stats(void *arg, struct evbuffer *out)
 static int
 admin_healthy(void *arg)
 {
-	const struct daemon	*d = arg;
-
-	return (!d->draining);
+	return (!stopping(arg));
 }
 
 /*
@@ -727,7 +759,8 @@ main(int argc, char **argv)
 	struct config	*cfg;
 	const char	*path = CONFIG_DEFAULT_PATH;
 	char		*cause = NULL;
-	struct event	*sigs[5];
+	struct sigaction sa;
+	struct event	*sigs[4];
 	size_t		 i;
 	int		 ch, test = 0, debug = 0;
 
@@ -773,11 +806,20 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	d.ev_poll = evtimer_new(d.base, poll_cb, &d);
-	sigs[0] = evsignal_new(d.base, SIGTERM, signal_stop_cb, &d);
-	sigs[1] = evsignal_new(d.base, SIGINT, signal_stop_cb, &d);
-	sigs[2] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
-	sigs[3] = evsignal_new(d.base, SIGUSR1, signal_usr1_cb, &d);
-	sigs[4] = NULL;
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stop_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	sigs[0] = event_new(d.base, stop_pipe[0], EV_READ | EV_PERSIST,
+	    signal_stop_cb, &d);
+	sigs[1] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
+	sigs[2] = evsignal_new(d.base, SIGUSR1, signal_usr1_cb, &d);
+	sigs[3] = NULL;
 	for (i = 0; sigs[i] != NULL; i++)
 		evsignal_add(sigs[i], NULL);
 
@@ -824,6 +866,11 @@ main(int argc, char **argv)
 	admin_free(d.admin);
 	for (i = 0; sigs[i] != NULL; i++)
 		event_free(sigs[i]);
+	/* Before the pipe closes: its number may be reused. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
 	event_free(d.ev_poll);
 	event_base_free(d.base);
 	free(d.workers);

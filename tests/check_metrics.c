@@ -29,6 +29,7 @@
 #define POLL_MS		20
 #define CROWD_IDLE	200	/* admin connections that say nothing */
 #define CROWD_HEADS	40	/* and that stop within their head */
+#define HEALTH_CONNS	16	/* kept alive across SIGTERM */
 #define TIMER_SLACK_MS	2000	/* a timer's lateness on a loaded host */
 #define PARTIAL_HEAD	"GET /metrics HTTP/1.1\r\nHost:"
 
@@ -317,14 +318,13 @@ START_TEST(test_reload_figures)
 END_TEST
 
 /*
- * /healthz: 200 while serving, 503 once draining (a slow request keeps
- * the daemon draining); other paths 404, other methods 405.
+ * /healthz: 200 while serving (test_healthz_at_sigterm: 503 once
+ * draining); other paths 404, other methods 405.
  */
 START_TEST(test_health_and_errors)
 {
 	struct tu_resp	 r;
 	char		 allow[64];
-	int		 fd;
 
 	start();
 	admin_get("GET", "/healthz", &r);
@@ -339,20 +339,6 @@ START_TEST(test_health_and_errors)
 	    sizeof(allow)));
 	ck_assert_str_eq(allow, "GET, HEAD");
 	tu_resp_free(&r);
-
-	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
-	ck_assert_int_eq(tu_send_str(fd, GET("/sleep/1500")), 0);
-	usleep(200 * 1000);
-	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
-	usleep(200 * 1000);
-	admin_get("GET", "/healthz", &r);
-	ck_assert_int_eq(r.status, 503);
-	tu_resp_free(&r);
-	/* The request in flight still gets its answer. */
-	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	tu_resp_free(&r);
-	close(fd);
 }
 END_TEST
 
@@ -456,6 +442,56 @@ START_TEST(test_admin_timeouts)
 }
 END_TEST
 
+/*
+ * From the instant SIGTERM is sent, /healthz says 503: no 200 may come
+ * after kill(2) returned, neither on connections kept alive from before
+ * (all asked at once, so that their requests are read in the same turn
+ * of the daemon's loop as the signal) nor on new ones. A slow request
+ * keeps the daemon draining meanwhile, and still gets its answer.
+ */
+START_TEST(test_healthz_at_sigterm)
+{
+	struct tu_resp	 r;
+	int		 kept[HEALTH_CONNS], fd, i;
+
+	start();
+	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
+	ck_assert_int_eq(tu_send_str(fd, GET("/sleep/3000")), 0);
+	for (i = 0; i < WAIT_MS / POLL_MS && tu_backend_count(primary.port) < 1;
+	    i++)
+		usleep(POLL_MS * 1000);
+	ck_assert_int_ge(tu_backend_count(primary.port), 1);
+	for (i = 0; i < HEALTH_CONNS; i++) {
+		ck_assert_int_ge(kept[i] = tu_connect(admin_port), 0);
+		ck_assert_int_eq(tu_send_str(kept[i], GET("/healthz")), 0);
+		ck_assert_int_eq(tu_read_response(kept[i], 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+	}
+
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	for (i = 0; i < HEALTH_CONNS; i++)
+		ck_assert_int_eq(tu_send_str(kept[i], GET("/healthz")), 0);
+	for (i = 0; i < HEALTH_CONNS; i++) {
+		ck_assert_int_eq(tu_read_response(kept[i], 0, &r), 0);
+		ck_assert_msg(r.status == 503, "connection %d: %d after "
+		    "SIGTERM", i, r.status);
+		tu_resp_free(&r);
+		close(kept[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		admin_get("GET", "/healthz", &r);
+		ck_assert_int_eq(r.status, 503);
+		tu_resp_free(&r);
+	}
+	/* The request in flight still gets its answer. */
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -469,6 +505,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_health_and_errors);
 	tcase_add_test(tc, test_admin_crowded);
 	tcase_add_test(tc, test_admin_timeouts);
+	tcase_add_test(tc, test_healthz_at_sigterm);
 	suite_add_tcase(s, tc);
 	return (s);
 }
