@@ -12,10 +12,17 @@
  * Bounds. A head is fed to the parser at most ADMIN_MAX_HEAD bytes of
  * it (the raw bytes, CRLFs included), so a longer one is a 431 however
  * it is split. The input stops being read at ADMIN_READ_MAX. The output
- * holds one response. One timer per connection bounds each phase to the
- * timeout: waiting for and reading a request, writing the response,
- * lingering after the last one. Connections past ADMIN_MAX_CONNS are
- * closed as soon as they are accepted.
+ * holds one response. One timer per connection bounds each phase: the
+ * first request's head (ADMIN_HEAD_TIMEOUT_MS from the accept), the
+ * wait for the next one (ADMIN_IDLE_TIMEOUT_MS) and its head (from its
+ * first byte), writing the response (ADMIN_WRITE_TIMEOUT_MS), lingering
+ * after the last one.
+ *
+ * The endpoint is for health checks above all, so a newcomer is never
+ * refused: past ADMIN_MAX_CONNS the connection that loses least makes
+ * room (admin_evict), the one idle longest. Idle connections cannot
+ * starve /healthz, nor can heads that stop coming: the short timeouts
+ * only bound how long each holds its place, the cap how many there are.
  *
  * admin_conn_close() is a connection's single teardown. Nothing nests
  * here (the parser's callbacks only take notes, the ops only fill a
@@ -54,7 +61,8 @@
 #define ADMIN_METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 enum admin_state {
-	A_READ,		/* waiting for or reading a request */
+	A_IDLE,		/* waiting for the first byte of a request */
+	A_READ,		/* reading a request */
 	A_WRITE,	/* writing a response; another request may follow */
 	A_CLOSING,	/* writing the last response */
 	A_LINGER	/* write side shut; discarding what still comes */
@@ -73,6 +81,7 @@ struct admin_conn {
 	int			 req_done;	/* the parser ended a message */
 	int			 keepalive;
 	int			 eof;		/* the client shut its side */
+	int			 answered;	/* a response was written */
 };
 
 struct admin {
@@ -80,10 +89,13 @@ struct admin {
 	struct evconnlistener		*listener;
 	struct event			*ev_accept;	/* accepting again */
 	struct admin_ops		 ops;
-	unsigned int			 timeout_ms;
+	unsigned int			 head_ms;
+	unsigned int			 idle_ms;
+	unsigned int			 write_ms;
 	struct evbuffer			*body;		/* scratch, reused */
-	TAILQ_HEAD(, admin_conn)	 conns;
+	TAILQ_HEAD(, admin_conn)	 conns;		/* longest idle first */
 	size_t				 nconns;
+	uint64_t			 evicted;	/* closed to make room */
 };
 
 static int	admin_head_cb(void *, struct http_msg *);
@@ -145,7 +157,8 @@ admin_respond(struct admin_conn *c, int status, const char *type)
 		evbuffer_add_buffer(out, body);
 	/* Writing the response whole is bounded by the timeout too. */
 	c->state = c->keepalive ? A_WRITE : A_CLOSING;
-	admin_timer_set(c, c->a->timeout_ms);
+	c->answered = 1;
+	admin_timer_set(c, c->a->write_ms);
 }
 
 /* Answers with an error status of ours and closes. */
@@ -272,6 +285,15 @@ admin_conn_process(struct admin_conn *c)
 	const char	*data;
 	size_t		 n, used;
 
+	/*
+	 * A request begins. A new connection's first head has the head
+	 * timeout from the accept; a later one, from its first byte.
+	 */
+	if (c->state == A_IDLE && evbuffer_get_length(in) > 0) {
+		c->state = A_READ;
+		if (c->answered)
+			admin_timer_set(c, c->a->head_ms);
+	}
 	while (c->state == A_READ) {
 		if (c->head_bytes == ADMIN_MAX_HEAD) {
 			admin_error(c, 431, "request head over the limit");
@@ -292,20 +314,27 @@ admin_conn_process(struct admin_conn *c)
 		if (c->req_done)
 			admin_serve(c);
 	}
-	/* A request begun and never to be finished. */
-	if (c->state == A_READ && c->eof)
+	/* A request begun and never to be finished, or none to come. */
+	if ((c->state == A_IDLE || c->state == A_READ) && c->eof)
 		admin_conn_close(c, "client closed");
 }
 
-/* Readies the connection for its next request. */
+/*
+ * Readies the connection for its next request. It goes to the end of
+ * the list, which is thus in the order connections became idle.
+ */
 static void
 admin_conn_next(struct admin_conn *c)
 {
-	c->state = A_READ;
+	struct admin	*a = c->a;
+
+	c->state = A_IDLE;
 	c->head_bytes = 0;
 	c->head_req = c->req_done = 0;
 	http_parser_next(&c->parser);
-	admin_timer_set(c, c->a->timeout_ms);
+	TAILQ_REMOVE(&a->conns, c, entry);
+	TAILQ_INSERT_TAIL(&a->conns, c, entry);
+	admin_timer_set(c, a->idle_ms);
 	admin_conn_process(c);
 }
 
@@ -327,8 +356,8 @@ admin_conn_linger(struct admin_conn *c)
 	c->state = A_LINGER;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_enable(c->bev, EV_READ);
-	admin_timer_set(c, c->a->timeout_ms < ADMIN_LINGER_MS ?
-	    c->a->timeout_ms : ADMIN_LINGER_MS);
+	admin_timer_set(c, c->a->write_ms < ADMIN_LINGER_MS ?
+	    c->a->write_ms : ADMIN_LINGER_MS);
 }
 
 /* Bytes from the client. */
@@ -369,7 +398,7 @@ admin_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	c->eof = 1;
 	/* A response being written is finished, then what is pipelined. */
-	if (c->state == A_READ || c->state == A_LINGER)
+	if (c->state == A_IDLE || c->state == A_READ || c->state == A_LINGER)
 		admin_conn_close(c, "client closed");
 }
 
@@ -379,15 +408,60 @@ admin_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct admin_conn	*c = arg;
 
-	if (c->state == A_READ && c->head_bytes > 0) {
+	if (c->state == A_READ) {
 		admin_error(c, 408, "request head not received in time");
 		return;
 	}
-	admin_conn_close(c, c->state == A_READ ? "idle" :
+	admin_conn_close(c, c->state == A_IDLE ? "idle" :
 	    c->state == A_LINGER ? "linger over" : "response not read in time");
 }
 
-/* A new connection, unless there are ADMIN_MAX_CONNS already. */
+/*
+ * What closing C would lose: 0 nothing, no request in progress; 1 a
+ * request begun, or a response written whose client still sends; 2 a
+ * response being written.
+ */
+static int
+admin_conn_loss(const struct admin_conn *c)
+{
+	switch (c->state) {
+	case A_IDLE:
+		return (0);
+	case A_READ:
+	case A_LINGER:
+		return (1);
+	default:
+		return (2);
+	}
+}
+
+/*
+ * Makes room for a new connection: closes the oldest of those that
+ * lose least (admin_conn_loss), the one idle longest if there is one.
+ * A health check must get its answer; a connection holding a place
+ * without asking anything has the least claim to it, and one whose head
+ * or whose reading has stalled at the cap is next.
+ */
+static void
+admin_evict(struct admin *a)
+{
+	struct admin_conn	*c, *victim = NULL;
+	int			 loss, least = 3;
+
+	TAILQ_FOREACH(c, &a->conns, entry) {
+		if ((loss = admin_conn_loss(c)) < least) {
+			victim = c;
+			least = loss;
+			if (loss == 0)
+				break;
+		}
+	}
+	a->evicted++;
+	admin_conn_close(victim, least == 0 ? "idle, closed to make room" :
+	    "closed to make room");
+}
+
+/* A new connection; at ADMIN_MAX_CONNS, another one makes room. */
 static void
 admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -396,12 +470,8 @@ admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct admin_conn	*c;
 	int			 one = 1;
 
-	if (a->nconns >= ADMIN_MAX_CONNS) {
-		log_debug("admin: %d connections already, closing a new one",
-		    ADMIN_MAX_CONNS);
-		close(fd);
-		return;
-	}
+	if (a->nconns >= ADMIN_MAX_CONNS)
+		admin_evict(a);
 	c = xcalloc(1, sizeof(*c));
 	c->a = a;
 	util_sockaddr_str(sa, c->peer, sizeof(c->peer));
@@ -416,8 +486,8 @@ admin_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	http_parser_init(&c->parser, HTTP_REQUEST, &admin_parser_cbs, c,
 	    ADMIN_MAX_HEAD, ADMIN_MAX_FIELDS);
-	c->state = A_READ;
-	admin_timer_set(c, a->timeout_ms);
+	c->state = A_IDLE;
+	admin_timer_set(c, a->head_ms);
 	TAILQ_INSERT_TAIL(&a->conns, c, entry);
 	a->nconns++;
 	log_debug("admin %s: connected", c->peer);
@@ -482,7 +552,9 @@ admin_new(struct event_base *base, const struct sockaddr *sa,
 	a = xcalloc(1, sizeof(*a));
 	a->base = base;
 	a->ops = *ops;
-	a->timeout_ms = ADMIN_TIMEOUT_MS;
+	a->head_ms = ADMIN_HEAD_TIMEOUT_MS;
+	a->idle_ms = ADMIN_IDLE_TIMEOUT_MS;
+	a->write_ms = ADMIN_WRITE_TIMEOUT_MS;
 	TAILQ_INIT(&a->conns);
 	/* Backlog 0: listening already. */
 	a->listener = evconnlistener_new(base, admin_accept_cb, a,
@@ -505,11 +577,18 @@ admin_sockaddr(const struct admin *a, struct sockaddr_storage *ss,
 	    (struct sockaddr *)ss, len));
 }
 
-/* For tests: the timeout of each phase, from its next start. */
+/* For tests: the timeout of every phase, from its next start. */
 void
 admin_set_timeout(struct admin *a, unsigned int ms)
 {
-	a->timeout_ms = ms;
+	a->head_ms = a->idle_ms = a->write_ms = ms;
+}
+
+/* Connections closed to make room for a new one, so far. */
+uint64_t
+admin_evicted(const struct admin *a)
+{
+	return (a->evicted);
 }
 
 /* Closes the listener and every connection, and frees. */

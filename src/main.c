@@ -6,8 +6,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,16 @@
 #include "shadowdiff/worker.h"
 
 #define MAIN_POLL_MS	50	/* how often a drain looks for the end */
+
+/*
+ * The SIGTERM or SIGINT received, set by the handler itself: /healthz
+ * says 503 from that instant. Through libevent's signal events the flag
+ * would be set only once the loop ran the event, and a /healthz read in
+ * the same turn of the loop would still be told 200. The handler then
+ * wakes the loop through stop_pipe, which starts the drain.
+ */
+static atomic_int	stop_signal;
+static int		stop_pipe[2] = { -1, -1 };
 
 static void
 usage(FILE *f)
@@ -63,18 +76,41 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->ev_poll, &tv);
 }
 
-/* SIGTERM, SIGINT: stop accepting, let in-flight requests finish. */
+/* The handler of SIGTERM and SIGINT: draining from now on. */
 static void
-signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+stop_handler(int sig)
+{
+	int	 saved_errno = errno;
+
+	atomic_store(&stop_signal, sig);
+	/* Full, the pipe has a byte to wake the loop already. */
+	(void)write(stop_pipe[1], "", 1);
+	errno = saved_errno;
+}
+
+/* Whether a SIGTERM or SIGINT came: /healthz fails, /stats says so. */
+static int
+stopping(const struct daemon *d)
+{
+	return (d->draining || atomic_load(&stop_signal) != 0);
+}
+
+/* SIGTERM, SIGINT, woken by stop_handler: stop accepting, drain. */
+static void
+signal_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	struct timeval	 tv = { 0, 0 };
+	char		 buf[16];
 	size_t		 i;
 
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 	if (d->draining)
 		return;
 	d->draining = 1;
-	log_info("%s: draining (at most %llums)", strsignal((int)sig),
+	log_info("%s: draining (at most %llums)",
+	    strsignal(atomic_load(&stop_signal)),
 	    (unsigned long long)d->cfg->drain_timeout_ms);
 	if (notify_send("STOPPING=1") == -1)
 		log_warn("sd_notify STOPPING=1");
@@ -148,7 +184,8 @@ admin_src(const struct daemon *d, struct report_src *src)
 	src->reloads_ok = d->reloads_ok;
 	src->reloads_failed = d->reloads_failed;
 	src->start_us = d->start_us;
-	src->draining = d->draining;
+	src->draining = stopping(d);
+	src->admin_evicted = d->admin != NULL ? admin_evicted(d->admin) : 0;
 }
 
 static void
@@ -172,9 +209,7 @@ admin_stats(void *arg, struct evbuffer *out)
 static int
 admin_healthy(void *arg)
 {
-	const struct daemon	*d = arg;
-
-	return (!d->draining);
+	return (!stopping(arg));
 }
 
 /* Loads the config file, or says why not; exits 1 on error. */
@@ -206,7 +241,8 @@ main(int argc, char **argv)
 	struct differ_counts dc;
 	const char	*path = CONFIG_DEFAULT_PATH, *warning;
 	char		*cause = NULL;
-	struct event	*sigs[5];
+	struct sigaction sa;
+	struct event	*sigs[4];
 	uint64_t	 left;
 	size_t		 i;
 	int		 ch, test = 0, debug = 0;
@@ -257,11 +293,20 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	d.ev_poll = evtimer_new(d.base, poll_cb, &d);
-	sigs[0] = evsignal_new(d.base, SIGTERM, signal_stop_cb, &d);
-	sigs[1] = evsignal_new(d.base, SIGINT, signal_stop_cb, &d);
-	sigs[2] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
-	sigs[3] = evsignal_new(d.base, SIGUSR1, signal_usr1_cb, &d);
-	sigs[4] = NULL;
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stop_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	sigs[0] = event_new(d.base, stop_pipe[0], EV_READ | EV_PERSIST,
+	    signal_stop_cb, &d);
+	sigs[1] = evsignal_new(d.base, SIGHUP, signal_hup_cb, &d);
+	sigs[2] = evsignal_new(d.base, SIGUSR1, signal_usr1_cb, &d);
+	sigs[3] = NULL;
 	for (i = 0; sigs[i] != NULL; i++)
 		evsignal_add(sigs[i], NULL);
 
@@ -306,6 +351,11 @@ main(int argc, char **argv)
 	admin_free(d.admin);
 	for (i = 0; sigs[i] != NULL; i++)
 		event_free(sigs[i]);
+	/* Before the pipe closes: its number may be reused. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
 	event_free(d.ev_poll);
 	event_base_free(d.base);
 	free(d.workers);

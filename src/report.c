@@ -70,6 +70,7 @@ struct report {
 	uint64_t		 generation;
 	uint64_t		 reloads_ok;
 	uint64_t		 reloads_failed;
+	uint64_t		 admin_evicted;
 	int64_t			 start_us;	/* Unix time */
 };
 
@@ -240,6 +241,11 @@ static const struct report_figure report_figures[] = {
 	    "connections", 0, NULL,
 	    REPORT_ONE("client_refused", NULL, R_C(STAT_CONN_REFUSED)), NULL,
 	    NULL },
+	{ "shadowdiff_admin_connections_evicted_total", "counter",
+	    "Admin connections closed to make room for a new one.", NULL,
+	    "connections", 0, NULL,
+	    REPORT_ONE("admin_evicted", NULL, R_FIELD(admin_evicted)), NULL,
+	    NULL },
 	{ "shadowdiff_upstream_connections", "gauge",
 	    "Connections open to the backends.", "backend", "connections", 0,
 	    NULL, REPORT_ALL(upstream_open), NULL, NULL },
@@ -372,6 +378,7 @@ report_gather(const struct report_src *src, struct report *r)
 	r->generation = src->cfg->generation;
 	r->reloads_ok = src->reloads_ok;
 	r->reloads_failed = src->reloads_failed;
+	r->admin_evicted = src->admin_evicted;
 	r->start_us = src->start_us;
 }
 

@@ -9,7 +9,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +22,16 @@
 
 #include <jansson.h>
 
+#include "shadowdiff/admin.h"
 #include "testutil.h"
 
 #define WAIT_MS		8000
 #define POLL_MS		20
+#define CROWD_IDLE	200	/* admin connections that say nothing */
+#define CROWD_HEADS	40	/* and that stop within their head */
+#define HEALTH_CONNS	16	/* kept alive across SIGTERM */
+#define TIMER_SLACK_MS	2000	/* a timer's lateness on a loaded host */
+#define PARTIAL_HEAD	"GET /metrics HTTP/1.1\r\nHost:"
 
 static struct tu_proc	primary, shadow, daemon_;
 static char		logpath[PATH_MAX];
@@ -308,14 +318,13 @@ START_TEST(test_reload_figures)
 END_TEST
 
 /*
- * /healthz: 200 while serving, 503 once draining (a slow request keeps
- * the daemon draining); other paths 404, other methods 405.
+ * /healthz: 200 while serving (test_healthz_at_sigterm: 503 once
+ * draining); other paths 404, other methods 405.
  */
 START_TEST(test_health_and_errors)
 {
 	struct tu_resp	 r;
 	char		 allow[64];
-	int		 fd;
 
 	start();
 	admin_get("GET", "/healthz", &r);
@@ -330,15 +339,151 @@ START_TEST(test_health_and_errors)
 	    sizeof(allow)));
 	ck_assert_str_eq(allow, "GET, HEAD");
 	tu_resp_free(&r);
+}
+END_TEST
 
-	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
-	ck_assert_int_eq(tu_send_str(fd, GET("/sleep/1500")), 0);
-	usleep(200 * 1000);
-	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
-	usleep(200 * 1000);
+/* Whether the peer closed FD already: all it sent is read, then EOF. */
+static int
+gone(int fd)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	return (n == 0 || (n == -1 && errno != EAGAIN));
+}
+
+/* Whether FD has something to read (or was closed) within MS. */
+static int
+readable_within(int fd, int ms)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+
+	return (poll(&pfd, 1, ms) == 1);
+}
+
+/*
+ * Many more idle admin connections than the cap, and heads that stop
+ * coming, cannot keep a health check from its answer: the connections
+ * idle longest make room, and are counted. (The endpoint used to close
+ * newcomers past 32 connections: 32 idle ones made /healthz unavailable
+ * for as long as they stayed.)
+ */
+START_TEST(test_admin_crowded)
+{
+	static int	 fds[CROWD_IDLE + CROWD_HEADS];
+	static const char evicted[] =
+	    "\nshadowdiff_admin_connections_evicted_total ";
+	struct tu_resp	 r;
+	json_t		*o;
+	const char	*p;
+	int		 i, n;
+
+	start();
+	for (i = 0; i < CROWD_IDLE + CROWD_HEADS; i++) {
+		ck_assert_int_ge(fds[i] = tu_connect(admin_port), 0);
+		if (i >= CROWD_IDLE)
+			ck_assert_int_eq(tu_send_str(fds[i], PARTIAL_HEAD), 0);
+	}
 	admin_get("GET", "/healthz", &r);
-	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_eq(r.status, 200);
 	tu_resp_free(&r);
+	/* Closed before the newcomer was read: at most the cap stay. */
+	for (i = n = 0; i < CROWD_IDLE + CROWD_HEADS; i++)
+		n += !gone(fds[i]);
+	ck_assert_int_le(n, ADMIN_MAX_CONNS - 1);
+	o = stats();
+	ck_assert_int_gt(at(o, "connections/admin_evicted"), 0);
+	n = (int)at(o, "connections/admin_evicted");
+	json_decref(o);
+	/* The same count in /metrics, or more: its connection made room. */
+	admin_get("GET", "/metrics", &r);
+	ck_assert_ptr_nonnull(p = strstr(r.body, evicted));
+	ck_assert_int_ge(atoi(p + sizeof(evicted) - 1), n);
+	tu_resp_free(&r);
+	for (i = 0; i < CROWD_IDLE + CROWD_HEADS; i++)
+		close(fds[i]);
+}
+END_TEST
+
+/*
+ * The admin endpoint's own timeouts: a new connection that says nothing
+ * and a head that stops coming are done with after ADMIN_HEAD_TIMEOUT_MS
+ * (the head with a 408), a kept-alive one after ADMIN_IDLE_TIMEOUT_MS;
+ * each bound allows for a late timer. (They were all 10 s.)
+ */
+START_TEST(test_admin_timeouts)
+{
+	struct tu_resp	 r;
+	int		 silent, slow, kept;
+
+	start();
+	ck_assert_int_ge(silent = tu_connect(admin_port), 0);
+	ck_assert_int_ge(slow = tu_connect(admin_port), 0);
+	ck_assert_int_eq(tu_send_str(slow, PARTIAL_HEAD), 0);
+	ck_assert_int_ge(kept = tu_connect(admin_port), 0);
+	ck_assert_int_eq(tu_send_str(kept, GET("/healthz")), 0);
+	ck_assert_int_eq(tu_read_response(kept, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+
+	ck_assert(tu_wait_closed(silent, ADMIN_HEAD_TIMEOUT_MS +
+	    TIMER_SLACK_MS));
+	ck_assert(readable_within(slow, TIMER_SLACK_MS));
+	ck_assert_int_eq(tu_read_response(slow, 0, &r), 0);
+	ck_assert_int_eq(r.status, 408);
+	tu_resp_free(&r);
+	ck_assert(tu_wait_closed(kept, ADMIN_IDLE_TIMEOUT_MS -
+	    ADMIN_HEAD_TIMEOUT_MS + TIMER_SLACK_MS));
+	close(silent);
+	close(slow);
+	close(kept);
+}
+END_TEST
+
+/*
+ * From the instant SIGTERM is sent, /healthz says 503: no 200 may come
+ * after kill(2) returned, neither on connections kept alive from before
+ * (all asked at once, so that their requests are read in the same turn
+ * of the daemon's loop as the signal) nor on new ones. A slow request
+ * keeps the daemon draining meanwhile, and still gets its answer.
+ */
+START_TEST(test_healthz_at_sigterm)
+{
+	struct tu_resp	 r;
+	int		 kept[HEALTH_CONNS], fd, i;
+
+	start();
+	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
+	ck_assert_int_eq(tu_send_str(fd, GET("/sleep/3000")), 0);
+	for (i = 0; i < WAIT_MS / POLL_MS && tu_backend_count(primary.port) < 1;
+	    i++)
+		usleep(POLL_MS * 1000);
+	ck_assert_int_ge(tu_backend_count(primary.port), 1);
+	for (i = 0; i < HEALTH_CONNS; i++) {
+		ck_assert_int_ge(kept[i] = tu_connect(admin_port), 0);
+		ck_assert_int_eq(tu_send_str(kept[i], GET("/healthz")), 0);
+		ck_assert_int_eq(tu_read_response(kept[i], 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+	}
+
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	for (i = 0; i < HEALTH_CONNS; i++)
+		ck_assert_int_eq(tu_send_str(kept[i], GET("/healthz")), 0);
+	for (i = 0; i < HEALTH_CONNS; i++) {
+		ck_assert_int_eq(tu_read_response(kept[i], 0, &r), 0);
+		ck_assert_msg(r.status == 503, "connection %d: %d after "
+		    "SIGTERM", i, r.status);
+		tu_resp_free(&r);
+		close(kept[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		admin_get("GET", "/healthz", &r);
+		ck_assert_int_eq(r.status, 503);
+		tu_resp_free(&r);
+	}
 	/* The request in flight still gets its answer. */
 	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
@@ -358,6 +503,9 @@ metrics_suite(void)
 	tcase_add_test(tc, test_exact_figures);
 	tcase_add_test(tc, test_reload_figures);
 	tcase_add_test(tc, test_health_and_errors);
+	tcase_add_test(tc, test_admin_crowded);
+	tcase_add_test(tc, test_admin_timeouts);
+	tcase_add_test(tc, test_healthz_at_sigterm);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -8,19 +8,32 @@
  *
  * HEAD is answered like GET without the body; other methods get 405,
  * other paths 404. Requests have no body. Everything is bounded: the
- * head (ADMIN_MAX_HEAD), the connections (ADMIN_MAX_CONNS), the time
- * a connection may be idle or slow (ADMIN_TIMEOUT_MS), the input; the
- * output is one response at a time, written without blocking.
+ * head (ADMIN_MAX_HEAD), the connections (ADMIN_MAX_CONNS; a newcomer
+ * is never refused, the connection idle longest makes room), the time a
+ * connection may be idle or slow (the ADMIN_*_TIMEOUT_MS), the input;
+ * the output is one response at a time, written without blocking.
  * admin_free() is the single teardown.
+ *
+ * The timeouts are short because the clients are machines on a fast
+ * path: a health checker or a scraper sends its head as soon as it has
+ * connected, in one segment, so 2 s is already thousands of times what
+ * it needs, and a place held by a head that stops coming is freed soon.
+ * Scrapes and checks come every 5 s or more, and reconnecting costs a
+ * round trip, so keeping an idle connection longer than 5 s buys little.
+ * Writing a response (/metrics can be large) gets more time.
  */
 #ifndef SHADOWDIFF_ADMIN_H
 #define SHADOWDIFF_ADMIN_H
 
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 #define ADMIN_MAX_HEAD		8192	/* request line and headers, bytes */
-#define ADMIN_MAX_CONNS		32	/* more are closed once accepted */
-#define ADMIN_TIMEOUT_MS	10000	/* idle, or reading, or writing */
+#define ADMIN_MAX_CONNS		32	/* past it, the longest idle closes */
+#define ADMIN_HEAD_TIMEOUT_MS	2000	/* a request head (see admin.c) */
+#define ADMIN_IDLE_TIMEOUT_MS	5000	/* between two requests */
+#define ADMIN_WRITE_TIMEOUT_MS	10000	/* writing a response */
 
 struct event_base;
 struct evbuffer;
@@ -44,8 +57,10 @@ struct admin	*admin_new(struct event_base *, const struct sockaddr *,
 /* The bound address (port 0 resolved); 0, or -1 with errno. */
 int		 admin_sockaddr(const struct admin *, struct sockaddr_storage *,
 		    socklen_t *);
-/* For tests: a timeout (ms) instead of ADMIN_TIMEOUT_MS, from its next use. */
+/* For tests: one timeout (ms) for every phase, from its next use. */
 void		 admin_set_timeout(struct admin *, unsigned int);
+/* Connections closed to make room at ADMIN_MAX_CONNS, so far. */
+uint64_t	 admin_evicted(const struct admin *);
 /* Closes the listener and every admin connection, and frees. */
 void		 admin_free(struct admin *);
 

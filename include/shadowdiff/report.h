@@ -29,6 +29,7 @@ struct report_src {
 	const struct config	 *cfg;		/* in service */
 	uint64_t		  reloads_ok;
 	uint64_t		  reloads_failed;
+	uint64_t		  admin_evicted;	/* admin_evicted() */
 	int64_t			  start_us;	/* Unix time */
 	int			  draining;
 };
