@@ -44,6 +44,11 @@ tests_check_notify_SOURCES = tests/check_notify.c
 TESTS += tests/check-man.sh
 EXTRA_DIST += tests/check-man.sh
 
+# The layers of docs/architecture.md: no module reaches a header its
+# "never does" column forbids.
+TESTS += tests/check-layers.sh
+EXTRA_DIST += tests/check-layers.sh
+
 # SIGHUP: live reload of what can change without a restart.
 check_PROGRAMS += tests/check_reload
 TESTS += tests/check_reload
