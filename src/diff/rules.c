@@ -75,8 +75,11 @@ rules_add_status_eq(struct diff_rules *r, const struct status_eq *e)
 	n->name = dx_strdup(e->name);
 	n->class = e->class;
 	n->ncodes = e->ncodes;
-	n->codes = dx_reallocarray(NULL, e->ncodes, sizeof(*n->codes));
-	memcpy(n->codes, e->codes, e->ncodes * sizeof(*n->codes));
+	n->codes = NULL;
+	if (e->ncodes > 0) {
+		n->codes = dx_reallocarray(NULL, e->ncodes, sizeof(*n->codes));
+		memcpy(n->codes, e->codes, e->ncodes * sizeof(*n->codes));
+	}
 }
 
 /* Empties the volatile headers. */
