@@ -437,7 +437,8 @@ cmp_hash_node(struct cmp *c, int side, uint32_t i, const struct match *m)
 		if (c->shape)
 			return (H_STRING);
 		/* Any string a pattern here fits may equal any other. */
-		if (c->lo < c->hi && cmp_like(c, n, NULL) != NULL)
+		if (c->lo < c->hi && cmp_like(c, side == SIDE_PRIMARY ? n :
+		    NULL, side == SIDE_SHADOW ? n : NULL) != NULL)
 			return (H_LIKE);
 		if (cmp_rule_on(c, m, RULE_TIME) &&
 		    instant_parse(n->s, n->len, &t) == 0)
@@ -1044,9 +1045,17 @@ cmp_inner(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 	}
 }
 
+/* Whether a shape_only subtree starts at the current path. */
+static inline int
+cmp_shape_starts(const struct cmp *c, const struct match *m)
+{
+	return (c->mode[RULE_SHAPE] != MODE_OFF && !c->shape &&
+	    cmp_rule_on(c, m, RULE_SHAPE));
+}
+
 /*
- * Compares A and B, neither ignored, entering a shape_only subtree if
- * one starts here: its value differences count once, as its pattern.
+ * Compares A and B, neither ignored, in the shape_only subtree that
+ * starts here: its value differences count once, as its pattern.
  */
 static int
 cmp_enter(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
@@ -1054,8 +1063,6 @@ cmp_enter(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 {
 	int	 differs, saved = c->shape_forgave;
 
-	if (c->shape || !cmp_rule_on(c, m, RULE_SHAPE))
-		return (cmp_inner(c, a, b, m, member));
 	c->shape++;
 	c->shape_forgave = 0;
 	differs = cmp_inner(c, a, b, m, member);
@@ -1081,7 +1088,8 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 		c->shape_work++;
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] == NULL)
-		return (cmp_enter(c, a, b, &m, member));
+		return (cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m,
+		    member) : cmp_inner(c, a, b, &m, member));
 	if (c->quiet) {
 		c->forgave = 1;
 		return (0);
@@ -1089,7 +1097,8 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 	/* Ignored: forgiven, and counted only if it differs. */
 	c->quiet++;
 	c->noignore++;
-	differs = cmp_enter(c, a, b, &m, member);
+	differs = cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m, member) :
+	    cmp_inner(c, a, b, &m, member);
 	c->noignore--;
 	c->quiet--;
 	if (differs)
