@@ -136,8 +136,10 @@ put_pair(void)
 	    "Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
 	    "Content-Length: 44\r\n\r\n"
 	    "{\"id\":1,\"at\":\"2024-01-02T03:04:05.1Z\",\"n\":1}");
+	/* Date's value is volatile: only its presence is compared. */
 	puts_file("s.http", "HTTP/1.1 200 OK\r\n"
 	    "content-type: application/json\r\n"
+	    "date: Mon, 01 Jan 2024 00:00:01 GMT\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"
 	    "10\r\n{\"n\":1.0,\"at\":\"2\r\n"
 	    "1e;ext=1\r\n024-01-02T03:04:05.1Z\",\"id\":1}\r\n"
@@ -160,6 +162,7 @@ START_TEST(test_differ)
 	put_pair();
 	puts_file("d.http", "HTTP/1.1 500 Internal Server Error\n"
 	    "Content-Type: application/json\n"
+	    "Date: Mon, 01 Jan 2024 00:00:02 GMT\n"
 	    "X-New: 1\n\n"
 	    "{\"id\":2,\"at\":\"2024-01-02T03:04:05.100Z\"}");
 	ck_assert_int_eq(run("p.http", "d.http", NULL), 1);
@@ -189,7 +192,8 @@ START_TEST(test_rules)
 {
 	put_pair();
 	puts_file("d.http", "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/json\r\n\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Date: Tue, 02 Jan 2024 00:00:00 GMT\r\n\r\n"
 	    "{\"id\":1,\"at\":\"2024-01-02T04:04:05.100+01:00\",\"n\":1,"
 	    "\"extra\":null}");
 	ck_assert_int_eq(run("-r", "timestamps = instant", "-r",
@@ -201,6 +205,34 @@ START_TEST(test_rules)
 	ck_assert_str_eq(out, "{\"diffs\":[{\"kind\":\"body\",\"path\":"
 	    "\"/extra\",\"op\":\"added\",\"shadow\":null}],\"forgiven\":"
 	    "{\"timestamps\":1},\"notes\":[]}\n");
+}
+END_TEST
+
+/* The rules of issue 17 through the tool: the same engine. */
+START_TEST(test_rules_like_shape)
+{
+	puts_file("e1.http", "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nTraceparent: 00-a-b-01\r\n\r\n"
+	    "{\"token\":\"abc_DEF-1\",\"recs\":[{\"id\":1},{\"id\":2}]}");
+	puts_file("e2.http", "HTTP/1.1 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\nTraceparent: 00-c-d-01\r\n\r\n"
+	    "{\"token\":\"xyz_123-4\",\"recs\":[{\"id\":7}],\"v\":2}");
+	ck_assert_int_eq(run("-r", "status_equal=5xx", "-r",
+	    "ignore_like=/token base64url:9", "-r", "shape_only=/recs", "-r",
+	    "allow_added=yes", "e1.http", "e2.http", NULL), 0);
+	ck_assert_str_eq(out, "{\"diffs\":[],\"forgiven\":{\"status_equal "
+	    "5xx\":1,\"ignore_like /token base64url:9\":1,\"shape_only "
+	    "/recs\":1,\"allow_added\":1},\"notes\":[]}\n");
+	/* The token is not of the shape on the shadow: reported. */
+	ck_assert_int_eq(run("-r", "status_equal=5xx", "-r",
+	    "ignore_like=/token regex:[a-z]{3}_[A-Z]{3}-\\d", "e1.http",
+	    "e2.http", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(out, "\"path\":\"/token\",\"op\":"
+	    "\"changed\""));
+	ck_assert_int_eq(run("-r", "ignore_like=/token regex:a)", "e1.http",
+	    "e2.http", NULL), 2);
+	ck_assert_msg(strstr(err, "regex:a): unmatched closing parenthesis at "
+	    "offset 1 (for /token)") != NULL, "%s", err);
 }
 END_TEST
 
@@ -280,7 +312,8 @@ START_TEST(test_config)
 {
 	put_pair();
 	puts_file("d.http", "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/json\r\nServer: axum\r\n\r\n"
+	    "Content-Type: application/json\r\nServer: axum\r\n"
+	    "Date: Tue, 02 Jan 2024 00:00:00 GMT\r\n\r\n"
 	    "{\"id\":1,\"at\":\"x\",\"n\":[]}");
 	puts_file("c.conf", "[listen]\naddress = 127.0.0.1:0\n"
 	    "[primary]\nurl = http://127.0.0.1:9\n"
@@ -367,6 +400,7 @@ compare_suite(void)
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_differ);
 	tcase_add_test(tc, test_rules);
+	tcase_add_test(tc, test_rules_like_shape);
 	tcase_add_test(tc, test_bare_bodies);
 	tcase_add_test(tc, test_framing);
 	tcase_add_test(tc, test_config);

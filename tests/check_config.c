@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -841,6 +843,56 @@ START_TEST(rule_keys_all)
 }
 END_TEST
 
+/* The rule keys of issue 17 are taken, in both sections. */
+START_TEST(rule_keys_like_shape)
+{
+	struct config	*cfg;
+
+	cfg = load_good(BASE
+	    "[diff]\n"
+	    "ignore_like = /token base64url:43\n"
+	    "  /items/*/id uuid /sig regex:^[0-9a-f]{64}$\n"
+	    "volatile_headers = default etag\n"
+	    "[route r]\n"
+	    "match = /r/**\n"
+	    "ignore_like = /at rfc3339\n"
+	    "allow_added = /user/*\n"
+	    "shape_only = /recs\n"
+	    "status_equal = 5xx 404=410\n"
+	    "volatile_headers = no\n");
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	config_unref(cfg);
+}
+END_TEST
+
+/* shadowdiff -t names the file and line of a bad regular expression. */
+START_TEST(check_mode_bad_regex)
+{
+	char	 cmd[PATH_MAX * 2 + 32], out[2048], want[PATH_MAX + 256];
+	FILE	*f;
+	size_t	 n;
+	int	 status;
+
+	f = fopen(conf_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(BASE "[diff]\nignore = /a\nignore_like = /sig regex:[0-9\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s -t -c %s 2>&1",
+	    tu_build_path("shadowdiff"), conf_path);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	status = pclose(f);
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want), "%s:7: [diff] ignore_like = \"/sig "
+	    "regex:[0-9\": expected a valid regular expression: regex:[0-9: "
+	    "missing terminating ] for character class at offset 4 (for "
+	    "/sig)", conf_path);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+}
+END_TEST
+
 /* The routes of route_cases, in this order. */
 #define ROUTES \
 	"[route users_read]\n" \
@@ -1255,6 +1307,37 @@ static const struct {
 	    { 5, "bad section [routes]: expected [route NAME]" } } },
 	{ "bad rule value", BASE "[diff]\nignore = no-pointer\n", {
 	    { 6, "[diff] ignore = \"no-pointer\": expected " } } },
+	{ "ignore_like bad regex",
+	    BASE "[diff]\nignore_like = /token regex:^(a|b$\n", {
+	    { 6, "[diff] ignore_like = \"/token regex:^(a|b$\": expected a "
+		"valid regular expression: regex:^(a|b$: missing closing "
+		"parenthesis at offset 6 (for /token)" } } },
+	{ "ignore_like unknown shape",
+	    BASE "[route t]\nmatch = /t\nignore_like = /token base64url:43 "
+	    "/id guid\n", {
+	    { 7, "[route t] ignore_like = \"/token base64url:43 /id guid\": "
+		"expected a value shape (string, uuid, rfc3339, hex, digits, "
+		"base64 or base64url, each maybe with :LENGTH or :MIN-MAX, or "
+		"regex:EXPRESSION), not guid (for /id)" } } },
+	{ "ignore_like without a shape", BASE "[diff]\nignore_like = /token\n", {
+	    { 6, "[diff] ignore_like = \"/token\": expected a value shape "
+		"after /token" } } },
+	{ "allow_added", BASE "[route t]\nmatch = /t\nallow_added = all\n", {
+	    { 7, "[route t] allow_added = \"all\": expected yes, no, or JSON "
+		"Pointer patterns" } } },
+	{ "shape_only", BASE "[diff]\nshape_only = recs\n", {
+	    { 6, "[diff] shape_only = \"recs\": expected yes, no, or JSON "
+		"Pointer patterns" } } },
+	{ "status_equal", BASE "[route t]\nmatch = /t\nstatus_equal = 5xx "
+	    "404=4100\n", {
+	    { 7, "[route t] status_equal = \"5xx 404=4100\": expected status "
+		"classes (5xx, or class for all) and equal codes (404=410), or "
+		"no; 404=4100 is neither" } } },
+	{ "volatile_headers", BASE "[diff]\nvolatile_headers = default "
+	    "x-b3-*-id\n", {
+	    { 6, "[diff] volatile_headers = \"default x-b3-*-id\": expected "
+		"header names (a name prefix ends in *, as x-b3-*), default, or "
+		"no; x-b3-*-id is none of them" } } },
 };
 
 /* Each bad file gives exactly its errors, at the right lines. */
@@ -1568,6 +1651,8 @@ config_suite(void)
 	tcase_add_test(tc, routes_parsed);
 	tcase_add_test(tc, rule_keys_delegated);
 	tcase_add_test(tc, rule_keys_all);
+	tcase_add_test(tc, rule_keys_like_shape);
+	tcase_add_test(tc, check_mode_bad_regex);
 	tcase_add_loop_test(tc, route_match, 0, nitems(route_cases));
 	tcase_add_test(tc, route_match_len);
 	tcase_add_test(tc, ref_unref);

@@ -24,6 +24,11 @@
 #define MAX_HEADERS	32
 
 #define JSON		"application/json"
+
+/* Two 43-character base64url tokens, and one of 42. */
+#define B64A		"q3Kx9-_aZ0lM4nP8rT2vW6yB1cD5eF7gH0iJ3kL9mN_"
+#define B64B		"Zz0Yy1Xx2Ww3Vv4Uu5Tt6Ss7Rr8Qq9Pp0Oo1Nn2Mm3L"
+#define B64A_42		"q3Kx9-_aZ0lM4nP8rT2vW6yB1cD5eF7gH0iJ3kL9mN"
 #define NO_TYPE		""
 
 /* A case of body comparison. */
@@ -386,6 +391,124 @@ static const struct body_case body_cases[] = {
 	    "/a type" },
 	{ "profile none", "{\"a\":null}", "{\"a\":[]}",
 	    "profile = go-rust\nprofile = none", "/a type" },
+
+	/* ignore_like: forgiven only while both sides have the shape. */
+	{ "ignore_like base64url:43",
+	    "{\"token\":\"" B64A "\"}", "{\"token\":\"" B64B "\"}",
+	    "ignore_like = /token base64url:43", "",
+	    "{\"ignore_like /token base64url:43\":1}" },
+	{ "ignore_like: null on the shadow is reported",
+	    "{\"token\":\"" B64A "\"}", "{\"token\":null}",
+	    "ignore_like = /token base64url:43", "/token type", "{}" },
+	{ "ignore_like: 42 characters is another shape",
+	    "{\"token\":\"" B64A "\"}", "{\"token\":\"" B64A_42 "\"}",
+	    "ignore_like = /token base64url:43", "/token changed", "{}" },
+	{ "ignore_like: absent on the shadow is reported",
+	    "{\"token\":\"" B64A "\"}", "{}",
+	    "ignore_like = /token base64url:43", "/token removed", "{}" },
+	{ "ignore_like: base64url is not base64",
+	    "{\"t\":\"ab+c\"}", "{\"t\":\"ab-c\"}",
+	    "ignore_like = /t base64url", "/t changed", "{}" },
+	{ "ignore_like uuid at *", "{\"items\":[{\"id\":"
+	    "\"0b9e7a52-7d4c-4c55-9a0e-3f1f3b8f6a01\"},{\"id\":\"x\"}]}",
+	    "{\"items\":[{\"id\":\"D1C3A1B2-0000-4000-8000-00000000ABCD\"},"
+	    "{\"id\":\"y\"}]}", "ignore_like = /items/*/id uuid",
+	    "/items/1/id changed", "{\"ignore_like /items/*/id uuid\":1}" },
+	{ "ignore_like rfc3339, hex and digits, one key",
+	    "{\"at\":\"2024-01-02T03:04:05Z\",\"h\":\"00ff\",\"n\":\"12\"}",
+	    "{\"at\":\"2025-06-07T08:09:10.5+02:00\",\"h\":\"AB12\","
+	    "\"n\":\"345\"}",
+	    "ignore_like = /at rfc3339 /h hex:4 /n digits:1-3", "",
+	    "{\"ignore_like /at rfc3339\":1,\"ignore_like /h hex:4\":1,"
+	    "\"ignore_like /n digits:1-3\":1}" },
+	{ "ignore_like: digits is a string shape, not a number",
+	    "{\"n\":1}", "{\"n\":2}", "ignore_like = /n digits",
+	    "/n changed" },
+	{ "ignore_like regex", "{\"sha\":\"a1b2\",\"v\":\"1.2\"}",
+	    "{\"sha\":\"c3d4\",\"v\":\"1.3-rc\"}",
+	    "ignore_like = /sha regex:[0-9a-f]{4} /v regex:\\d+\\.\\d+", "/v changed",
+	    "{\"ignore_like /sha regex:[0-9a-f]{4}\":1}" },
+	{ "ignore_like regex matches the whole value",
+	    "{\"v\":\"ab\"}", "{\"v\":\"abc\"}",
+	    "ignore_like = /v regex:ab?", "/v changed" },
+	{ "ignore_like quoted regex with a space",
+	    "{\"v\":\"a b\"}", "{\"v\":\"c d\"}",
+	    "ignore_like = /v \"regex:^[a-z] [a-z]$\"", "",
+	    "{\"ignore_like /v \\\"regex:^[a-z] [a-z]$\\\"\":1}" },
+	{ "ignore_like in an unordered array",
+	    "{\"items\":[{\"k\":1,\"t\":\"aaaa\"},{\"k\":2,\"t\":\"bbbb\"}]}",
+	    "{\"items\":[{\"k\":2,\"t\":\"cccc\"},{\"k\":1,\"t\":\"dddd\"}]}",
+	    "unordered = /items\nignore_like = /items/*/t base64url:4", "",
+	    "{\"ignore_like /items/*/t base64url:4\":2}" },
+
+	/* allow_added: only what the shadow adds. */
+	{ "allow_added = yes", "{\"a\":1,\"b\":2,\"c\":3}",
+	    "{\"a\":1,\"b\":9,\"n\":{\"x\":1},\"m\":null}",
+	    "allow_added = yes", "/b changed, /c removed",
+	    "{\"allow_added\":2}" },
+	{ "allow_added nested", "{\"u\":{\"id\":1},\"l\":[{\"a\":1}]}",
+	    "{\"u\":{\"id\":1,\"new\":true},\"l\":[{\"a\":1,\"b\":2}]}",
+	    "allow_added = yes", "", "{\"allow_added\":2}" },
+	{ "allow_added not for array elements", "[1]", "[1,2]",
+	    "allow_added = yes", "/1 added" },
+	{ "allow_added at patterns", "{\"u\":{},\"v\":{}}",
+	    "{\"u\":{\"x\":1},\"v\":{\"x\":1}}", "allow_added = /u/*",
+	    "/v/x added", "{\"allow_added /u/*\":1}" },
+	{ "allow_added in an unordered array",
+	    "[{\"id\":1},{\"id\":2}]", "[{\"id\":2,\"z\":0},{\"id\":1,\"z\":1}]",
+	    "unordered = \"\"\nallow_added = yes", "",
+	    "{\"allow_added\":2}" },
+	{ "allow_added: a removed member in an unordered array",
+	    "[{\"id\":1,\"z\":1}]", "[{\"id\":1}]",
+	    "unordered = \"\"\nallow_added = yes", "/0 removed, /0 added" },
+	{ "allow_added: a duplicate key the shadow adds", "{\"a\":1}",
+	    "{\"a\":1,\"d\":1,\"d\":2}", "allow_added = yes", "",
+	    "{\"allow_added\":1}" },
+	{ "allow_added off by default", "{}", "{\"a\":1}", NULL, "/a added" },
+
+	/* shape_only: types and structure. */
+	{ "shape_only = yes", "{\"n\":1,\"s\":\"a\",\"b\":true,"
+	    "\"o\":{\"x\":1}}", "{\"n\":2.5,\"s\":\"zz\",\"b\":false,"
+	    "\"o\":{\"x\":-1}}", "shape_only = yes", "",
+	    "{\"shape_only\":1}" },
+	{ "shape_only: a type is reported", "{\"n\":1,\"s\":\"a\"}",
+	    "{\"n\":\"1\",\"s\":\"b\"}", "shape_only = yes", "/n type",
+	    "{\"shape_only\":1}" },
+	{ "shape_only: member names are reported", "{\"a\":1,\"b\":1}",
+	    "{\"a\":2,\"c\":1}", "shape_only = yes",
+	    "/b removed, /c added" },
+	{ "shape_only: array lengths do not matter",
+	    "{\"recs\":[{\"id\":1,\"score\":0.5},{\"id\":2,\"score\":0.1}]}",
+	    "{\"recs\":[{\"id\":9,\"score\":0.7}]}", "shape_only = /recs",
+	    "", "{\"shape_only /recs\":1}" },
+	{ "shape_only: an element of another shape",
+	    "{\"recs\":[{\"id\":1},{\"id\":2},{\"id\":3}]}",
+	    "{\"recs\":[{\"id\":4},{\"id\":\"5\"},{\"id\":\"6\"},{\"ID\":7}]}",
+	    "shape_only = /recs", "/recs/1 added, /recs/3 added" },
+	{ "shape_only: an element type only the primary has",
+	    "{\"r\":[1,\"a\",2,\"b\"]}", "{\"r\":[3]}", "shape_only = /r",
+	    "/r/1 removed" },
+	{ "shape_only: an empty array fits any", "{\"r\":[]}",
+	    "{\"r\":[[1],{\"a\":[]}]}", "shape_only = /r", "",
+	    "{\"shape_only /r\":1}" },
+	{ "shape_only: nested arrays by element type",
+	    "[[1,2],[\"a\"],[]]", "[[\"b\",\"c\"],[3]]", "shape_only = yes", "",
+	    "{\"shape_only\":1}" },
+	{ "shape_only: nested arrays, another type", "[[1,2]]", "[[true]]",
+	    "shape_only = yes", "/0 removed, /0 added" },
+	{ "shape_only at a pattern only", "{\"recs\":[1,2],\"total\":2}",
+	    "{\"recs\":[3],\"total\":1}", "shape_only = /recs",
+	    "/total changed", "{\"shape_only /recs\":1}" },
+	{ "shape_only: equal values count nothing", "{\"a\":[1]}",
+	    "{\"a\":[1.0]}", "shape_only = yes", "", "{}" },
+	{ "shape_only with ignore inside", "{\"a\":{\"x\":1}}",
+	    "{\"a\":{\"y\":\"s\"}}", "shape_only = yes\nignore = /a/*", "",
+	    "{\"ignore /a/*\":2}" },
+	{ "shape_only in an unordered array",
+	    "{\"u\":[{\"a\":1},{\"b\":\"x\"}]}",
+	    "{\"u\":[{\"b\":\"y\"},{\"a\":2}]}",
+	    "unordered = /u\nshape_only = /u/*", "",
+	    "{\"shape_only /u/*\":2}" },
 };
 
 /* The rows of docs/diff.md's Go-against-Rust tables, in order. */
@@ -443,6 +566,49 @@ static const struct body_case go_rust_cases[] = {
 };
 
 static const struct header_case header_cases[] = {
+	/* status_equal */
+	{ "status_equal 5xx", 500, 503, "", "", "status_equal = 5xx", "",
+	    "{\"status_equal 5xx\":1}" },
+	{ "status_equal 5xx, not 4xx", 500, 404, "", "", "status_equal = 5xx",
+	    "status", "{}" },
+	{ "status_equal pairs", 404, 410, "", "",
+	    "status_equal = 301=308 404=410=451", "",
+	    "{\"status_equal 404=410=451\":1}" },
+	{ "status_equal pairs, both in the set", 451, 404, "", "",
+	    "status_equal = 404=410=451", "", NULL },
+	{ "status_equal pairs, not in one set", 404, 308, "", "",
+	    "status_equal = 301=308 404=410", "status" },
+	{ "status_equal class", 201, 204, "", "", "status_equal = class", "",
+	    "{\"status_equal 2xx\":1}" },
+	{ "status_equal no", 500, 503, "", "",
+	    "status_equal = 5xx\nstatus_equal = no", "status" },
+
+	/* volatile_headers */
+	{ "Date on one side only", 200, 200,
+	    "Date: Mon, 01 Jan 2024 00:00:00 GMT", "", NULL, "h:date removed" },
+	{ "volatile by default", 200, 200,
+	    "Age: 1\nX-Request-Id: a\nTraceparent: 00-a-b-01\nTracestate: x=1\n"
+	    "X-B3-TraceId: 1\nX-B3-SpanId: 2\nServer-Timing: db;dur=5",
+	    "age: 7\nx-request-id: b\ntraceparent: 00-c-d-01\ntracestate: y=2\n"
+	    "x-b3-traceid: 3\nx-b3-spanid: 4\nserver-timing: db;dur=9", NULL, "",
+	    "{}" },
+	{ "volatile, present on one side", 200, 200, "X-B3-Sampled: 1",
+	    "Traceparent: 00-a-b-01", NULL,
+	    "h:traceparent added, h:x-b3-sampled removed" },
+	{ "ETag is not volatile by default", 200, 200, "ETag: \"a\"",
+	    "ETag: \"b\"", NULL, "h:etag changed" },
+	{ "volatile_headers = default etag", 200, 200,
+	    "ETag: \"a\"\nDate: x", "ETag: \"b\"\nDate: y",
+	    "volatile_headers = default etag", "", "{}" },
+	{ "volatile_headers replaces the list", 200, 200,
+	    "Date: x\nX-Req: 1", "Date: y\nX-Req: 2",
+	    "volatile_headers = x-req", "h:date changed" },
+	{ "volatile_headers = no", 200, 200, "Age: 1", "Age: 2",
+	    "volatile_headers = no", "h:age changed" },
+	{ "ignore_headers date: as before, either side", 200, 200,
+	    "Date: x", "", "ignore_headers = date", "",
+	    "{\"ignore_headers date\":1}" },
+
 	{ "names ignore case", 200, 200, "X-Thing: a", "x-thing: a", NULL,
 	    "" },
 	{ "media type parameters", 200, 200,
@@ -574,6 +740,41 @@ static const struct rule_case rule_cases[] = {
 	{ "profile", "go-java", -1, "go-rust or none" },
 	{ "ignore", "/caf\xe9", -1, "UTF-8 text" },
 	{ "ignore", "\"/caf\xc3\xa9\"", 0, NULL },
+	{ "ignore_like", "/token base64url:43 /id uuid /n digits:1-20 "
+	    "/h hex /at rfc3339 /s string /b base64:4", 0, NULL },
+	{ "ignore_like", "/v regex:^[a-z]{3}$ /w \"regex:a b\"", 0, NULL },
+	{ "ignore_like", "/token", -1, "a value shape after /token" },
+	{ "ignore_like", "/token base64url:43 /id", -1,
+	    "a value shape after /id" },
+	{ "ignore_like", "/t sha", -1, "a value shape (string, uuid" },
+	{ "ignore_like", "/t hex:x", -1, "not hex:x" },
+	{ "ignore_like", "/t hex:5-2", -1, "not hex:5-2" },
+	{ "ignore_like", "/t regex:", -1, "a regular expression after regex:" },
+	{ "ignore_like", "/t regex:(a", -1,
+	    "regex:(a: missing closing parenthesis at offset 2 (for /t)" },
+	{ "ignore_like", "/t regex:a{2,1}", -1, "at offset" },
+	{ "ignore_like", "t uuid", -1, "starting with '/'" },
+	{ "ignore_like", "", -1, "each followed by a value shape" },
+	{ "allow_added", "yes", 0, NULL },
+	{ "allow_added", "/user/* /items/*/meta/**", 0, NULL },
+	{ "allow_added", "some", -1, "yes, no, or JSON Pointer patterns" },
+	{ "shape_only", "/recs", 0, NULL },
+	{ "shape_only", "no", 0, NULL },
+	{ "shape_only", "/recs*", -1, "only as a whole segment" },
+	{ "status_equal", "5xx 404=410 301=302=308", 0, NULL },
+	{ "status_equal", "class", 0, NULL },
+	{ "status_equal", "no", 0, NULL },
+	{ "status_equal", "6xx", -1, "6xx is neither" },
+	{ "status_equal", "404", -1, "404 is neither" },
+	{ "status_equal", "404=41", -1, "404=41 is neither" },
+	{ "status_equal", "404=", -1, "is neither" },
+	{ "status_equal", "", -1, "status classes (5xx" },
+	{ "volatile_headers", "default etag X-Trace-*", 0, NULL },
+	{ "volatile_headers", "no", 0, NULL },
+	{ "volatile_headers", "x:y", -1, "x:y is none of them" },
+	{ "volatile_headers", "*", -1, "is none of them" },
+	{ "volatile_headers", "x-*-y", -1, "is none of them" },
+	{ "volatile_headers", "", -1, "header names, default, or no" },
 	{ "match", "/api/*", 1, NULL },
 	{ "bogus", "x", 1, NULL },
 };
@@ -1357,6 +1558,46 @@ START_TEST(test_rules_inherit)
 }
 END_TEST
 
+START_TEST(test_rules_inherit_new)
+{
+	struct diff_rules	*g, *route;
+	struct diff_response	 a, b;
+	struct diff_header	 ha[2], hb[2];
+	struct diff_result	*res;
+	char			*s;
+
+	g = diff_rules_new(NULL);
+	apply_rules(g, "ignore_like = /t regex:x+\nstatus_equal = 5xx\n"
+	    "volatile_headers = x-v");
+	route = diff_rules_new(g);
+	apply_rules(route, "ignore_like = /u uuid\nallow_added = yes");
+	/* The route has the global regex (a copy) and its own pattern. */
+	diff_rules_free(g);
+	s = compare_text(route, "{\"t\":\"xx\",\"u\":"
+	    "\"00000000-0000-0000-0000-000000000000\"}", "{\"t\":\"xxx\",\"u\":"
+	    "\"00000000-0000-0000-0000-000000000001\",\"n\":1}", 0);
+	ck_assert_str_eq(s, "{\"diffs\":[],\"forgiven\":{\"ignore_like /t "
+	    "regex:x+\":1,\"ignore_like /u uuid\":1,\"allow_added\":1},"
+	    "\"notes\":[]}");
+	free(s);
+	/* status_equal and volatile_headers were inherited. */
+	make_response(&a, ha, NULL, "{}", 2);
+	make_response(&b, hb, NULL, "{}", 2);
+	ha[1].name = hb[1].name = "X-V";
+	ha[1].name_len = hb[1].name_len = 3;
+	ha[1].value = "1";
+	hb[1].value = "2";
+	ha[1].value_len = hb[1].value_len = 1;
+	a.nheaders = b.nheaders = 2;
+	a.status = 502;
+	b.status = 500;
+	res = diff_compare(route, &a, &b, 0);
+	ck_assert_int_eq(diff_result_differs(res), 0);
+	diff_result_free(res);
+	diff_rules_free(route);
+}
+END_TEST
+
 START_TEST(test_text_output)
 {
 	struct diff_rules	*r = diff_rules_new(NULL);
@@ -1421,8 +1662,9 @@ START_TEST(test_threads)
 	pthread_t		 th[4];
 	size_t			 i;
 
+	/* The compiled regex and its match context are shared too. */
 	apply_rules(r, "profile = go-rust\nunordered = /items\n"
-	    "ignore = /items/*/etag");
+	    "ignore_like = /items/*/etag regex:[a-z]+");
 	for (i = 0; i < nitems(th); i++) {
 		args[i].rules = r;
 		args[i].failures = 0;
@@ -1691,21 +1933,72 @@ gen_value(struct gen *g, int depth, struct sbuf *a, struct sbuf *b)
 	}
 }
 
-/* Compares two bodies; the summary of the differences in DIFFS. */
+/* Whether P, in JSON text S, is inside a string. */
+static int
+gen_in_string(const char *s, const char *p)
+{
+	int	 in = 0;
+
+	for (; s < p; s++) {
+		if (in && *s == '\\')
+			s++;
+		else if (*s == '"')
+			in = !in;
+	}
+	return (in);
+}
+
+/* Whether the path of "PATH OP" has an index (generated keys do not). */
+static int
+gen_in_array(const char *want)
+{
+	const char	*p;
+
+	for (p = want; *p != '\0' && *p != ' '; p++)
+		if (*p == '/' && p[1] >= '0' && p[1] <= '9')
+			return (1);
+	return (0);
+}
+
+/* How many times WHAT appears in S. */
+static int
+gen_count(const char *s, const char *what)
+{
+	int	 n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s += strlen(what);
+	}
+	return (n);
+}
+
+/*
+ * Compares two bodies under RULES (may be NULL); the summary of the
+ * differences in DIFFS, and the forgiven object in FORGIVEN if not NULL.
+ */
 static void
-compare_summary(const struct sbuf *a, const struct sbuf *b, char *diffs,
-    char *notes, size_t size)
+compare_summary(const struct sbuf *a, const struct sbuf *b,
+    const char *rules, char *diffs, char *notes, size_t size,
+    char **forgiven)
 {
 	struct diff_rules	*r = diff_rules_new(NULL);
 	struct diff_response	 ra, rb;
 	struct diff_header	 ha, hb;
 	struct diff_result	*res;
 	char			*txt;
+	json_t			*f;
 
+	apply_rules(r, rules);
 	make_response(&ra, &ha, NULL, a->p, a->len);
 	make_response(&rb, &hb, NULL, b->p, b->len);
 	res = diff_compare(r, &ra, &rb, 0);
 	json_decref(summarize(res, diffs, notes, size));
+	if (forgiven != NULL) {
+		f = diff_result_forgiven_json(res);
+		*forgiven = json_dumps(f, JSON_COMPACT);
+		json_decref(f);
+	}
 	txt = diff_result_text(res, 0);
 	free(txt);
 	diff_result_free(res);
@@ -1729,7 +2022,8 @@ START_TEST(test_random_documents)
 		memset(&b, 0, sizeof(b));
 		gen_value(&g, 0, &a, &b);
 		leaves = g.leaf;
-		compare_summary(&a, &b, diffs, notes, sizeof(diffs));
+		compare_summary(&a, &b, NULL, diffs, notes, sizeof(diffs),
+		    NULL);
 		ck_assert_msg(diffs[0] == '\0' && notes[0] == '\0', "round %d: "
 		    "%s / %s\n%s\n%s", round, diffs, notes, a.p, b.p);
 		free(a.p);
@@ -1745,12 +2039,180 @@ START_TEST(test_random_documents)
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));
 		gen_value(&g, 0, &a, &b);
-		compare_summary(&a, &b, diffs, notes, sizeof(diffs));
+		compare_summary(&a, &b, NULL, diffs, notes, sizeof(diffs),
+		    NULL);
 		ck_assert_msg(strcmp(diffs, g.want) == 0, "round %d: got \"%s\", "
 		    "want \"%s\"\n%s\n%s", round, diffs, g.want, a.p, b.p);
 		free(a.p);
 		free(b.p);
 	}
+}
+END_TEST
+
+/*
+ * shape_only = yes on generated documents: written two ways they are
+ * equal and nothing is forgiven; with one leaf changed, a value change
+ * is forgiven (counted once) and only a change of type is reported.
+ */
+START_TEST(test_random_shape)
+{
+	struct gen	 g;
+	struct sbuf	 a, b;
+	char		 diffs[8192], notes[512], *forgiven;
+	int		 round, leaves, type;
+
+	for (round = 0; round < 2000; round++) {
+		memset(&g, 0, sizeof(g));
+		g.seed = 0x9e3779b97f4a7c15ULL + (uint64_t)round * 104729;
+		g.target = -1;
+		g.reorder = round % 2;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		gen_value(&g, 0, &a, &b);
+		leaves = g.leaf;
+		compare_summary(&a, &b, "shape_only = yes", diffs, notes,
+		    sizeof(diffs), &forgiven);
+		ck_assert_msg(diffs[0] == '\0' && strcmp(forgiven, "{}") == 0,
+		    "round %d: %s %s\n%s\n%s", round, diffs, forgiven, a.p,
+		    b.p);
+		free(forgiven);
+		free(a.p);
+		free(b.p);
+		if (leaves == 0)
+			continue;
+		memset(&g, 0, sizeof(g));
+		g.seed = 0x9e3779b97f4a7c15ULL + (uint64_t)round * 104729;
+		g.target = (int)((uint64_t)round * 17 % (uint64_t)leaves);
+		g.reorder = round % 2;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		gen_value(&g, 0, &a, &b);
+		compare_summary(&a, &b, "shape_only = yes", diffs, notes,
+		    sizeof(diffs), &forgiven);
+		type = strstr(g.want, " type") != NULL;
+		/*
+		 * A type changes the shape. Below an array element, the
+		 * element's shape: it is reported as removed and added, or
+		 * not at all if the array still has an element of each shape.
+		 */
+		if (type && gen_in_array(g.want))
+			ck_assert_msg(strstr(diffs, " changed") == NULL &&
+			    strstr(diffs, " type") == NULL, "round %d: got "
+			    "\"%s\" for %s\n%s\n%s", round, diffs, g.want, a.p,
+			    b.p);
+		else if (type)
+			ck_assert_msg(strcmp(diffs, g.want) == 0, "round %d: got "
+			    "\"%s\", want \"%s\"\n%s\n%s", round, diffs, g.want,
+			    a.p, b.p);
+		else
+			ck_assert_msg(diffs[0] == '\0' &&
+			    strcmp(forgiven, "{\"shape_only\":1}") == 0, "round "
+			    "%d: %s %s (%s)\n%s\n%s", round, diffs, forgiven,
+			    g.want, a.p, b.p);
+		free(forgiven);
+		free(a.p);
+		free(b.p);
+	}
+}
+END_TEST
+
+/*
+ * allow_added = yes on generated documents: every member the shadow
+ * alone has is forgiven (one count each), and the reverse comparison
+ * reports each of them as removed.
+ */
+START_TEST(test_random_added)
+{
+	struct gen	 g;
+	struct sbuf	 a, b;
+	char		 diffs[8192], notes[512], *forgiven, want[64];
+	const char	*p;
+	int		 round, n;
+
+	for (round = 0; round < 2000; round++) {
+		memset(&g, 0, sizeof(g));
+		g.seed = 0x51a2b3c4d5e6f708ULL + (uint64_t)round * 6151;
+		g.target = -1;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		gen_value(&g, 0, &a, &b);
+		/* The shadow: every object with a member "new" more. */
+		free(b.p);
+		memset(&b, 0, sizeof(b));
+		for (p = a.p, n = 0; *p != '\0'; p++) {
+			sb_add(&b, p, 1);
+			if (*p == '{' && !gen_in_string(a.p, p)) {
+				sb_adds(&b, p[1] == '}' ? "\"new\":1" :
+				    "\"new\":1,");
+				n++;
+			}
+		}
+		compare_summary(&a, &b, "allow_added = yes", diffs, notes,
+		    sizeof(diffs), &forgiven);
+		snprintf(want, sizeof(want), "{\"allow_added\":%d}", n);
+		ck_assert_msg(diffs[0] == '\0' && strcmp(forgiven,
+		    n > 0 ? want : "{}") == 0, "round %d: %s %s\n%s\n%s",
+		    round, diffs, forgiven, a.p, b.p);
+		free(forgiven);
+		compare_summary(&b, &a, "allow_added = yes", diffs, notes,
+		    sizeof(diffs), NULL);
+		ck_assert_msg(gen_count(diffs, " removed") == n, "round %d: %s",
+		    round, diffs);
+		free(a.p);
+		free(b.p);
+	}
+}
+END_TEST
+
+/*
+ * A regex that backtracks catastrophically ends at its match limit: the
+ * value is compared as if the rule did not hold, the result notes a rule
+ * error and counts it. The case's timeout is the bound.
+ */
+START_TEST(test_regex_limit)
+{
+	struct diff_rules	*r = diff_rules_new(NULL);
+	struct diff_response	 ra, rb;
+	struct diff_header	 ha, hb;
+	struct diff_result	*res;
+	char			*a, *b, *js;
+	size_t			 n = 30000, i;
+
+	apply_rules(r, "ignore_like = /v regex:(a+)+$ /w regex:[ab]+");
+	/* 30,000 a's then b: (a+)+$ backtracks exponentially. */
+	a = malloc(n + 64);
+	b = malloc(n + 64);
+	ck_assert(a != NULL && b != NULL);
+	strcpy(a, "{\"w\":\"ab\",\"v\":\"");
+	i = strlen(a);
+	memset(a + i, 'a', n);
+	strcpy(a + i + n, "b\"}");
+	strcpy(b, a);
+	b[6] = 'b';
+	b[7] = 'a';
+	b[i + n] = 'c';
+	make_response(&ra, &ha, NULL, a, strlen(a));
+	make_response(&rb, &hb, NULL, b, strlen(b));
+	res = diff_compare(r, &ra, &rb, 0);
+	js = diff_result_json(res, 0);
+	ck_assert_msg(strstr(js, "\"path\":\"/v\",\"op\":\"changed\"") !=
+	    NULL, "%s", js);
+	ck_assert_msg(strstr(js, "\"note\":\"rule_error\",\"detail\":"
+	    "\"ignore_like /v regex:(a+)+$: match limit reached at /v\"") !=
+	    NULL, "%s", js);
+	ck_assert_ptr_nonnull(strstr(js, "\"forgiven\":{\"ignore_like /w "
+	    "regex:[ab]+\":1}"));
+	ck_assert_ptr_nonnull(strstr(js, "\"rule_errors\":1}"));
+	ck_assert_uint_eq(diff_result_rule_errors(res), 1);
+	ck_assert_int_eq(diff_result_differs(res), 1);
+	free(js);
+	js = diff_result_text(res, 0);
+	ck_assert_ptr_nonnull(strstr(js, "rule errors: 1\n"));
+	free(js);
+	diff_result_free(res);
+	diff_rules_free(r);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -1763,7 +2225,7 @@ START_TEST(test_mutations)
 				    "\"meta\":{\"k~/\":true,\"e\":\"\"}}";
 	static const char	 bytes[] = "{}[],:\"\\ -+.eE0123456789tfnu\x80"
 				    "\xc3\xff\x00";
-	struct diff_rules	*rules[2];
+	struct diff_rules	*rules[3];
 	struct diff_response	 a, b;
 	struct diff_header	 ha, hb;
 	struct diff_result	*res;
@@ -1774,9 +2236,13 @@ START_TEST(test_mutations)
 
 	rules[0] = diff_rules_new(NULL);
 	rules[1] = diff_rules_new(NULL);
+	rules[2] = diff_rules_new(NULL);
 	apply_rules(rules[1], "profile = go-rust\nunordered = /items "
 	    "/items/*/tags\nignore = /meta/** /items/*/x\n"
 	    "missing_equals_default = yes\nfloat_tolerance = 1e-9");
+	apply_rules(rules[2], "unordered = /items\nshape_only = /items/*/x "
+	    "/items/*/tags\nallow_added = /items/*\nignore_like = /items/*/s "
+	    "regex:^(\\D|\\d)+$ /items/*/at rfc3339 /meta/e string");
 	m = malloc(len + 8);
 	for (round = 0; round < 20000; round++) {
 		memcpy(m, doc, len + 1);
@@ -1790,7 +2256,7 @@ START_TEST(test_mutations)
 		}
 		make_response(&a, &ha, round % 2 ? NULL : NO_TYPE, doc, len);
 		make_response(&b, &hb, round % 2 ? NULL : NO_TYPE, m, len);
-		res = diff_compare(rules[round % 3 == 0], &a, &b, 0);
+		res = diff_compare(rules[round % 3], &a, &b, 0);
 		s = diff_result_json(res, 0);
 		ck_assert_ptr_nonnull(s);
 		free(s);
@@ -1801,6 +2267,7 @@ START_TEST(test_mutations)
 	free(m);
 	diff_rules_free(rules[0]);
 	diff_rules_free(rules[1]);
+	diff_rules_free(rules[2]);
 }
 END_TEST
 
@@ -1825,6 +2292,7 @@ diff_suite(void)
 	tc = tcase_create("rules");
 	tcase_add_loop_test(tc, test_rule_case, 0, (int)nitems(rule_cases));
 	tcase_add_test(tc, test_rules_inherit);
+	tcase_add_test(tc, test_rules_inherit_new);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("record");
 	tcase_add_test(tc, test_record_exact_numbers);
@@ -1848,6 +2316,9 @@ diff_suite(void)
 	tcase_add_test(tc, test_unordered_large);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_random_documents);
+	tcase_add_test(tc, test_random_shape);
+	tcase_add_test(tc, test_random_added);
+	tcase_add_test(tc, test_regex_limit);
 	tcase_add_test(tc, test_mutations);
 	suite_add_tcase(s, tc);
 	return (s);

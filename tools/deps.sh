@@ -8,7 +8,7 @@ set -eu
 # Build, then tests (prometheus for promtool) and benchmark. One list:
 # add packages here.
 PACKAGES="build-essential autoconf automake libtool pkg-config
-libevent-dev libssl-dev libjansson-dev libinih-dev zlib1g-dev check
+libevent-dev libssl-dev libjansson-dev libinih-dev zlib1g-dev libpcre2-dev check
 node-llhttp curl python3 python3-jsonschema jq
 nginx-light wrk mandoc prometheus"
 

@@ -36,10 +36,13 @@ struct diff_rules	*diff_rules_new(const struct diff_rules *);
  * Applies one key of [diff] or [route NAME]. Returns 0 if applied, -1
  * with *cause (allocated, no file:line prefix; it says what was expected
  * and reads after "expected ", as config.c prints it) if the value is
- * bad, 1 if KEY is not a diff key. Keys: ignore, ignore_headers, unordered,
- * float_tolerance, null_equals_empty, missing_equals_default, timestamps,
- * profile. The list keys (ignore, ignore_headers, unordered) add to what
- * was inherited; the others replace it.
+ * bad, 1 if KEY is not a diff key. Keys: ignore, ignore_like,
+ * ignore_headers, unordered, float_tolerance, null_equals_empty,
+ * missing_equals_default, timestamps, allow_added, shape_only,
+ * status_equal, volatile_headers, profile. The list keys (ignore,
+ * ignore_like, ignore_headers, unordered) add to what was inherited; the
+ * others replace it. Regular expressions (ignore_like regex:) are
+ * compiled here, once; matching them is bounded (docs/diff.md).
  */
 int			 diff_rules_set(struct diff_rules *, const char *,
 			    const char *, char **);
@@ -74,8 +77,14 @@ struct diff_result	*diff_compare(const struct diff_rules *,
 int			 diff_result_differs(const struct diff_result *);
 /* Unforgiven differences found, including those past DIFF_MAX_DIFFS. */
 size_t			 diff_result_count(const struct diff_result *);
-/* Notes (unparseable, truncated, undecodable) on either side. */
+/* Notes (unparseable, truncated, undecodable, rule_error) on either side. */
 size_t			 diff_result_nnotes(const struct diff_result *);
+/*
+ * Rule matches that failed: an ignore_like regex that reached its match,
+ * depth or heap limit (the value was then compared as if the rule did
+ * not hold). Also "rule_errors" in the record, and a rule_error note.
+ */
+size_t			 diff_result_rule_errors(const struct diff_result *);
 /* Kinds of differences: 0 status, 1 header, 2 body; and their names. */
 #define DIFF_KINDS	3
 const char		*diff_kind_name(size_t);
@@ -89,7 +98,7 @@ const char		*diff_result_forgiven(const struct diff_result *,
 /*
  * The record's members as one JSON object, compact and NUL-terminated:
  * {"diffs":[...],"forgiven":{...},"notes":[...]} and "diffs_omitted"
- * when DIFF_MAX_DIFFS was passed. Values longer than VALUE_LIMIT bytes
+ * when DIFF_MAX_DIFFS was passed, "rule_errors" when a rule failed. Values longer than VALUE_LIMIT bytes
  * of JSON (0: DIFF_VALUE_LIMIT; at most DIFF_VALUE_MAX) are cut. Text,
  * not a json_t, because numbers keep their original digits, which
  * jansson cannot hold; to add the members to a record of your own, drop

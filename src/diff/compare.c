@@ -18,6 +18,11 @@
  * null, [] and {} alike where null_equals_empty holds, and so on); the
  * shadow's elements are sorted by hash and each of the primary's takes
  * the first equal one among those with its hash.
+ *
+ * Inside a shape_only subtree (c->shape > 0) scalars of one JSON type
+ * are equal, objects still compare member names, and arrays compare as
+ * the sets of their elements' shapes (an empty array fits any): a
+ * value difference there is forgiven, counted once for the subtree.
  */
 #include "config.h"
 
@@ -36,6 +41,18 @@
 #define H_CONT		0x636f6e74ULL	/* containers; null where it is [] */
 #define H_IGNORED	0x69676e6fULL
 #define H_TIME		0x74696d65ULL
+#define H_STRING	0x73747269ULL	/* any string, shape_only */
+#define H_LIKE		0x6c696b65ULL	/* a string ignore_like fits */
+
+/*
+ * shape_only arrays: candidates of one hash tried for an element, and
+ * the values compared in shape_only subtrees per comparison, past which
+ * elements are no longer matched (a rule error; they are reported): a
+ * bound on set matching over nested arrays, which could otherwise cost
+ * SHAPE_CANDIDATES to the power of the depth.
+ */
+#define SHAPE_CANDIDATES	16
+#define SHAPE_WORK_MAX		4000000
 
 struct seg {
 	const char	*s;	/* a key (decoded), or NULL for an index */
@@ -67,6 +84,11 @@ struct cmp {
 	size_t			 lo;		/* the current path's states */
 	size_t			 hi;
 	enum rule_mode		 mode[RULE_NKINDS];
+	int			 shape;		/* > 0: in a shape_only
+						   subtree */
+	int			 shape_forgave;	/* a value differed there */
+	size_t			 shape_work;	/* values compared there */
+	struct shape_scratch	 scratch;	/* ignore_like's regexes */
 };
 
 /* Where to return to after a segment. */
@@ -262,6 +284,69 @@ cmp_report(struct cmp *c, enum diff_op op, uint32_t a, uint32_t b)
 	    0));
 }
 
+/*
+ * Notes that ignore_like pattern P (NULL: shape_only) could not be
+ * applied to SIDE's value.
+ */
+static void
+cmp_rule_error(struct cmp *c, const struct pattern *p, int side,
+    const char *why)
+{
+	struct dbuf	 buf;
+
+	memset(&buf, 0, sizeof(buf));
+	cmp_path(c, &buf);
+	dbuf_addc(&buf, '\0');
+	result_rule_error(c->res, side, p != NULL ? p->name : "shape_only",
+	    why, buf.p);
+	dbuf_free(&buf);
+}
+
+/*
+ * The ignore_like pattern at the current path whose shape both strings
+ * A and B (either may be NULL: any shape then fits it) have, or NULL. A
+ * match that fails (a regex limit) counts as not fitting, and is noted.
+ */
+static const struct pattern *
+cmp_like(struct cmp *c, const struct jnode *a, const struct jnode *b)
+{
+	const struct pattern	*p;
+	const struct jnode	*v;
+	const char		*why;
+	size_t			 i;
+	int			 s, rc;
+
+	for (i = c->lo; i < c->hi; i++) {
+		p = &c->rules->pats[c->ps[i].pat];
+		if (p->kind != RULE_LIKE || !pattern_matches(p, c->ps[i].mask))
+			continue;
+		for (s = SIDE_PRIMARY, rc = 1; s <= SIDE_SHADOW && rc == 1;
+		    s++) {
+			if ((v = s == SIDE_PRIMARY ? a : b) == NULL)
+				continue;
+			why = NULL;
+			rc = shape_match(p->shape, &c->scratch, v->s, v->len,
+			    &why);
+			if (rc == -1)
+				cmp_rule_error(c, p, s, why);
+		}
+		if (rc == 1)
+			return (p);
+	}
+	return (NULL);
+}
+
+/* A value difference inside a shape_only subtree: forgiven. */
+static int
+cmp_shape_forgive(struct cmp *c)
+{
+	if (c->quiet)
+		c->forgave = 1;
+	else
+		c->shape_forgave = 1;
+	return (0);
+}
+
 /* Whether node I of SIDE is an empty array or object. */
 static int
 cmp_empty(const struct cmp *c, int side, uint32_t i)
@@ -278,6 +363,8 @@ cmp_missing(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 {
 	int	 side = a != J_NONE ? SIDE_PRIMARY : SIDE_SHADOW;
 
+	if (member && side == SIDE_SHADOW && cmp_rule_on(c, m, RULE_ADDED))
+		return (cmp_forgive(c, m, RULE_ADDED));
 	if (member && cmp_rule_on(c, m, RULE_MISSING) &&
 	    json_is_default(c->doc[side], side == SIDE_PRIMARY ? a : b))
 		return (cmp_forgive(c, m, RULE_MISSING));
@@ -321,45 +408,48 @@ cmp_mix(uint64_t h)
 }
 
 /*
- * The hash of node I of SIDE at the current path: equal values (under
- * the rules) have equal hashes. Containers sum their children's mixed
- * hashes, leaving out ignored members and, where missing_equals_default
- * holds, default ones; an empty container hashes as null does where
- * null_equals_empty holds.
+ * The hash of node I of SIDE at the current path (see cmp_hash), whose
+ * patterns are M.
  */
 static uint64_t
-cmp_hash(struct cmp *c, int side, uint32_t i)
+cmp_hash_node(struct cmp *c, int side, uint32_t i, const struct match *m)
 {
 	const struct jnode	*n = NODE(c, side, i), *k;
 	struct instant		 t;
-	struct match		 m, mm;
+	struct match		 mm;
 	struct mark		 mk;
 	uint64_t		 h;
 	uint32_t		 j, idx;
 	int			 unordered;
 
-	cmp_match(c, &m);
-	if (m.pat[RULE_IGNORE] != NULL)
-		return (H_IGNORED);
 	switch (n->type) {
 	case J_NULL:
-		return (cmp_rule_on(c, &m, RULE_NULL) ? H_CONT : H_NULL);
+		return (cmp_rule_on(c, m, RULE_NULL) ? H_CONT : H_NULL);
 	case J_FALSE:
-		return (H_FALSE);
+		return (c->shape ? H_TRUE : H_FALSE);
 	case J_TRUE:
 		return (H_TRUE);
 	case J_NUMBER:
-		if (c->rules->tolerance > 0)
+		if (c->rules->tolerance > 0 || c->shape)
 			return (H_NUMBER);
 		return (num_hash(n->s, n->len));
 	case J_STRING:
-		if (cmp_rule_on(c, &m, RULE_TIME) &&
+		if (c->shape)
+			return (H_STRING);
+		/* Any string a pattern here fits may equal any other. */
+		if (c->lo < c->hi && cmp_like(c, side == SIDE_PRIMARY ? n :
+		    NULL, side == SIDE_SHADOW ? n : NULL) != NULL)
+			return (H_LIKE);
+		if (cmp_rule_on(c, m, RULE_TIME) &&
 		    instant_parse(n->s, n->len, &t) == 0)
 			return (H_TIME ^ instant_hash(&t));
 		return (dx_hash(n->s, n->len, 0));
 	case J_ARRAY:
+		/* An empty array fits any: one hash for all arrays. */
+		if (c->shape)
+			return (H_CONT);
 		h = H_CONT;
-		unordered = m.pat[RULE_UNORDERED] != NULL;
+		unordered = m->pat[RULE_UNORDERED] != NULL;
 		for (j = i + 1, idx = 0; j < n->end; j = NODE(c, side, j)->end,
 		    idx++) {
 			cmp_push(c, NULL, 0, idx, &mk);
@@ -378,6 +468,7 @@ cmp_hash(struct cmp *c, int side, uint32_t i)
 			cmp_push(c, k->s, k->len, 0, &mk);
 			cmp_match(c, &mm);
 			if (mm.pat[RULE_IGNORE] == NULL &&
+			    !cmp_rule_on(c, &mm, RULE_ADDED) &&
 			    (!cmp_rule_on(c, &mm, RULE_MISSING) ||
 			    !json_is_default(c->doc[side], j + 1)))
 				h += cmp_mix(((uint64_t)k->n << 32 | k->len) ^
@@ -386,6 +477,31 @@ cmp_hash(struct cmp *c, int side, uint32_t i)
 		}
 		return (h);
 	}
+}
+
+/*
+ * The hash of node I of SIDE at the current path: equal values (under
+ * the rules) have equal hashes. Containers sum their children's mixed
+ * hashes, leaving out ignored members and, where missing_equals_default
+ * or allow_added hold, default or maybe added ones; an empty container
+ * hashes as null does where null_equals_empty holds. In a shape_only
+ * subtree scalars hash by type and arrays alike.
+ */
+static uint64_t
+cmp_hash(struct cmp *c, int side, uint32_t i)
+{
+	struct match	 m;
+	uint64_t	 h;
+
+	cmp_match(c, &m);
+	if (m.pat[RULE_IGNORE] != NULL)
+		return (H_IGNORED);
+	if (c->shape || !cmp_rule_on(c, &m, RULE_SHAPE))
+		return (cmp_hash_node(c, side, i, &m));
+	c->shape++;
+	h = cmp_hash_node(c, side, i, &m);
+	c->shape--;
+	return (h);
 }
 
 /* Orders elements by hash, then position. */
@@ -654,6 +770,8 @@ cmp_duplicates(struct cmp *c, const uint32_t *a, size_t na,
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] != NULL)
 		return (cmp_forgive_name(c, m.pat[RULE_IGNORE]->name));
+	if (na == 0 && cmp_rule_on(c, &m, RULE_ADDED))
+		return (cmp_forgive(c, &m, RULE_ADDED));
 	return (cmp_report_values(c, OP_DUPLICATE, a, na, b, nb, 1));
 }
 
@@ -754,12 +872,122 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 	return (cmp_object_rest(c, a, b, ka, kb) | differs);
 }
 
+/*
+ * Finds, for each element of EA (NA of them, on side SIDE), an element
+ * of EB (NB, sorted by hash, of the other side) of the same shape:
+ * those without one are unused and the others used.
+ */
+static void
+cmp_shape_partners(struct cmp *c, int side, struct elem *ea, size_t na,
+    const struct elem *eb, size_t nb)
+{
+	const struct elem	*lo;
+	struct mark		 mk;
+	size_t			 i, l, h, tries;
+	int			 saved = c->forgave;
+
+	c->quiet++;
+	for (i = 0; i < na; i++) {
+		if (c->shape_work > SHAPE_WORK_MAX) {
+			cmp_rule_error(c, NULL, side, "work limit reached");
+			break;
+		}
+		for (l = 0, h = nb; l < h; ) {
+			if (eb[(l + h) / 2].hash < ea[i].hash)
+				l = (l + h) / 2 + 1;
+			else
+				h = (l + h) / 2;
+		}
+		cmp_push(c, NULL, 0, ea[i].index, &mk);
+		for (lo = eb + l, tries = 0; lo < eb + nb &&
+		    lo->hash == ea[i].hash && tries < SHAPE_CANDIDATES;
+		    lo++, tries++) {
+			if (!(side == SIDE_PRIMARY ?
+			    cmp_value(c, ea[i].node, lo->node, 0) :
+			    cmp_value(c, lo->node, ea[i].node, 0))) {
+				ea[i].used = 1;
+				break;
+			}
+		}
+		cmp_pop(c, &mk);
+	}
+	c->quiet--;
+	c->forgave = saved;
+}
+
+/*
+ * Compares two arrays in a shape_only subtree: as the sets of their
+ * elements' shapes, an empty array fitting any. An element whose shape
+ * the other side lacks is removed (the primary's) or added (the
+ * shadow's), reported for the first element of each hash only.
+ */
+static int
+cmp_shape_array(struct cmp *c, uint32_t a, uint32_t b)
+{
+	struct elem	*e[2], *sorted;
+	struct mark	 mk;
+	size_t		 n[2], i, j, k;
+	int		 s, differs = 0, forgave = c->forgave;
+
+	n[0] = NODE(c, 0, a)->n;
+	n[1] = NODE(c, 1, b)->n;
+	if (n[0] == 0 || n[1] == 0)
+		return (n[0] != n[1] ? cmp_shape_forgive(c) : 0);
+	/* In order first: the usual case, and equal values count nothing. */
+	if (n[0] == n[1]) {
+		c->quiet++;
+		c->forgave = 0;
+		differs = cmp_array(c, a, b);
+		s = c->forgave;
+		c->quiet--;
+		c->forgave = forgave;
+		if (!differs)
+			return (s ? cmp_shape_forgive(c) : 0);
+		differs = 0;
+	}
+	e[0] = cmp_elems(c, SIDE_PRIMARY, a);
+	e[1] = cmp_elems(c, SIDE_SHADOW, b);
+	for (s = SIDE_PRIMARY; s <= SIDE_SHADOW; s++) {
+		sorted = dx_reallocarray(NULL, n[!s], sizeof(*sorted));
+		memcpy(sorted, e[!s], n[!s] * sizeof(*sorted));
+		qsort(sorted, n[!s], sizeof(*sorted), cmp_elemcmp);
+		cmp_shape_partners(c, s, e[s], n[s], sorted, n[!s]);
+		free(sorted);
+	}
+	for (s = SIDE_PRIMARY; s <= SIDE_SHADOW && !(differs && c->quiet);
+	    s++) {
+		/* The first element of each missing shape, in order. */
+		for (i = j = 0; i < n[s]; i++)
+			if (!e[s][i].used)
+				e[s][j++] = e[s][i];
+		qsort(e[s], j, sizeof(*e[s]), cmp_elemcmp);
+		for (i = k = 0; i < j; i++)
+			if (i == 0 || e[s][i].hash != e[s][i - 1].hash)
+				e[s][k++] = e[s][i];
+		qsort(e[s], k, sizeof(*e[s]), cmp_elemcmp_index);
+		for (i = 0; i < k; i++) {
+			cmp_push(c, NULL, 0, e[s][i].index, &mk);
+			differs |= s == SIDE_PRIMARY ?
+			    cmp_value(c, e[s][i].node, J_NONE, 0) :
+			    cmp_value(c, J_NONE, e[s][i].node, 0);
+			cmp_pop(c, &mk);
+		}
+	}
+	free(e[0]);
+	free(e[1]);
+	/* Equal as sets, not in order: values or lengths were forgiven. */
+	if (!differs)
+		cmp_shape_forgive(c);
+	return (differs);
+}
+
 /* Compares A and B, neither ignored (see cmp_value). */
 static int
 cmp_inner(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
     int member)
 {
 	const struct jnode	*x, *y;
+	const struct pattern	*p;
 	struct instant		 ia, ib;
 
 	if (a == J_NONE || b == J_NONE)
@@ -778,8 +1006,11 @@ cmp_inner(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 		return (0);
 	case J_FALSE:
 	case J_TRUE:
-		return (x->type == y->type ? 0 : cmp_report(c, OP_CHANGED, a,
-		    b));
+		if (x->type == y->type)
+			return (0);
+		if (c->shape)
+			return (cmp_shape_forgive(c));
+		return (cmp_report(c, OP_CHANGED, a, b));
 	case J_NUMBER:
 		if ((x->len == y->len && memcmp(x->s, y->s, x->len) == 0) ||
 		    num_equal(x->s, x->len, y->s, y->len))
@@ -787,6 +1018,8 @@ cmp_inner(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 		if (num_close(x->s, x->len, y->s, y->len,
 		    c->rules->tolerance))
 			return (cmp_forgive_name(c, "float_tolerance"));
+		if (c->shape)
+			return (cmp_shape_forgive(c));
 		return (cmp_report(c, OP_CHANGED, a, b));
 	case J_STRING:
 		if (x->len == y->len && memcmp(x->s, y->s, x->len) == 0)
@@ -796,14 +1029,48 @@ cmp_inner(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 		    instant_parse(y->s, y->len, &ib) == 0 &&
 		    instant_equal(&ia, &ib))
 			return (cmp_forgive(c, m, RULE_TIME));
+		if (c->shape)
+			return (cmp_shape_forgive(c));
+		if (c->lo < c->hi && (p = cmp_like(c, x, y)) != NULL)
+			return (cmp_forgive_name(c, p->name));
 		return (cmp_report(c, OP_CHANGED, a, b));
 	case J_ARRAY:
+		if (c->shape)
+			return (cmp_shape_array(c, a, b));
 		if (m->pat[RULE_UNORDERED] != NULL)
 			return (cmp_unordered(c, a, b));
 		return (cmp_array(c, a, b));
 	default:
 		return (cmp_object(c, a, b));
 	}
+}
+
+/* Whether a shape_only subtree starts at the current path. */
+static inline int
+cmp_shape_starts(const struct cmp *c, const struct match *m)
+{
+	return (c->mode[RULE_SHAPE] != MODE_OFF && !c->shape &&
+	    cmp_rule_on(c, m, RULE_SHAPE));
+}
+
+/*
+ * Compares A and B, neither ignored, in the shape_only subtree that
+ * starts here: its value differences count once, as its pattern.
+ */
+static int
+cmp_enter(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
+    int member)
+{
+	int	 differs, saved = c->shape_forgave;
+
+	c->shape++;
+	c->shape_forgave = 0;
+	differs = cmp_inner(c, a, b, m, member);
+	c->shape--;
+	if (c->shape_forgave)
+		cmp_forgive(c, m, RULE_SHAPE);
+	c->shape_forgave = saved;
+	return (differs);
 }
 
 /*
@@ -817,9 +1084,12 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 	struct match	 m;
 	int		 differs;
 
+	if (c->shape)
+		c->shape_work++;
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] == NULL)
-		return (cmp_inner(c, a, b, &m, member));
+		return (cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m,
+		    member) : cmp_inner(c, a, b, &m, member));
 	if (c->quiet) {
 		c->forgave = 1;
 		return (0);
@@ -827,7 +1097,8 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 	/* Ignored: forgiven, and counted only if it differs. */
 	c->quiet++;
 	c->noignore++;
-	differs = cmp_inner(c, a, b, &m, member);
+	differs = cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m, member) :
+	    cmp_inner(c, a, b, &m, member);
 	c->noignore--;
 	c->quiet--;
 	if (differs)
@@ -868,6 +1139,7 @@ compare_json(struct diff_result *res, const struct diff_rules *rules,
 	c.hi = c.nps;
 	differs = cmp_value(&c, a != NULL ? 0 : J_NONE, b != NULL ? 0 : J_NONE,
 	    0);
+	shape_scratch_clear(&c.scratch);
 	free(c.ps);
 	free(c.segs);
 	return (differs);

@@ -142,6 +142,7 @@ struct pattern {
 	char		*name;	/* "KEY TEXT", the forgiven counter's name */
 	struct pseg	*segs;
 	size_t		 nsegs;
+	struct shape	*shape;	/* ignore_like: the value's shape */
 };
 
 int		 pattern_compile(struct pattern *, const char *, size_t,
@@ -154,6 +155,24 @@ uint64_t	 pattern_step(const struct pattern *, uint64_t, const char *,
 int		 pattern_matches(const struct pattern *, uint64_t);
 void		 pointer_escape(struct dbuf *, const char *, size_t);
 int		 pointer_token(const char **, char **, size_t *, char **);
+char		*pointer_unquote(const char *, size_t *, char **);
+
+/* shape.c: value shapes and PCRE2 regular expressions (ignore_like). */
+#define SHAPE_MATCH_LIMIT	100000	/* pcre2_set_match_limit */
+#define SHAPE_DEPTH_LIMIT	10000	/* pcre2_set_depth_limit */
+#define SHAPE_HEAP_LIMIT	1024	/* KiB, pcre2_set_heap_limit */
+
+struct shape;
+/* What one comparison's regex matches write: its own, never shared. */
+struct shape_scratch {
+	void		*md;	/* pcre2_match_data, made when first needed */
+};
+struct shape	*shape_parse(const char *, char **);
+struct shape	*shape_copy(const struct shape *);
+void		 shape_free(struct shape *);
+int		 shape_match(const struct shape *, struct shape_scratch *,
+		    const char *, size_t, const char **);
+void		 shape_scratch_clear(struct shape_scratch *);
 
 /* rules.c: what [diff] and [route NAME] say. */
 enum rule_kind {
@@ -162,6 +181,9 @@ enum rule_kind {
 	RULE_NULL,		/* null_equals_empty */
 	RULE_MISSING,		/* missing_equals_default */
 	RULE_TIME,		/* timestamps */
+	RULE_LIKE,		/* ignore_like */
+	RULE_ADDED,		/* allow_added */
+	RULE_SHAPE,		/* shape_only */
 	RULE_NKINDS
 };
 
@@ -177,12 +199,24 @@ enum profile {
 	PROFILE_GO_RUST
 };
 
+/* A status_equal item: a class (5xx) or a set of equal codes. */
+struct status_eq {
+	char		*name;		/* "status_equal ITEM" */
+	int		 class;		/* 1 to 5, or 0 for a set */
+	int		*codes;
+	size_t		 ncodes;
+};
+
 struct diff_rules {
 	struct pattern	*pats;
 	size_t		 npats;
 	char		**headers;	/* ignore_headers, lowercased */
 	char		**header_names;	/* "ignore_headers NAME" */
 	size_t		 nheaders;
+	char		**volatile_hdrs; /* lowercased; "x-b3-*": a prefix */
+	size_t		 nvolatile;
+	struct status_eq *status_eq;
+	size_t		 nstatus_eq;
 	double		 tolerance;	/* float_tolerance; 0: exact */
 	enum rule_mode	 mode[RULE_NKINDS];	/* RULE_NULL and later */
 	enum profile	 profile;
@@ -190,6 +224,9 @@ struct diff_rules {
 
 enum rule_mode	 rules_mode(const struct diff_rules *, int);
 const char	*rules_kind_name(int);
+const char	*rules_status_equal(const struct diff_rules *, int, int);
+int		 rules_header_volatile(const struct diff_rules *, const char *,
+		    size_t);
 
 /* result.c: the differences, notes and forgiven counts found. */
 enum diff_kind {
@@ -225,7 +262,8 @@ struct diff_forgiven {
 
 struct diff_note {
 	enum side	 side;
-	const char	*note;	/* "unparseable", "truncated", "undecodable" */
+	const char	*note;	/* "unparseable", "truncated", "undecodable",
+				   "rule_error" */
 	char		*detail;
 };
 
@@ -239,6 +277,7 @@ struct diff_result {
 	size_t			 nforgiven;
 	struct diff_note	*notes;
 	size_t			 nnotes;
+	size_t			 rule_errors;	/* regex matches that failed */
 };
 
 struct diff_entry *result_add(struct diff_result *, enum diff_kind,
@@ -248,6 +287,8 @@ void		 result_set_value(struct diff_entry *, enum side,
 void		 result_forgive(struct diff_result *, const char *, size_t);
 void		 result_note(struct diff_result *, enum side, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
+void		 result_rule_error(struct diff_result *, enum side,
+		    const char *, const char *, const char *);
 
 /* headers.c: status and headers. */
 void		 headers_compare(struct diff_result *,

@@ -1,5 +1,6 @@
 /*
- * diff_compare(): status, then headers, then bodies.
+ * diff_compare(): status (status_equal may forgive it), then headers,
+ * then bodies.
  *
  * Bodies are compared as JSON when both are JSON: a JSON media type
  * (application/json, any +json), or none and a body that parses. An
@@ -126,6 +127,7 @@ diff_compare(const struct diff_rules *rules, const struct diff_response *a,
 	struct diff_result	*res;
 	struct diff_entry	*e;
 	struct body		 ba, bb;
+	const char		*name;
 	char			 num[16];
 	int			 n;
 
@@ -133,6 +135,9 @@ diff_compare(const struct diff_rules *rules, const struct diff_response *a,
 	if (cap == 0)
 		cap = DIFF_BODY_CAP;
 	if (a->status != b->status &&
+	    (name = rules_status_equal(rules, a->status, b->status)) != NULL)
+		result_forgive(res, name, 1);
+	else if (a->status != b->status &&
 	    (e = result_add(res, KIND_STATUS, OP_CHANGED, "", 0)) != NULL) {
 		n = snprintf(num, sizeof(num), "%d", a->status);
 		result_set_value(e, SIDE_PRIMARY, num, (size_t)n, 0);

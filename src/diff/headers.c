@@ -9,9 +9,11 @@
  * is dropped: JSON is UTF-8 and defines no charset (RFC 8259 11).
  *
  * Never compared: hop-by-hop and framing headers, those a Connection
- * header names, Date, the ignore_headers list, and Content-Encoding when
- * both bodies were decoded (the bodies are then compared decoded, so the
- * coding is transport, as Content-Length is).
+ * header names, the ignore_headers list, and Content-Encoding when both
+ * bodies were decoded (the bodies are then compared decoded, so the
+ * coding is transport, as Content-Length is). Volatile headers (Date,
+ * trace ids, ...: volatile_headers) compare by presence only: their
+ * values are not compared, but one side without them is a difference.
  */
 #include "config.h"
 
@@ -25,7 +27,7 @@
 
 static const char *const never_compared[] = {
 	"connection", "keep-alive", "transfer-encoding", "content-length",
-	"te", "trailer", "upgrade", "date"
+	"te", "trailer", "upgrade"
 };
 
 struct hent {
@@ -380,6 +382,11 @@ hdr_compare_one(struct diff_result *res, const struct diff_rules *r,
 			free(lname);
 			return;
 		}
+	}
+	/* Volatile values differ every time: not counted as forgiven. */
+	if (na > 0 && nb > 0 && rules_header_volatile(r, lname, h->nlen)) {
+		free(lname);
+		return;
 	}
 	e = result_add(res, KIND_HEADER, na == 0 ? OP_ADDED : nb == 0 ?
 	    OP_REMOVED : OP_CHANGED, lname, h->nlen);

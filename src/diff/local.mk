@@ -8,6 +8,7 @@ libsddiff_a_SOURCES = \
 	src/diff/number.c \
 	src/diff/timestamp.c \
 	src/diff/pointer.c \
+	src/diff/shape.c \
 	src/diff/rules.c \
 	src/diff/result.c \
 	src/diff/headers.c \
@@ -18,7 +19,7 @@ noinst_HEADERS += include/shadowdiff/diff.h
 
 # Its unit test links only the engine, not the daemon's modules.
 DIFF_TEST_LIBS = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
-	$(ZLIB_LIBS) $(CHECK_LIBS)
+	$(ZLIB_LIBS) $(PCRE2_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/check_diff
 TESTS += tests/check_diff
 tests_check_diff_SOURCES = tests/check_diff.c
@@ -28,6 +29,7 @@ tests_check_diff_LDADD = $(DIFF_TEST_LIBS)
 noinst_PROGRAMS += bench/diff/bench-diff
 bench_diff_bench_diff_SOURCES = bench/diff/bench-diff.c
 bench_diff_bench_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/diff
-bench_diff_bench_diff_LDADD = libsddiff.a $(JANSSON_LIBS) $(ZLIB_LIBS)
+bench_diff_bench_diff_LDADD = libsddiff.a $(JANSSON_LIBS) $(ZLIB_LIBS) \
+	$(PCRE2_LIBS)
 
 EXTRA_DIST += docs/diff.md

@@ -83,6 +83,42 @@ pointer_token(const char **sp, char **word, size_t *len, char **cause)
 	return (1);
 }
 
+/*
+ * A word of a list as it means: WORD (*LEN bytes), or the string it
+ * holds if it is quoted as a JSON string; allocated, NUL-terminated,
+ * *LEN updated. NULL with *CAUSE if the quoting is bad or hides a NUL.
+ */
+char *
+pointer_unquote(const char *word, size_t *len, char **cause)
+{
+	struct jdoc	 d;
+	char		*s;
+	size_t		 n;
+
+	if (*len == 0 || word[0] != '"')
+		return (dx_strndup(word, *len));
+	/* Quoted: a JSON string, decoded by the JSON parser. */
+	if (json_parse(&d, (const unsigned char *)word, *len) == -1 ||
+	    d.nodes[0].type != J_STRING) {
+		if (d.nodes != NULL)
+			json_free(&d);
+		*cause = dx_asprintf("a valid JSON string, not %.*s",
+		    (int)*len, word);
+		return (NULL);
+	}
+	n = d.nodes[0].len;
+	s = dx_strndup(d.nodes[0].s, n);
+	json_free(&d);
+	if (strlen(s) != n) {
+		*cause = dx_asprintf("a word without NUL, not %.*s",
+		    (int)*len, word);
+		free(s);
+		return (NULL);
+	}
+	*len = n;
+	return (s);
+}
+
 /* Adds segment [S, S+LEN) of a pointer to P, unescaped. */
 static int
 pattern_add_segment(struct pattern *p, const char *s, size_t len,
@@ -141,34 +177,14 @@ int
 pattern_compile(struct pattern *p, const char *word, size_t len,
     char **cause)
 {
-	struct jdoc	 d;
 	const char	*s, *end, *seg, *slash;
 	int		 rc;
 
 	p->text = dx_strndup(word, len);
 	p->segs = NULL;
 	p->nsegs = 0;
-	if (len > 0 && word[0] == '"') {
-		/* Quoted: a JSON string, decoded by the JSON parser. */
-		if (json_parse(&d, (const unsigned char *)word, len) == -1 ||
-		    d.nodes[0].type != J_STRING) {
-			if (d.nodes != NULL)
-				json_free(&d);
-			*cause = dx_asprintf("a valid JSON string, not %s",
-			    p->text);
-			return (-1);
-		}
-		s = dx_strndup(d.nodes[0].s, d.nodes[0].len);
-		len = d.nodes[0].len;
-		json_free(&d);
-		if (memchr(s, '\0', len) != NULL) {
-			*cause = dx_asprintf("a pattern without NUL, not %s",
-			    p->text);
-			free((char *)s);
-			return (-1);
-		}
-	} else
-		s = dx_strndup(word, len);
+	if ((s = pointer_unquote(word, &len, cause)) == NULL)
+		return (-1);
 	rc = 0;
 	if (len > 0 && s[0] != '/') {
 		*cause = dx_asprintf("a JSON Pointer pattern starting with "
@@ -195,6 +211,7 @@ pattern_copy(struct pattern *p, const struct pattern *src)
 	p->kind = src->kind;
 	p->text = dx_strdup(src->text);
 	p->name = dx_strdup(src->name);
+	p->shape = src->shape != NULL ? shape_copy(src->shape) : NULL;
 	p->nsegs = src->nsegs;
 	p->segs = dx_reallocarray(NULL, src->nsegs, sizeof(*p->segs));
 	for (i = 0; i < src->nsegs; i++) {
@@ -216,6 +233,7 @@ pattern_clear(struct pattern *p)
 	free(p->segs);
 	free(p->text);
 	free(p->name);
+	shape_free(p->shape);
 	memset(p, 0, sizeof(*p));
 }
 

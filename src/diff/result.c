@@ -102,6 +102,27 @@ result_note(struct diff_result *res, enum side side, const char *note,
 	va_end(ap);
 }
 
+/*
+ * Counts a rule that could not be applied to SIDE's value at PATH (a
+ * regex match past its limits), noted once per rule NAME and result:
+ * the count says how often.
+ */
+void
+result_rule_error(struct diff_result *res, enum side side, const char *name,
+    const char *why, const char *path)
+{
+	size_t	 i, n = strlen(name);
+
+	res->rule_errors++;
+	for (i = 0; i < res->nnotes; i++)
+		if (strcmp(res->notes[i].note, "rule_error") == 0 &&
+		    strncmp(res->notes[i].detail, name, n) == 0 &&
+		    res->notes[i].detail[n] == ':')
+			return;
+	result_note(res, side, "rule_error", "%s: %s at %s", name, why,
+	    path[0] == '\0' ? "\"\"" : path);
+}
+
 /* Replaces the values of header differences named in NAMES. */
 void
 diff_result_redact(struct diff_result *res, const char *const *names)
@@ -170,6 +191,13 @@ size_t
 diff_result_nnotes(const struct diff_result *res)
 {
 	return (res->nnotes);
+}
+
+/* Rule matches that failed (a regex past its limits). */
+size_t
+diff_result_rule_errors(const struct diff_result *res)
+{
+	return (res->rule_errors);
 }
 
 /* The name of a kind of difference, as in records. */
@@ -285,7 +313,10 @@ diff_result_json(const struct diff_result *res, size_t limit)
 		    strlen(res->notes[i].detail));
 		dbuf_addc(&b, '}');
 	}
-	dbuf_adds(&b, "]}");
+	dbuf_adds(&b, "]");
+	if (res->rule_errors > 0)
+		dbuf_printf(&b, ",\"rule_errors\":%zu", res->rule_errors);
+	dbuf_addc(&b, '}');
 	return (dbuf_finish(&b));
 }
 
@@ -327,6 +358,8 @@ diff_result_text(const struct diff_result *res, size_t limit)
 		dbuf_printf(&b, "note: %s %s: %s\n",
 		    side_names[res->notes[i].side], res->notes[i].note,
 		    res->notes[i].detail);
+	if (res->rule_errors > 0)
+		dbuf_printf(&b, "rule errors: %zu\n", res->rule_errors);
 	for (i = 0; i < res->nforgiven; i++)
 		dbuf_printf(&b, "forgiven by %s: %zu\n",
 		    res->forgiven[i].rule, res->forgiven[i].count);

@@ -4,8 +4,8 @@
  * never changed, so every diff thread reads it without locks.
  *
  * A route starts as a copy of the global rules. The list keys (ignore,
- * ignore_headers, unordered) add to that copy, so a global ignore
- * pattern holds in every route; the other keys replace what was
+ * ignore_like, ignore_headers, unordered) add to that copy, so a global
+ * ignore pattern holds in every route; the other keys replace what was
  * inherited. null_equals_empty and timestamps left unset take their
  * value from the profile, whatever the order of the keys.
  */
@@ -21,7 +21,17 @@
 
 static const char *const rule_keys[RULE_NKINDS] = {
 	"ignore", "unordered", "null_equals_empty", "missing_equals_default",
-	"timestamps"
+	"timestamps", "ignore_like", "allow_added", "shape_only"
+};
+
+/*
+ * volatile_headers by default: values that differ on every exchange
+ * (dates, ids, trace context) but whose presence is part of the
+ * contract. ETag is left out: a changed ETag can be a real difference.
+ */
+static const char *const volatile_default[] = {
+	"date", "age", "x-request-id", "traceparent", "tracestate",
+	"x-b3-*", "server-timing"
 };
 
 /* The key of a rule kind, as the config file and the counters name it. */
@@ -40,8 +50,64 @@ rules_mode(const struct diff_rules *r, int kind)
 	if (r->profile == PROFILE_GO_RUST &&
 	    (kind == RULE_NULL || kind == RULE_TIME))
 		return (MODE_ALL);
-	return (kind == RULE_IGNORE || kind == RULE_UNORDERED ?
-	    MODE_PATHS : MODE_OFF);
+	return (kind == RULE_IGNORE || kind == RULE_UNORDERED ||
+	    kind == RULE_LIKE ? MODE_PATHS : MODE_OFF);
+}
+
+/* Appends a copy of NAME to the volatile headers. */
+static void
+rules_add_volatile(struct diff_rules *r, const char *name)
+{
+	r->volatile_hdrs = dx_reallocarray(r->volatile_hdrs, r->nvolatile + 1,
+	    sizeof(*r->volatile_hdrs));
+	r->volatile_hdrs[r->nvolatile++] = dx_strdup(name);
+}
+
+/* Appends a copy of status_equal item E. */
+static void
+rules_add_status_eq(struct diff_rules *r, const struct status_eq *e)
+{
+	struct status_eq	*n;
+
+	r->status_eq = dx_reallocarray(r->status_eq, r->nstatus_eq + 1,
+	    sizeof(*r->status_eq));
+	n = &r->status_eq[r->nstatus_eq++];
+	n->name = dx_strdup(e->name);
+	n->class = e->class;
+	n->ncodes = e->ncodes;
+	n->codes = NULL;
+	if (e->ncodes > 0) {
+		n->codes = dx_reallocarray(NULL, e->ncodes, sizeof(*n->codes));
+		memcpy(n->codes, e->codes, e->ncodes * sizeof(*n->codes));
+	}
+}
+
+/* Empties the volatile headers. */
+static void
+rules_clear_volatile(struct diff_rules *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nvolatile; i++)
+		free(r->volatile_hdrs[i]);
+	free(r->volatile_hdrs);
+	r->volatile_hdrs = NULL;
+	r->nvolatile = 0;
+}
+
+/* Empties status_equal. */
+static void
+rules_clear_status_eq(struct diff_rules *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nstatus_eq; i++) {
+		free(r->status_eq[i].name);
+		free(r->status_eq[i].codes);
+	}
+	free(r->status_eq);
+	r->status_eq = NULL;
+	r->nstatus_eq = 0;
 }
 
 /* New rules: a copy of INHERIT, or the defaults. */
@@ -52,8 +118,16 @@ diff_rules_new(const struct diff_rules *inherit)
 	size_t			 i;
 
 	r = dx_calloc(1, sizeof(*r));
-	if (inherit == NULL)
+	if (inherit == NULL) {
+		for (i = 0; i < sizeof(volatile_default) /
+		    sizeof(volatile_default[0]); i++)
+			rules_add_volatile(r, volatile_default[i]);
 		return (r);
+	}
+	for (i = 0; i < inherit->nvolatile; i++)
+		rules_add_volatile(r, inherit->volatile_hdrs[i]);
+	for (i = 0; i < inherit->nstatus_eq; i++)
+		rules_add_status_eq(r, &inherit->status_eq[i]);
 	r->npats = inherit->npats;
 	r->pats = dx_reallocarray(NULL, r->npats, sizeof(*r->pats));
 	for (i = 0; i < r->npats; i++)
@@ -88,6 +162,8 @@ diff_rules_free(struct diff_rules *r)
 	}
 	free(r->headers);
 	free(r->header_names);
+	rules_clear_volatile(r);
+	rules_clear_status_eq(r);
 	free(r);
 }
 
@@ -105,6 +181,41 @@ rules_bool(const char *v)
 }
 
 /*
+ * Reads the shape that follows pattern PAT in an ignore_like list at
+ * *VALUE into *SHAPE. Returns the shape as written (allocated, for the
+ * counter's name), or NULL with *CAUSE.
+ */
+static char *
+rules_shape(const char **value, const char *pat, struct shape **shape,
+    char **cause)
+{
+	char	*word, *text, *why = NULL;
+	size_t	 len;
+	int	 rc;
+
+	if ((rc = pointer_token(value, &word, &len, cause)) == -1)
+		return (NULL);
+	if (rc == 0) {
+		*cause = dx_asprintf("a value shape after %s, such as uuid, "
+		    "base64url:43 or regex:^[0-9a-f]{40}$", pat);
+		return (NULL);
+	}
+	if ((text = pointer_unquote(word, &len, cause)) == NULL) {
+		free(word);
+		return (NULL);
+	}
+	*shape = shape_parse(text, &why);
+	free(text);
+	if (*shape == NULL) {
+		*cause = dx_asprintf("%s (for %s)", why, pat);
+		free(why);
+		free(word);
+		return (NULL);
+	}
+	return (word);
+}
+
+/*
  * Parses VALUE, a list of patterns, and adds them to R as KIND. Either
  * every pattern is added or, with -1 and *CAUSE, none.
  */
@@ -114,7 +225,7 @@ rules_add_patterns(struct diff_rules *r, int kind, const char *value,
 {
 	struct pattern	*p, *add = NULL;
 	size_t		 nadd = 0, len, i;
-	char		*word;
+	char		*word, *shape;
 	int		 rc;
 
 	while ((rc = pointer_token(&value, &word, &len, cause)) == 1) {
@@ -129,14 +240,27 @@ rules_add_patterns(struct diff_rules *r, int kind, const char *value,
 		p = &add[nadd++];
 		memset(p, 0, sizeof(*p));
 		p->kind = kind;
-		p->name = dx_asprintf("%s %s", rule_keys[kind], word);
 		rc = pattern_compile(p, word, len, cause);
+		if (rc == 0 && kind == RULE_LIKE) {
+			/* ignore_like: each pattern is followed by a shape. */
+			if ((shape = rules_shape(&value, word, &p->shape,
+			    cause)) == NULL)
+				rc = -1;
+			else {
+				p->name = dx_asprintf("%s %s %s",
+				    rule_keys[kind], word, shape);
+				free(shape);
+			}
+		} else
+			p->name = dx_asprintf("%s %s", rule_keys[kind], word);
 		free(word);
 		if (rc == -1)
 			break;
 	}
 	if (rc == 0 && nadd == 0) {
-		*cause = dx_asprintf("one or more JSON Pointer "
+		*cause = dx_asprintf(kind == RULE_LIKE ? "one or more JSON "
+		    "Pointer patterns each followed by a value shape, such as "
+		    "/token base64url:43" : "one or more JSON Pointer "
 		    "patterns, such as /items/*/etag");
 		rc = -1;
 	}
@@ -284,6 +408,207 @@ rules_add_headers(struct diff_rules *r, const char *value, char **cause)
 	return (0);
 }
 
+/* Parses a status code of three digits, 100 to 599; -1 if not one. */
+static int
+rules_status_code(const char *s, size_t len)
+{
+	if (len != 3 || s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' ||
+	    s[2] < '0' || s[2] > '9')
+		return (-1);
+	return ((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'));
+}
+
+/* Parses one status_equal item: 5xx, or 404=410[=...]. */
+static int
+rules_status_item(const char *w, size_t len, struct status_eq *e)
+{
+	const char	*p, *eq;
+	int		 code;
+
+	memset(e, 0, sizeof(*e));
+	if (len == 3 && w[0] >= '1' && w[0] <= '5' &&
+	    (w[1] == 'x' || w[1] == 'X') && (w[2] == 'x' || w[2] == 'X')) {
+		e->class = w[0] - '0';
+		return (0);
+	}
+	for (p = w; p <= w + len; p = eq + 1) {
+		if ((eq = memchr(p, '=', (size_t)(w + len - p))) == NULL)
+			eq = w + len;
+		if ((code = rules_status_code(p, (size_t)(eq - p))) == -1)
+			break;
+		e->codes = dx_reallocarray(e->codes, e->ncodes + 1,
+		    sizeof(*e->codes));
+		e->codes[e->ncodes++] = code;
+	}
+	if (p <= w + len || e->ncodes < 2) {
+		free(e->codes);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Sets status_equal: classes (5xx, or "class" for all of them) and sets
+ * of equal codes (404=410), or no. Replaces what was inherited.
+ */
+static int
+rules_set_status_equal(struct diff_rules *r, const char *value,
+    char **cause)
+{
+	struct diff_rules	 tmp;
+	struct status_eq	 e;
+	char			*word;
+	size_t			 len;
+	int			 rc, c;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (strcmp(value, "no") == 0 || strcmp(value, "none") == 0) {
+		rules_clear_status_eq(r);
+		return (0);
+	}
+	while ((rc = pointer_token(&value, &word, &len, cause)) == 1) {
+		if (strcmp(word, "class") == 0) {
+			for (c = 1; c <= 5; c++) {
+				memset(&e, 0, sizeof(e));
+				e.class = c;
+				e.name = dx_asprintf("status_equal %dxx", c);
+				rules_add_status_eq(&tmp, &e);
+				free(e.name);
+			}
+		} else if (rules_status_item(word, len, &e) == 0) {
+			e.name = dx_asprintf("status_equal %s", word);
+			rules_add_status_eq(&tmp, &e);
+			free(e.name);
+			free(e.codes);
+		} else {
+			*cause = dx_asprintf("status classes (5xx, or class for "
+			    "all) and equal codes (404=410), or no; %s is "
+			    "neither", word);
+			rc = -1;
+		}
+		free(word);
+		if (rc == -1)
+			break;
+	}
+	if (rc == 0 && tmp.nstatus_eq == 0) {
+		*cause = dx_asprintf("status classes (5xx, or class for all) "
+		    "and equal codes (404=410), or no");
+		rc = -1;
+	}
+	if (rc == 0) {
+		rules_clear_status_eq(r);
+		r->status_eq = tmp.status_eq;
+		r->nstatus_eq = tmp.nstatus_eq;
+		tmp.status_eq = NULL;
+		tmp.nstatus_eq = 0;
+	}
+	rules_clear_status_eq(&tmp);
+	return (rc);
+}
+
+/* The status_equal item that makes statuses A and B equal, or NULL. */
+const char *
+rules_status_equal(const struct diff_rules *r, int a, int b)
+{
+	const struct status_eq	*e;
+	size_t			 i, j;
+	int			 ina, inb;
+
+	for (i = 0; i < r->nstatus_eq; i++) {
+		e = &r->status_eq[i];
+		if (e->class != 0) {
+			if (a / 100 == e->class && b / 100 == e->class)
+				return (e->name);
+			continue;
+		}
+		for (j = 0, ina = inb = 0; j < e->ncodes; j++) {
+			ina |= e->codes[j] == a;
+			inb |= e->codes[j] == b;
+		}
+		if (ina && inb)
+			return (e->name);
+	}
+	return (NULL);
+}
+
+/*
+ * Sets volatile_headers: header names (a final '*' makes a prefix),
+ * "default" for the default list, or no. Replaces what was inherited.
+ */
+static int
+rules_set_volatile(struct diff_rules *r, const char *value, char **cause)
+{
+	struct diff_rules	 tmp;
+	char			*word;
+	size_t			 len, i;
+	int			 rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (strcmp(value, "no") == 0 || strcmp(value, "none") == 0) {
+		rules_clear_volatile(r);
+		return (0);
+	}
+	while ((rc = pointer_token(&value, &word, &len, cause)) == 1) {
+		if (strcmp(word, "default") == 0) {
+			for (i = 0; i < sizeof(volatile_default) /
+			    sizeof(volatile_default[0]); i++)
+				rules_add_volatile(&tmp, volatile_default[i]);
+			free(word);
+			continue;
+		}
+		for (i = 0; i < len; i++) {
+			if (!rules_tchar((unsigned char)word[i]) ||
+			    (word[i] == '*' && i + 1 < len))
+				break;
+			if (word[i] >= 'A' && word[i] <= 'Z')
+				word[i] += 'a' - 'A';
+		}
+		if (i < len || strcmp(word, "*") == 0) {
+			*cause = dx_asprintf("header names (a name prefix ends "
+			    "in *, as x-b3-*), default, or no; %s is none of "
+			    "them", word);
+			free(word);
+			rc = -1;
+			break;
+		}
+		rules_add_volatile(&tmp, word);
+		free(word);
+	}
+	if (rc == 0 && tmp.nvolatile == 0) {
+		*cause = dx_asprintf("header names, default, or no");
+		rc = -1;
+	}
+	if (rc == 0) {
+		rules_clear_volatile(r);
+		r->volatile_hdrs = tmp.volatile_hdrs;
+		r->nvolatile = tmp.nvolatile;
+		tmp.volatile_hdrs = NULL;
+		tmp.nvolatile = 0;
+	}
+	rules_clear_volatile(&tmp);
+	return (rc);
+}
+
+/* Whether header NAME (any case) is volatile: its value never counts. */
+int
+rules_header_volatile(const struct diff_rules *r, const char *name,
+    size_t len)
+{
+	const char	*v;
+	size_t		 i, n;
+
+	for (i = 0; i < r->nvolatile; i++) {
+		v = r->volatile_hdrs[i];
+		n = strlen(v);
+		if (n > 0 && v[n - 1] == '*') {
+			if (len >= n - 1 && dx_eqcase(name, n - 1, v, n - 1))
+				return (1);
+		} else if (dx_eqcase(name, len, v, n))
+			return (1);
+	}
+	return (0);
+}
+
 /* Sets float_tolerance: a finite relative tolerance >= 0. */
 static int
 rules_set_tolerance(struct diff_rules *r, const char *value, char **cause)
@@ -306,7 +631,9 @@ rules_set_tolerance(struct diff_rules *r, const char *value, char **cause)
 /* The keys diff_rules_set() knows. */
 static const char *const diff_keys[] = {
 	"ignore", "ignore_headers", "unordered", "float_tolerance",
-	"null_equals_empty", "missing_equals_default", "timestamps", "profile"
+	"null_equals_empty", "missing_equals_default", "timestamps", "profile",
+	"ignore_like", "allow_added", "shape_only", "status_equal",
+	"volatile_headers"
 };
 
 /* Applies KEY = V, V without surrounding blanks; see diff_rules_set. */
@@ -323,6 +650,16 @@ rules_apply(struct diff_rules *r, const char *key, const char *value,
 		return (rules_add_patterns(r, RULE_IGNORE, value, cause));
 	if (strcmp(key, "unordered") == 0)
 		return (rules_add_patterns(r, RULE_UNORDERED, value, cause));
+	if (strcmp(key, "ignore_like") == 0)
+		return (rules_add_patterns(r, RULE_LIKE, value, cause));
+	if (strcmp(key, "allow_added") == 0)
+		return (rules_set_mode(r, RULE_ADDED, NULL, value, cause));
+	if (strcmp(key, "shape_only") == 0)
+		return (rules_set_mode(r, RULE_SHAPE, NULL, value, cause));
+	if (strcmp(key, "status_equal") == 0)
+		return (rules_set_status_equal(r, value, cause));
+	if (strcmp(key, "volatile_headers") == 0)
+		return (rules_set_volatile(r, value, cause));
 	if (strcmp(key, "ignore_headers") == 0)
 		return (rules_add_headers(r, value, cause));
 	if (strcmp(key, "float_tolerance") == 0)
