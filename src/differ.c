@@ -42,6 +42,7 @@ struct differ {
 	_Atomic uint64_t	 compared;
 	_Atomic uint64_t	 verdicts[RECORD_VERDICTS];
 	_Atomic uint64_t	 dropped;
+	_Atomic uint64_t	 rule_errors;
 
 	/* By route (stats.h ids), and forgiven differences by rule. */
 	struct differ_route {
@@ -71,6 +72,9 @@ differ_tally(struct differ *d, size_t route, enum record_verdict v,
 	atomic_fetch_add_explicit(&r->verdicts[v], 1, memory_order_relaxed);
 	if (res == NULL)
 		return;
+	if ((count = diff_result_rule_errors(res)) > 0)
+		atomic_fetch_add_explicit(&d->rule_errors, count,
+		    memory_order_relaxed);
 	for (k = 0; k < DIFF_KINDS; k++)
 		if ((count = diff_result_kind_count(res, k)) > 0)
 			atomic_fetch_add_explicit(&r->kinds[k], count,
@@ -362,6 +366,7 @@ differ_counts(struct differ *d, struct differ_counts *c)
 	c->mismatches = atomic_load(&d->verdicts[RECORD_MISMATCH]);
 	c->shadow_errors = atomic_load(&d->verdicts[RECORD_SHADOW_ERROR]);
 	c->dropped = atomic_load(&d->dropped);
+	c->rule_errors = atomic_load(&d->rule_errors);
 	pthread_mutex_lock(&d->lock);
 	c->depth = d->len;
 	c->bytes = d->bytes;

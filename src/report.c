@@ -207,6 +207,12 @@ static const struct report_figure report_figures[] = {
 	    NULL },
 	{ NULL, NULL, NULL, NULL, NULL, REPORT_LINE_COMPARED, NULL,
 	    REPORT_ALL(verdict_totals), NULL, NULL },
+	{ "shadowdiff_diff_rule_errors_total", "counter",
+	    "Rules that could not decide within their bounds (a regular "
+	    "expression's match limit, shape_only's work bound).", NULL,
+	    "diff", 0, NULL,
+	    REPORT_ONE("rule_errors", NULL, R_FIELD(dc.rule_errors)), NULL,
+	    NULL },
 	{ "shadowdiff_diff_queue_depth", "gauge",
 	    "Exchanges waiting for a diff thread.", NULL, "diff_queue", 0,
 	    NULL, REPORT_ONE("depth", NULL, R_FIELD(diff_depth)), NULL,

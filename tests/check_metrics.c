@@ -37,8 +37,9 @@ static struct tu_proc	primary, shadow, daemon_;
 static char		logpath[PATH_MAX];
 static int		admin_port;
 
+/* The daemon with the [route users] section's lines ROUTE added. */
 static void
-start(void)
+start_route(const char *route)
 {
 	char	 conf[PATH_MAX + 1024];
 
@@ -52,11 +53,17 @@ start(void)
 	    "[shadow]\nurl = http://127.0.0.1:%d\n"
 	    "[diff]\nthreads = 1\nprofile = go-rust\n"
 	    "[log]\npath = %s\nlog_matches = 100%%\n"
-	    "[route users]\nmatch = /api/users/*\n",
-	    primary.port, shadow.port, logpath);
+	    "[route users]\nmatch = /api/users/*\n%s",
+	    primary.port, shadow.port, logpath, route);
 	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
 	admin_port = tu_proc_port(&daemon_, "admin endpoint on 127.0.0.1:");
 	ck_assert_int_gt(admin_port, 0);
+}
+
+static void
+start(void)
+{
+	start_route("");
 }
 
 static void
@@ -492,6 +499,32 @@ START_TEST(test_healthz_at_sigterm)
 }
 END_TEST
 
+/*
+ * A rule that cannot decide within its bound is counted: a regular
+ * expression that backtracks exponentially on the created_at strings
+ * of /api/users/1 (they differ between the flavors, compared as text
+ * here) hits PCRE2's match limit, and the value is compared as if the
+ * rule did not hold.
+ */
+START_TEST(test_rule_errors)
+{
+	struct tu_resp	 r;
+	json_t		*o;
+
+	start_route("timestamps = no\nignore_like = /created_at "
+	    "regex:^([0-9]|[0-9]|[-T:.Z])*[a-z]$\n");
+	request(GET("/api/users/1"), 200);
+	o = stats_compared(1);
+	ck_assert_int_ge(at(o, "diff/rule_errors"), 1);
+	json_decref(o);
+	admin_get("GET", "/metrics", &r);
+	ck_assert(strstr(r.body, "\nshadowdiff_diff_rule_errors_total ") !=
+	    NULL);
+	ck_assert(!has_line(r.body, "shadowdiff_diff_rule_errors_total 0"));
+	tu_resp_free(&r);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -506,6 +539,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_admin_crowded);
 	tcase_add_test(tc, test_admin_timeouts);
 	tcase_add_test(tc, test_healthz_at_sigterm);
+	tcase_add_test(tc, test_rule_errors);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -27,6 +27,7 @@ struct differ_counts {
 	uint64_t	mismatches;
 	uint64_t	shadow_errors;
 	uint64_t	dropped;	/* refused: queue full */
+	uint64_t	rule_errors;	/* rules that hit a bound (diff.h) */
 	size_t		depth;		/* waiting now */
 	size_t		bytes;		/* held by those waiting */
 };
