@@ -15,6 +15,7 @@ LDADD = $(TEST_LIBS)
 # Every test program, registered here and nowhere else: tests/NAME is
 # built from tests/NAME.c and linked with LDADD unless said below.
 TEST_PROGS = \
+	tests/check_testutil \
 	tests/check_config \
 	tests/check_http \
 	tests/check_diff \

@@ -62,30 +62,37 @@ tu_build_path(const char *name)
 }
 
 static char	tu_dir[64];
+static pid_t	tu_dir_pid;	/* the process that made tu_dir */
 
 static void
 tu_tmpdir_remove(void)
 {
 	char	 cmd[128];
 
-	if (tu_dir[0] != '\0' && getpid() == (pid_t)strtol(
-	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
+	if (tu_dir[0] != '\0' && getpid() == tu_dir_pid) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tu_dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cannot remove %s\n", tu_dir);
 	}
 }
 
-/* A temporary directory of this process, removed when it exits. */
+/*
+ * A temporary directory of this process, removed when it exits. It is
+ * new and empty: a failed test leaves its directory behind (Check ends
+ * it with _exit), and a name made of the PID alone would be reused with
+ * its files by a later process given the same PID.
+ */
 const char *
 tu_tmpdir(void)
 {
-	if (tu_dir[0] == '\0' || getpid() != (pid_t)strtol(
-	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
-		snprintf(tu_dir, sizeof(tu_dir), "/tmp/sdtest.%ld",
+	if (tu_dir[0] == '\0' || getpid() != tu_dir_pid) {
+		snprintf(tu_dir, sizeof(tu_dir), "/tmp/sdtest.%ld.XXXXXX",
 		    (long)getpid());
-		if (mkdir(tu_dir, 0700) == -1 && errno != EEXIST)
+		if (mkdtemp(tu_dir) == NULL) {
+			tu_dir[0] = '\0';
 			return (NULL);
+		}
+		tu_dir_pid = getpid();
 		atexit(tu_tmpdir_remove);
 	}
 	return (tu_dir);
