@@ -18,6 +18,7 @@ TEST_PROGS = \
 	tests/check_testutil \
 	tests/check_config \
 	tests/check_http \
+	tests/check_upstream \
 	tests/check_diff \
 	tests/check_compare \
 	tests/check_mirror \
