@@ -85,13 +85,7 @@ stats(void)
 static long long
 at(json_t *o, const char *path)
 {
-	char	 buf[256], *p, *last;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = strtok_r(buf, "/", &last); p != NULL && o != NULL;
-	    p = strtok_r(NULL, "/", &last))
-		o = json_object_get(o, p);
-	return (json_is_integer(o) ? (long long)json_integer_value(o) : -1);
+	return (tu_json_int(o, path));
 }
 
 /* Sends RAW through the daemon; expects STATUS. */
@@ -315,7 +309,7 @@ START_TEST(test_health_and_errors)
 {
 	struct tu_resp	 r;
 	char		 allow[64];
-	int		 fd;
+	int		 fd, i;
 
 	start();
 	admin_get("GET", "/healthz", &r);
@@ -333,12 +327,17 @@ START_TEST(test_health_and_errors)
 
 	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
 	ck_assert_int_eq(tu_send_str(fd, GET("/sleep/1500")), 0);
-	usleep(200 * 1000);
+	ck_assert_int_eq(tu_backend_wait(primary.port, 1), 0);
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
-	usleep(200 * 1000);
-	admin_get("GET", "/healthz", &r);
+	/* Draining from when the signal is handled: bounded. */
+	for (i = 0; i < WAIT_MS / POLL_MS; i++) {
+		admin_get("GET", "/healthz", &r);
+		tu_resp_free(&r);
+		if (r.status == 503)
+			break;
+		usleep(POLL_MS * 1000);
+	}
 	ck_assert_int_eq(r.status, 503);
-	tu_resp_free(&r);
 	/* The request in flight still gets its answer. */
 	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
