@@ -717,9 +717,9 @@ tu_admin_stats(struct tu_proc *p)
 	return (o);
 }
 
-/* The integer at the slash-separated PATH of O, or -1. */
-long long
-tu_json_int(json_t *o, const char *path)
+/* The member at the slash-separated PATH of O, or NULL. */
+static json_t *
+tu_json_at(json_t *o, const char *path)
 {
 	char	 buf[256], *p, *last;
 
@@ -727,7 +727,40 @@ tu_json_int(json_t *o, const char *path)
 	for (p = strtok_r(buf, "/", &last); p != NULL && o != NULL;
 	    p = strtok_r(NULL, "/", &last))
 		o = json_object_get(o, p);
+	return (o);
+}
+
+/* The integer at the slash-separated PATH of O, or -1. */
+long long
+tu_json_int(json_t *o, const char *path)
+{
+	o = tu_json_at(o, path);
 	return (json_is_integer(o) ? (long long)json_integer_value(o) : -1);
+}
+/* The sum of the integer members of the object at PATH of O. */
+long long
+tu_json_sum(json_t *o, const char *path)
+{
+	json_t		*v;
+	const char	*key;
+	long long	 sum = 0;
+
+	json_object_foreach(tu_json_at(o, path), key, v)
+		if (json_is_integer(v))
+			sum += (long long)json_integer_value(v);
+	return (sum);
+}
+/* The exchanges compared, over all routes, in the daemon's /stats O. */
+long long
+tu_compared(json_t *o)
+{
+	json_t		*route;
+	const char	*name;
+	long long	 n = 0;
+
+	json_object_foreach(json_object_get(o, "routes"), name, route)
+		n += tu_json_sum(route, "compared");
+	return (n);
 }
 
 /*
@@ -747,10 +780,8 @@ tu_mirrors_settled(struct tu_proc *p)
 	dropped = tu_json_int(o, "mirrors_dropped/overloaded") +
 	    tu_json_int(o, "diff_queue/dropped");
 	json_object_foreach(json_object_get(o, "routes"), name, route)
-		open += tu_json_int(route, "mirrored") -
-		    tu_json_int(route, "compared/match") -
-		    tu_json_int(route, "compared/mismatch") -
-		    tu_json_int(route, "compared/shadow_error");
+		open += tu_json_int(route, "mirrored");
+	open -= tu_compared(o);
 	json_decref(o);
 	return (open <= dropped);
 }

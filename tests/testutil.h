@@ -90,6 +90,10 @@ int	tu_backend_wait(int, long);
 json_t	*tu_admin_stats(struct tu_proc *);
 /* The integer at the slash-separated PATH of a JSON object, or -1. */
 long long tu_json_int(json_t *, const char *);
+/* The sum of the integer members of the object at PATH of a JSON object. */
+long long tu_json_sum(json_t *, const char *);
+/* The exchanges compared, over all routes, in the daemon's /stats. */
+long long tu_compared(json_t *);
 /*
  * Waits (bounded) until every exchange the daemon mirrored so far is
  * compared or dropped; 0 or -1. With one diff thread, the record of an
