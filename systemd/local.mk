@@ -19,7 +19,4 @@ dist_logrotate_DATA = conf/logrotate/shadowdiff
 AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-systemdsystemunitdir='$${dc_install_base}/lib/systemd/system'
 
-# systemd-analyze verify and the exposure score, where systemd is.
-TESTS += tests/check-systemd.sh
-EXTRA_DIST += tests/check-systemd.sh
-check_DATA = systemd/shadowdiff.service
+# Its test, tests/check-systemd.sh, is listed in tests/local.mk.

@@ -102,13 +102,7 @@ stats(void)
 static long long
 at(json_t *o, const char *path)
 {
-	char	 buf[256], *p, *last;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = strtok_r(buf, "/", &last); p != NULL && o != NULL;
-	    p = strtok_r(NULL, "/", &last))
-		o = json_object_get(o, p);
-	return (json_is_integer(o) ? (long long)json_integer_value(o) : -1);
+	return (tu_json_int(o, path));
 }
 
 /* Sends RAW through the daemon; expects STATUS. */

@@ -578,7 +578,7 @@ START_TEST(test_primary_reset_502)
 
 	fd = tu_connect(daemon_.port);
 	tu_send_str(fd, "GET /sleep/2000 HTTP/1.1\r\nHost: t\r\n\r\n");
-	usleep(200 * 1000);
+	ck_assert_int_eq(tu_backend_wait(backend.port, 1), 0);
 	/* The primary dies with our request in flight. */
 	ck_assert_int_eq(tu_proc_stop(&backend, SIGKILL), 128 + SIGKILL);
 	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
@@ -751,6 +751,27 @@ upgrade_backend(int *port)
 	_exit(0);
 }
 
+/*
+ * Waits (bounded) until the primary has closed the pooled connection:
+ * the daemon, which watches its idle ones, holds none.
+ */
+static void
+wait_primary_closed(void)
+{
+	json_t		*o;
+	long long	 deadline = tu_now_ms() + 5000, n;
+
+	do {
+		o = tu_admin_stats(&daemon_);
+		n = tu_json_int(o, "connections/primary");
+		json_decref(o);
+		if (n == 0)
+			return;
+		usleep(20 * 1000);
+	} while (tu_now_ms() < deadline);
+	ck_abort_msg("%lld connections to the primary still open", n);
+}
+
 START_TEST(test_pool_closed_by_primary)
 {
 	struct tu_resp	 r;
@@ -766,18 +787,18 @@ START_TEST(test_pool_closed_by_primary)
 		exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 		ck_assert_int_eq(r.status, 200);
 		tu_resp_free(&r);
-		usleep(400 * 1000);
+		wait_primary_closed();
 		/* Neither a POST nor a GET may fail for it. */
 		exchange("POST /echo HTTP/1.1\r\nHost: t\r\n"
 		    "Content-Length: 2\r\n\r\nhi", &r);
 		ck_assert_int_eq(r.status, 200);
 		ck_assert_str_eq(r.body, "hi");
 		tu_resp_free(&r);
-		usleep(400 * 1000);
+		wait_primary_closed();
 		exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 		ck_assert_int_eq(r.status, 200);
 		tu_resp_free(&r);
-		usleep(400 * 1000);
+		wait_primary_closed();
 	}
 	ck_assert(!tu_proc_output_has(&daemon_, "502 Bad Gateway"));
 }
@@ -820,7 +841,7 @@ START_TEST(test_drain_on_sigterm)
 	idle = tu_connect(daemon_.port);
 	fd = tu_connect(daemon_.port);
 	tu_send_str(fd, "GET /sleep/700 HTTP/1.1\r\nHost: t\r\n\r\n");
-	usleep(200 * 1000);
+	ck_assert_int_eq(tu_backend_wait(backend.port, 1), 0);
 	kill(daemon_.pid, SIGTERM);
 	/* The request in flight completes; the idle connection is closed. */
 	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);

@@ -128,6 +128,29 @@ records(size_t n)
 	return (records_in(logpath, n));
 }
 
+/*
+ * The records of the first log once the last of them is of URI, or
+ * there are more than N (bounded).
+ */
+static json_t *
+records_until(const char *uri, size_t n)
+{
+	json_t	*all;
+	size_t	 len;
+	int	 i;
+
+	for (i = 0;; i++) {
+		all = records(1);
+		len = json_array_size(all);
+		if (len > n || i >= WAIT_MS / POLL_MS || strcmp(
+		    json_string_value(json_object_get(json_array_get(all,
+		    len - 1), "uri")), uri) == 0)
+			return (all);
+		json_decref(all);
+		usleep(POLL_MS * 1000);
+	}
+}
+
 /* The record's diffs has a header difference. */
 static int
 has_header_diff(json_t *rec)
@@ -160,11 +183,10 @@ START_TEST(test_reload_rules)
 	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
 	ck_assert(wait_output("SIGHUP: configuration 2 loaded"));
 	get_ok("/api/health");		/* now equal: no record */
-	get_ok("/api/users/2");		/* the sentinel */
-	all = records(2);
-	usleep(300 * 1000);
-	json_decref(all);
-	all = records(2);
+	/* The sentinel's record comes after any other. */
+	ck_assert_int_eq(tu_mirrors_wait(&daemon_), 0);
+	get_ok("/api/users/2");
+	all = records_until("/api/users/2", 2);
 	ck_assert_uint_eq(json_array_size(all), 2);
 	rec = json_array_get(all, 1);
 	ck_assert_str_eq(json_string_value(json_object_get(rec, "uri")),
@@ -218,10 +240,21 @@ END_TEST
 struct load {
 	int		 port;
 	atomic_int	 stop;
-	long		 ok;
+	atomic_long	 ok;
 	long		 failed;
 	char		 why[128];	/* the last failure */
 };
+
+/* Waits (bounded) until L has done more than N requests; whether it has. */
+static int
+load_past(struct load *l, long n)
+{
+	int	 i;
+
+	for (i = 0; i < WAIT_MS / POLL_MS && atomic_load(&l->ok) <= n; i++)
+		usleep(POLL_MS * 1000);
+	return (atomic_load(&l->ok) > n);
+}
 
 static void *
 load_main(void *arg)
@@ -297,8 +330,7 @@ START_TEST(test_reload_under_load)
 			ck_assert_msg(wait_output(want), "no \"%s\"", want);
 		}
 		/* Requests go on between reloads. */
-		usleep(100 * 1000);
-		ck_assert_int_gt(l.ok, before);
+		ck_assert(load_past(&l, before));
 	}
 	atomic_store(&l.stop, 1);
 	pthread_join(t, NULL);
@@ -392,12 +424,13 @@ START_TEST(test_reload_listeners)
 	ck_assert(hello_on(fd));
 	close(fd);
 
-	usleep(100 * 1000);
+	/* And so do the others, on the listener kept. */
+	ck_assert(load_past(&l, atomic_load(&l.ok) > 10 ? atomic_load(&l.ok) :
+	    10));
 	atomic_store(&l.stop, 1);
 	pthread_join(t, NULL);
 	ck_assert_msg(l.failed == 0, "%ld failed, the last: %s", l.failed,
 	    l.why);
-	ck_assert_int_gt(l.ok, 10);
 }
 END_TEST
 
@@ -442,7 +475,8 @@ START_TEST(test_reload_backend)
 	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
 	ck_assert_int_eq(tu_send_str(fd,
 	    "GET /sleep/700 HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-	usleep(150 * 1000);		/* at the old primary now */
+	/* At the old primary now. */
+	ck_assert_int_eq(tu_backend_wait(primary.port, 1), 0);
 
 	conf_primary = other.port;
 	write_conf(daemon_.conf, "127.0.0.1:0", "");

@@ -163,23 +163,6 @@ records_wait(size_t n)
 	return (all);
 }
 
-/*
- * Waits for N records, then a while longer: exactly N must be there,
- * none written late. Returns them.
- */
-static json_t *
-records_exactly(size_t n)
-{
-	json_t	*all = records_wait(n);
-
-	json_decref(all);
-	usleep(300 * 1000);
-	all = records_wait(n);
-	ck_assert_msg(json_array_size(all) == n, "%zu records, expected "
-	    "exactly %zu", json_array_size(all), n);
-	return (all);
-}
-
 /* The record whose uri is URI, or NULL. */
 static json_t *
 record_for(json_t *all, const char *uri)
@@ -202,6 +185,46 @@ str(json_t *obj, const char *key)
 
 	ck_assert_msg(s != NULL, "no string %s", key);
 	return (s);
+}
+
+#define SENTINEL_ID	"records-exactly-sentinel"
+
+/*
+ * Exactly N records, none written late; returns them. Once every mirror
+ * so far is settled, a sentinel GET of PATH (the test's config must
+ * write its record) goes through: with one worker and one diff thread
+ * its record is written after any earlier one, so when it is there,
+ * all are. The sentinel's record is not returned.
+ */
+static json_t *
+records_exactly(size_t n, const char *path)
+{
+	json_t	*all, *rec, *mine;
+	size_t	 i;
+	int	 tries;
+
+	ck_assert_msg(tu_mirrors_wait(&daemon_) == 0,
+	    "mirrors not compared in time");
+	get_ok(path, "X-Shadowdiff-Id: " SENTINEL_ID "\r\n");
+	for (tries = 0;; tries++) {
+		all = records_wait(n + 1);
+		json_array_foreach(all, i, rec)
+			if (strcmp(str(rec, "id"), SENTINEL_ID) == 0)
+				break;
+		if (i < json_array_size(all) || tries >= WAIT_MS / POLL_MS)
+			break;
+		json_decref(all);
+		usleep(POLL_MS * 1000);
+	}
+	ck_assert_msg(i < json_array_size(all), "no sentinel record");
+	mine = json_array();
+	json_array_foreach(all, i, rec)
+		if (strcmp(str(rec, "id"), SENTINEL_ID) != 0)
+			json_array_append(mine, rec);
+	json_decref(all);
+	ck_assert_msg(json_array_size(mine) == n, "%zu records, expected "
+	    "exactly %zu", json_array_size(mine), n);
+	return (mine);
 }
 
 /* The record's diffs as text: "kind path op primary shadow; ..." */
@@ -267,7 +290,7 @@ START_TEST(test_mismatch_kinds)
 	get_ok("/api/users/2", NULL);
 	get_ok("/api/orders?user=1", NULL);
 	get_ok("/api/orders/404", NULL);
-	all = records_exactly(4);
+	all = records_exactly(4, "/api/users/2");
 	/* A header, by its lower-case name, on the route "default". */
 	assert_diffs(all, "/api/health",
 	    "header server changed \"sd-backend-go\" \"sd-backend-rust\"");
@@ -306,12 +329,7 @@ END_TEST
 static void
 assert_only_sentinel(void)
 {
-	json_t	*all;
-
-	get_ok("/api/users/2", NULL);
-	all = records_exactly(1);
-	ck_assert_ptr_nonnull(record_for(all, "/api/users/2"));
-	json_decref(all);
+	json_decref(records_exactly(0, "/api/users/2"));
 }
 
 /* Equal exchanges write nothing by default; log_matches writes them. */
@@ -430,7 +448,7 @@ END_TEST
 START_TEST(test_sampling_by_key)
 {
 	json_t	*all, *rec;
-	char	 path[64], key[16];
+	char	 path[64], key[16], sentinel[64] = "";
 	size_t	 i, want = 0;
 	int	 u, round;
 
@@ -439,8 +457,10 @@ START_TEST(test_sampling_by_key)
 	    "ignore_headers = server\n");
 	for (u = 0; u < 40; u++) {
 		snprintf(key, sizeof(key), "u%d", u);
-		if (mirror_key_sampled(0.4, key, strlen(key)))
-			want += 2;
+		if (!mirror_key_sampled(0.4, key, strlen(key)))
+			continue;
+		want += 2;
+		snprintf(sentinel, sizeof(sentinel), "/hello?user=%s", key);
 	}
 	/* Not all in, not all out: the test means something. */
 	ck_assert_uint_gt(want, 10);
@@ -450,7 +470,7 @@ START_TEST(test_sampling_by_key)
 			snprintf(path, sizeof(path), "/hello?user=u%d", u);
 			get_ok(path, NULL);
 		}
-	all = records_exactly(want);
+	all = records_exactly(want, sentinel);
 	json_array_foreach(all, i, rec) {
 		snprintf(key, sizeof(key), "%s",
 		    strstr(str(rec, "uri"), "=") + 1);
@@ -540,7 +560,7 @@ START_TEST(test_partial_body)
 	get_ok("/bytes/300000", NULL);
 	/* Bodies equal up to the cap, different after it. */
 	get_ok("/json/200000", NULL);
-	all = records_exactly(1);
+	all = records_exactly(1, "/api/users/2");
 	rec = record_for(all, "/json/200000");
 	ck_assert_ptr_nonnull(rec);
 	ck_assert_uint_eq(json_array_size(json_object_get(rec, "diffs")), 1);
@@ -690,12 +710,8 @@ START_TEST(test_max_inflight)
 	    "");
 	for (i = 0; i < 6; i++)
 		get_ok("/hello", NULL);
-	all = records_exactly(2);
-	json_decref(all);
-	/* Once they timed out, mirroring goes on. */
-	get_ok("/hello", NULL);
-	all = records_wait(3);
-	ck_assert_uint_eq(json_array_size(all), 3);
+	/* The sentinel shows that, once they timed out, mirroring goes on. */
+	all = records_exactly(2, "/hello");
 	json_decref(all);
 }
 END_TEST
@@ -725,12 +741,19 @@ START_TEST(test_drain_compares)
 }
 END_TEST
 
-/* SIGUSR1 while records are written: none is lost across the files. */
+/*
+ * SIGUSR1 while records are written: none is lost across the files, and
+ * none is written twice. Under load the daemon may leave requests
+ * unmirrored (max_inflight) or drop mirrors (overloaded): its /stats
+ * accounts for each of the 200 requests, and every exchange compared
+ * has exactly one record.
+ */
 START_TEST(test_reopen)
 {
-	char	 moved[PATH_MAX + 8];
-	json_t	*a, *b;
-	int	 i;
+	char		 moved[PATH_MAX + 8];
+	json_t		*a = NULL, *b = NULL, *o;
+	long long	 compared;
+	int		 i;
 
 	start_pair("", "log_matches = 100%\n", "");
 	snprintf(moved, sizeof(moved), "%s.1", logpath);
@@ -738,29 +761,41 @@ START_TEST(test_reopen)
 		if (i == 100) {
 			ck_assert_int_eq(rename(logpath, moved), 0);
 			ck_assert_int_eq(kill(daemon_.pid, SIGUSR1), 0);
+			/* Handled: records from now on go to the new file. */
+			ck_assert(tu_proc_wait_output(&daemon_, "SIGUSR1: "
+			    "reopening the divergence log", WAIT_MS));
 		}
 		get_ok(i % 2 ? "/hello" : "/api/users/2", NULL);
 	}
-	/* Wait for all of them in the two files together. */
+	ck_assert_int_eq(tu_mirrors_wait(&daemon_), 0);
+	o = tu_admin_stats(&daemon_);
+	ck_assert_ptr_nonnull(o);
+	compared = tu_compared(o);
+	ck_assert_int_eq(compared + tu_json_sum(o, "not_mirrored") +
+	    tu_json_sum(o, "mirrors_dropped"), 200);
+	json_decref(o);
+	/* Wait for their records in the two files together. */
 	for (i = 0; i < WAIT_MS / POLL_MS; i++) {
-		a = records_of(moved);
-		b = records_of(logpath);
-		if (json_array_size(a) + json_array_size(b) >= 200)
-			break;
 		json_decref(a);
 		json_decref(b);
-		a = b = NULL;
+		a = records_of(moved);
+		b = records_of(logpath);
+		if ((long long)(json_array_size(a) + json_array_size(b)) >=
+		    compared)
+			break;
 		usleep(POLL_MS * 1000);
 	}
-	ck_assert_ptr_nonnull(a);
-	ck_assert_uint_eq(json_array_size(a) + json_array_size(b), 200);
+	ck_assert_int_eq(json_array_size(a) + json_array_size(b), compared);
 	ck_assert_uint_gt(json_array_size(b), 0);
 	ck_assert_int_eq(tu_validate_records(moved), 0);
 	ck_assert_int_eq(tu_validate_records(logpath), 0);
 	json_decref(a);
 	json_decref(b);
-	ck_assert(tu_proc_output_has(&daemon_, "reopening the divergence "
-	    "log"));
+	o = tu_admin_stats(&daemon_);
+	ck_assert_int_eq(tu_json_int(o, "log/written"), compared);
+	ck_assert_int_eq(tu_json_int(o, "log/lost"), 0);
+	ck_assert_int_eq(tu_json_int(o, "log/dropped"), 0);
+	json_decref(o);
 }
 END_TEST
 

@@ -397,25 +397,41 @@ START_TEST(test_sni)
 }
 END_TEST
 
-/* A silent client is cut at handshake_timeout; others are served. */
-START_TEST(test_handshake_timeout)
+/* Opens a TLS connection, sends one request, closes; the time it took. */
+static long long
+tls_hello_ms(void)
 {
 	struct tls_conn	 c;
-	long long	 t0;
-	int		 fd;
+	long long	 t0 = tu_now_ms();
 
-	start_tls_listener("handshake_timeout = 300ms");
-	fd = tu_connect(daemon_.port);
-	ck_assert_int_ge(fd, 0);
-	t0 = tu_now_ms();
-	/* Meanwhile the worker serves another client at once. */
 	ck_assert_int_eq(tls_open(&c, daemon_.port, "localhost", 0), 0);
 	ck_assert_int_eq(tls_request(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n"
 	    "\r\n", NULL, 0), 200);
-	ck_assert_int_lt(tu_now_ms() - t0, 250);
 	tls_close(&c);
-	ck_assert(tu_wait_closed(fd, 2000));
-	ck_assert_int_ge(tu_now_ms() - t0, 250);
+	return (tu_now_ms() - t0);
+}
+
+/*
+ * A silent client is cut at handshake_timeout; others are served
+ * meanwhile, as fast as without it. No absolute time is asserted: the
+ * sanitizers' handshakes are slow. The bound is relative to the same
+ * exchange without the silent client, with the 1s timeout as the margin
+ * a worker held up by the silent client would exceed.
+ */
+START_TEST(test_handshake_timeout)
+{
+	long long	 alone, t0;
+	int		 fd;
+
+	start_tls_listener("handshake_timeout = 1s");
+	alone = tls_hello_ms();
+	fd = tu_connect(daemon_.port);
+	ck_assert_int_ge(fd, 0);
+	t0 = tu_now_ms();
+	ck_assert_int_lt(tls_hello_ms(), alone + 500);
+	ck_assert(tu_wait_closed(fd, 5000));
+	/* Not much before its time (its timer started at the accept). */
+	ck_assert_int_ge(tu_now_ms() - t0, 900);
 	close(fd);
 	ck_assert_int_eq(figure("tls.failures.timeout"), 1);
 }

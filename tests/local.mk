@@ -13,68 +13,56 @@ tests_libtestutil_a_SOURCES = tests/testutil.c tests/testutil.h \
 TEST_LIBS = tests/libtestutil.a $(SHADOWDIFF_LIBS) $(CHECK_LIBS)
 LDADD = $(TEST_LIBS)
 
-# Integration: the daemon and sd-backend, as built by `make all`.
-check_PROGRAMS += tests/check_proxy
-TESTS += tests/check_proxy
-tests_check_proxy_SOURCES = tests/check_proxy.c
+# Every test program, registered here and nowhere else: tests/NAME is
+# built from tests/NAME.c and linked with LDADD unless said below.
+TEST_PROGS = \
+	tests/check_testutil \
+	tests/check_config \
+	tests/check_http \
+	tests/check_upstream \
+	tests/check_diff \
+	tests/check_compare \
+	tests/check_mirror \
+	tests/check_divlog \
+	tests/check_notify \
+	tests/check_admin \
+	tests/check_report \
+	tests/check_exchange \
+	tests/check_record \
+	tests/check_proxy \
+	tests/check_shadow \
+	tests/check_reload \
+	tests/check_metrics \
+	tests/check_tls
+# Every test script: the manual pages pass mandoc -T lint; the unit
+# passes systemd-analyze verify, with its exposure score, where systemd
+# is; no module reaches a header that docs/architecture.md's "never"
+# column forbids it.
+TEST_SH = \
+	tests/check-man.sh \
+	tests/check-systemd.sh \
+	tests/check-layers.sh
 
-# The divergence log's writer.
-check_PROGRAMS += tests/check_divlog
-TESTS += tests/check_divlog
-tests_check_divlog_SOURCES = tests/check_divlog.c
-EXTRA_DIST += tests/validate-records.py
+check_PROGRAMS += $(TEST_PROGS)
+TESTS += $(TEST_PROGS) $(TEST_SH)
+EXTRA_DIST += $(TEST_SH)
 
-# Integration: mirroring, diffing and the divergence log, with the test
-# backends (sd-backend, sd-misbehave) as primary and shadow.
-check_PROGRAMS += tests/check_shadow
-TESTS += tests/check_shadow
-tests_check_shadow_SOURCES = tests/check_shadow.c
+# What the programs need besides their .c:
+# - check_proxy, check_shadow, check_reload, check_metrics, check_tls run
+#   the daemon and sd-backend (tests/backend.mk), as built by `make all';
+# - check_shadow and check_metrics validate records with
+#   tests/validate-records.py; check_admin and check_metrics check
+#   /metrics with promtool (Debian package prometheus), where it is;
+# - check_tls makes its certificates with tests/gen-certs.sh;
+# - check-systemd.sh verifies the unit built for this prefix.
+EXTRA_DIST += tests/validate-records.py tests/gen-certs.sh
+check_DATA = systemd/shadowdiff.service
 
-# The mirror module: which requests go to the shadow, and why not.
-check_PROGRAMS += tests/check_mirror
-TESTS += tests/check_mirror
-tests_check_mirror_SOURCES = tests/check_mirror.c
+# check_diff links only the diff engine, not the daemon's modules.
+tests_check_diff_LDADD = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
+	$(ZLIB_LIBS) $(PCRE2_LIBS) $(CHECK_LIBS)
 
-# The sd_notify protocol, and the daemon speaking it.
-check_PROGRAMS += tests/check_notify
-TESTS += tests/check_notify
-tests_check_notify_SOURCES = tests/check_notify.c
-
-# The manual pages pass mandoc -T lint.
-TESTS += tests/check-man.sh
-EXTRA_DIST += tests/check-man.sh
-
-# The layers of docs/architecture.md: no module reaches a header its
-# "never does" column forbids.
-TESTS += tests/check-layers.sh
-EXTRA_DIST += tests/check-layers.sh
-
-# SIGHUP: live reload of what can change without a restart.
-check_PROGRAMS += tests/check_reload
-TESTS += tests/check_reload
-tests_check_reload_SOURCES = tests/check_reload.c
-
-# The admin endpoint and the Prometheus text writer (promtool checks
-# the writer's output: Debian package prometheus).
-check_PROGRAMS += tests/check_admin
-TESTS += tests/check_admin
-tests_check_admin_SOURCES = tests/check_admin.c
-
-# Integration: the admin endpoint's figures after known traffic, checked
-# exactly and by promtool; /healthz while serving and draining.
-check_PROGRAMS += tests/check_metrics
-TESTS += tests/check_metrics
-tests_check_metrics_SOURCES = tests/check_metrics.c
-
-# The figure table of /metrics, /stats and the exit summary, and the
-# counter families it shows (includes src/report.c).
-check_PROGRAMS += tests/check_report
-TESTS += tests/check_report
-tests_check_report_SOURCES = tests/check_report.c
-
-# Integration: TLS to clients and to backends, with certificates that
-# tests/gen-certs.sh makes for the run (the openssl command).
-check_PROGRAMS += tests/check_tls
-TESTS += tests/check_tls
-tests_check_tls_SOURCES = tests/check_tls.c
-EXTRA_DIST += tests/gen-certs.sh
+# check_compare runs the built shadowdiff-compare on files it writes.
+tests_check_compare_LDADD = tests/libtestutil.a $(JANSSON_LIBS) \
+	$(ZLIB_LIBS) $(CHECK_LIBS)
+EXTRA_tests_check_compare_DEPENDENCIES = shadowdiff-compare

@@ -62,30 +62,37 @@ tu_build_path(const char *name)
 }
 
 static char	tu_dir[64];
+static pid_t	tu_dir_pid;	/* the process that made tu_dir */
 
 static void
 tu_tmpdir_remove(void)
 {
 	char	 cmd[128];
 
-	if (tu_dir[0] != '\0' && getpid() == (pid_t)strtol(
-	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
+	if (tu_dir[0] != '\0' && getpid() == tu_dir_pid) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tu_dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cannot remove %s\n", tu_dir);
 	}
 }
 
-/* A temporary directory of this process, removed when it exits. */
+/*
+ * A temporary directory of this process, removed when it exits. It is
+ * new and empty: a failed test leaves its directory behind (Check ends
+ * it with _exit), and a name made of the PID alone would be reused with
+ * its files by a later process given the same PID.
+ */
 const char *
 tu_tmpdir(void)
 {
-	if (tu_dir[0] == '\0' || getpid() != (pid_t)strtol(
-	    strrchr(tu_dir, '.') + 1, NULL, 10)) {
-		snprintf(tu_dir, sizeof(tu_dir), "/tmp/sdtest.%ld",
+	if (tu_dir[0] == '\0' || getpid() != tu_dir_pid) {
+		snprintf(tu_dir, sizeof(tu_dir), "/tmp/sdtest.%ld.XXXXXX",
 		    (long)getpid());
-		if (mkdir(tu_dir, 0700) == -1 && errno != EEXIST)
+		if (mkdtemp(tu_dir) == NULL) {
+			tu_dir[0] = '\0';
 			return (NULL);
+		}
+		tu_dir_pid = getpid();
 		atexit(tu_tmpdir_remove);
 	}
 	return (tu_dir);
@@ -676,4 +683,123 @@ tu_backend_count(int port)
 		n = strtol(r.body + strlen("requests "), NULL, 10);
 	tu_resp_free(&r);
 	return (n);
+}
+
+/* Waits (bounded) until the backend on PORT counted N requests: 0 or -1. */
+int
+tu_backend_wait(int port, long n)
+{
+	long long	 deadline = tu_now_ms() + TU_IO_MS;
+
+	while (tu_backend_count(port) < n) {
+		if (tu_now_ms() >= deadline)
+			return (-1);
+		tu_sleep_ms(10);
+	}
+	return (0);
+}
+
+/* The daemon P's admin /stats, parsed (the port from its output). */
+json_t *
+tu_admin_stats(struct tu_proc *p)
+{
+	struct tu_resp	 r;
+	json_t		*o = NULL;
+	int		 port;
+
+	if ((port = tu_proc_port(p, "admin endpoint on 127.0.0.1:")) <= 0)
+		return (NULL);
+	r.body = NULL;
+	if (tu_exchange(port, "GET /stats HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: close\r\n\r\n", &r) == 0 && r.status == 200)
+		o = json_loads(r.body, 0, NULL);
+	tu_resp_free(&r);
+	return (o);
+}
+
+/* The member at the slash-separated PATH of O, or NULL. */
+static json_t *
+tu_json_at(json_t *o, const char *path)
+{
+	char	 buf[256], *p, *last;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = strtok_r(buf, "/", &last); p != NULL && o != NULL;
+	    p = strtok_r(NULL, "/", &last))
+		o = json_object_get(o, p);
+	return (o);
+}
+
+/* The integer at the slash-separated PATH of O, or -1. */
+long long
+tu_json_int(json_t *o, const char *path)
+{
+	o = tu_json_at(o, path);
+	return (json_is_integer(o) ? (long long)json_integer_value(o) : -1);
+}
+/* The sum of the integer members of the object at PATH of O. */
+long long
+tu_json_sum(json_t *o, const char *path)
+{
+	json_t		*v;
+	const char	*key;
+	long long	 sum = 0;
+
+	json_object_foreach(tu_json_at(o, path), key, v)
+		if (json_is_integer(v))
+			sum += (long long)json_integer_value(v);
+	return (sum);
+}
+/* The exchanges compared, over all routes, in the daemon's /stats O. */
+long long
+tu_compared(json_t *o)
+{
+	json_t		*route;
+	const char	*name;
+	long long	 n = 0;
+
+	json_object_foreach(json_object_get(o, "routes"), name, route)
+		n += tu_json_sum(route, "compared");
+	return (n);
+}
+
+/*
+ * Whether every exchange the daemon P mirrored so far has been compared,
+ * or dropped by the daemon (overloaded, diff queue full): its record, if
+ * it has one, is in the divergence log or on its way there.
+ */
+static int
+tu_mirrors_settled(struct tu_proc *p)
+{
+	json_t		*o, *route;
+	const char	*name;
+	long long	 open = 0, dropped;
+
+	if ((o = tu_admin_stats(p)) == NULL)
+		return (0);
+	dropped = tu_json_int(o, "mirrors_dropped/overloaded") +
+	    tu_json_int(o, "diff_queue/dropped");
+	json_object_foreach(json_object_get(o, "routes"), name, route)
+		open += tu_json_int(route, "mirrored");
+	open -= tu_compared(o);
+	json_decref(o);
+	return (open <= dropped);
+}
+
+/*
+ * Waits (bounded) until every exchange P mirrored so far is compared or
+ * dropped; 0 or -1. With one diff thread, a record of an exchange
+ * mirrored after this is written after all of theirs: a sentinel.
+ */
+int
+tu_mirrors_wait(struct tu_proc *p)
+{
+	long long	 deadline = tu_now_ms() + TU_IO_MS;
+
+	while (!tu_mirrors_settled(p)) {
+		if (tu_now_ms() >= deadline)
+			return (-1);
+		tu_sleep_ms(20);
+	}
+	return (0);
 }

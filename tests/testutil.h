@@ -84,5 +84,21 @@ int	tu_exchange(int, const char *, struct tu_resp *);
 int	tu_wait_closed(int, int);
 /* Requests received by the backend (its /stats). */
 long	tu_backend_count(int);
+/* Waits (bounded) until the backend on PORT counted N requests: 0 or -1. */
+int	tu_backend_wait(int, long);
+/* The daemon's admin /stats, parsed (the port from its output), or NULL. */
+json_t	*tu_admin_stats(struct tu_proc *);
+/* The integer at the slash-separated PATH of a JSON object, or -1. */
+long long tu_json_int(json_t *, const char *);
+/* The sum of the integer members of the object at PATH of a JSON object. */
+long long tu_json_sum(json_t *, const char *);
+/* The exchanges compared, over all routes, in the daemon's /stats. */
+long long tu_compared(json_t *);
+/*
+ * Waits (bounded) until every exchange the daemon mirrored so far is
+ * compared or dropped; 0 or -1. With one diff thread, the record of an
+ * exchange mirrored after this comes after all of theirs: a sentinel.
+ */
+int	tu_mirrors_wait(struct tu_proc *);
 
 #endif

@@ -17,13 +17,7 @@ libsddiff_a_SOURCES = \
 	src/diff/diff.c
 noinst_HEADERS += include/shadowdiff/diff.h
 
-# Its unit test links only the engine, not the daemon's modules.
-DIFF_TEST_LIBS = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
-	$(ZLIB_LIBS) $(PCRE2_LIBS) $(CHECK_LIBS)
-check_PROGRAMS += tests/check_diff
-TESTS += tests/check_diff
-tests_check_diff_SOURCES = tests/check_diff.c
-tests_check_diff_LDADD = $(DIFF_TEST_LIBS)
+# Its unit test, tests/check_diff, is listed in tests/local.mk.
 
 # The engine's benchmark (docs/performance.md); built, never run by make.
 noinst_PROGRAMS += bench/diff/bench-diff
