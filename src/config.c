@@ -1030,18 +1030,43 @@ apply_tls(struct config *cfg, struct parse *p)
 }
 
 /*
+ * Builds the redaction policy of [log] redact_headers, redact_query and
+ * redact_body (each checked already): "none" alone empties a list.
+ */
+static void
+apply_redact(struct config *cfg, struct parse *p)
+{
+	char	*cause = NULL;
+	size_t	 i;
+
+	cfg->redact = diff_redact_new();
+	for (i = 0; cfg->redact_headers[i] != NULL; i++)
+		diff_redact_add_header(cfg->redact, cfg->redact_headers[i]);
+	for (i = 0; cfg->redact_query[i] != NULL; i++) {
+		if (strcmp(cfg->redact_query[i], "none") != 0)
+			diff_redact_add_query(cfg->redact,
+			    cfg->redact_query[i]);
+		else if (i > 0 || cfg->redact_query[1] != NULL) {
+			parse_error(p, entry_line(p, "log", "redact_query"),
+			    "[log] redact_query: none stands alone: expected "
+			    "query parameter names, or none");
+			break;
+		}
+	}
+	if (strcmp(cfg->redact_body, "none") != 0 &&
+	    diff_redact_add_paths(cfg->redact, cfg->redact_body, &cause) == -1)
+		fatalx("[log] redact_body, checked, is bad: %s", cause);
+}
+
+/*
  * What depends on several keys, once all are applied: the [shadow]
  * section wants a url, the forms that the values take in use.
  */
 static void
 apply_finish(struct config *cfg, struct parse *p)
 {
-	static const char *const always[] = {
-		"authorization", "proxy-authorization", "cookie", "set-cookie"
-	};
 	unsigned int	 line;
 	size_t		 i, n;
-	char		*c;
 
 	if (cfg->shadow.url == NULL && entry_line(p, "shadow", "url") == 0 &&
 	    (line = entry_line(p, "shadow", NULL)) != 0)
@@ -1061,7 +1086,8 @@ apply_finish(struct config *cfg, struct parse *p)
 			}
 	/* A bad value left its field unset; it was reported. */
 	if (cfg->mirror_methods == NULL || cfg->sample_key == NULL ||
-	    cfg->log_request == NULL || cfg->redact == NULL ||
+	    cfg->log_request == NULL || cfg->redact_headers == NULL ||
+	    cfg->redact_query == NULL || cfg->redact_body == NULL ||
 	    cfg->request_id_header == NULL || cfg->log_path == NULL)
 		return;
 	if (cfg->mirror_methods[0] == NULL)
@@ -1078,14 +1104,7 @@ apply_finish(struct config *cfg, struct parse *p)
 	cfg->log_request_headers = strstr(cfg->log_request, "headers") !=
 	    NULL;
 	cfg->log_request_body = strstr(cfg->log_request, "body") != NULL;
-	for (n = 0; cfg->redact[n] != NULL; n++)
-		for (c = cfg->redact[n]; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-	cfg->redact = xreallocarray(cfg->redact, n + nitems(always) + 1,
-	    sizeof(*cfg->redact));
-	for (i = 0; i < nitems(always); i++)
-		cfg->redact[n++] = xstrdup(always[i]);
-	cfg->redact[n] = NULL;
+	apply_redact(cfg, p);
 }
 
 /* Applies the collected entries, then the defaults of unset keys. */
@@ -1210,7 +1229,10 @@ config_free(struct config *cfg)
 	config_free_words(cfg->mirror_methods);
 	free(cfg->log_path);
 	free(cfg->log_request);
-	config_free_words(cfg->redact);
+	config_free_words(cfg->redact_headers);
+	config_free_words(cfg->redact_query);
+	free(cfg->redact_body);
+	diff_redact_free(cfg->redact);
 	for (i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].match);
