@@ -1040,6 +1040,10 @@ apply_redact(struct config *cfg, struct parse *p)
 	size_t	 i;
 
 	cfg->redact = diff_redact_new();
+	if (cfg->redact_query[0] == NULL)
+		parse_error(p, entry_line(p, "log", "redact_query"), "[log] "
+		    "redact_query is empty: expected query parameter names, "
+		    "or none");
 	for (i = 0; cfg->redact_headers[i] != NULL; i++)
 		diff_redact_add_header(cfg->redact, cfg->redact_headers[i]);
 	for (i = 0; cfg->redact_query[i] != NULL; i++) {

@@ -106,19 +106,10 @@ record_request_body(const struct diff_job *job, const unsigned char **p,
 	if (form)
 		out = diff_redact_uri(r, (const char *)job->reqbody,
 		    job->reqbody_len, 1, &n);
-	else {
-		switch (diff_redact_json(r, job->reqbody, job->reqbody_len,
-		    &out, &n)) {
-		case -1:
-			if (json && diff_redact_has_paths(r)) {
-				out = xstrdup("[redacted]");
-				n = strlen(out);
-			}
-			break;
-		case 0:
-			out = NULL;
-			break;
-		}
+	else if (diff_redact_json(r, job->reqbody, job->reqbody_len, &out,
+	    &n) == -1 && json && diff_redact_has_paths(r)) {
+		out = xstrdup("[redacted]");
+		n = strlen(out);
 	}
 	if (out != NULL) {
 		*p = (const unsigned char *)out;

@@ -1071,6 +1071,9 @@ static const struct {
 		"names" } } },
 	{ "log redact_query none", BASE "[log]\nredact_query = sid none\n", {
 	    { 6, "[log] redact_query: none stands alone" } } },
+	{ "log redact_query empty", BASE "[log]\nredact_query =\n", {
+	    { 6, "[log] redact_query is empty: expected query parameter "
+		"names, or none" } } },
 	{ "log redact_body empty", BASE "[log]\nredact_body =\n", {
 	    { 6, "[log] redact_body = \"\": expected JSON Pointer patterns, "
 		"such as" } } },

@@ -342,8 +342,17 @@ redact_node(struct redact_walk *w, uint32_t i, size_t depth)
 	size_t			 len;
 	int			 st;
 
+	if (n->type == J_STRING || n->type == J_NUMBER) {
+		/* Not json_write: no allocation per leaf of a large body. */
+		if (n->type == J_STRING)
+			dbuf_add_jstring(w->b, n->s, n->len);
+		else
+			dbuf_add(w->b, n->s, n->len);
+		return;
+	}
 	if (n->type != J_OBJECT && n->type != J_ARRAY) {
-		json_write(w->b, w->d, i, SIZE_MAX);
+		dbuf_adds(w->b, n->type == J_NULL ? "null" :
+		    n->type == J_TRUE ? "true" : "false");
 		return;
 	}
 	dbuf_addc(w->b, n->type == J_OBJECT ? '{' : '[');
@@ -573,13 +582,16 @@ diff_result_redact(struct diff_result *res, const struct diff_redact *r)
 	uint64_t	*masks = NULL;
 	size_t		 i;
 
-	if (r->npats > 0)
-		masks = redact_masks(r, DIFF_JSON_MAX_DEPTH + 1);
 	for (i = 0; i < res->ndiffs; i++) {
 		if (res->diffs[i].kind == KIND_HEADER)
 			redact_header_entry(r, &res->diffs[i]);
-		else if (res->diffs[i].kind == KIND_BODY && masks != NULL)
+		else if (res->diffs[i].kind == KIND_BODY && r->npats > 0) {
+			/* Only a result with body differences pays for it. */
+			if (masks == NULL)
+				masks = redact_masks(r,
+				    DIFF_JSON_MAX_DEPTH + 1);
 			redact_body_entry(r, &res->diffs[i], masks);
+		}
 	}
 	free(masks);
 }
