@@ -871,6 +871,34 @@ route_has_match(const struct parse *p, const char *name)
 	return (0);
 }
 
+/*
+ * Adds a route's redact_body patterns to those of [log] (as its diff
+ * rules' lists add to [diff]'s); 0, or -1 with *CAUSE.
+ */
+static int
+route_set_redact_body(struct config *cfg, struct config_route *r,
+    const char *value, char **cause)
+{
+	char	*why = NULL, **w;
+
+	w = config_split_words(value);
+	if (w[0] == NULL) {
+		config_free_words(w);
+		*cause = xstrdup("JSON Pointer patterns, such as /card/number");
+		return (-1);
+	}
+	config_free_words(w);
+	if (cfg->redact == NULL)
+		return (0);	/* [log] was bad: reported already */
+	if (r->redact == NULL)
+		r->redact = diff_redact_copy(cfg->redact);
+	if (diff_redact_add_paths(r->redact, value, &why) == 0)
+		return (0);
+	*cause = xasprintf("JSON Pointer patterns: %s", why);
+	free(why);
+	return (-1);
+}
+
 /* Creates the route of each [route NAME] section, in file order. */
 static void
 apply_routes(struct config *cfg, struct parse *p)
@@ -918,12 +946,15 @@ apply_routes(struct config *cfg, struct parse *p)
 			rc = route_set_methods(r, e->value, 0, &cause);
 		else if (strcmp(e->key, "mirror_methods") == 0)
 			rc = route_set_methods(r, e->value, 1, &cause);
+		else if (strcmp(e->key, "redact_body") == 0)
+			rc = route_set_redact_body(cfg, r, e->value, &cause);
 		else
 			rc = diff_rules_set(r->rules, e->key, e->value, &cause);
 		if (rc == 1)
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
-			    "expected match, methods, mirror_methods or a diff "
-			    "rule (see docs/configuration.md)", e->section,
+			    "expected match, methods, mirror_methods, "
+			    "redact_body or a diff rule (see "
+			    "docs/configuration.md)", e->section,
 			    e->key);
 		else if (rc == -1)
 			entry_bad_value(p, e, cause);
@@ -1244,6 +1275,7 @@ config_free(struct config *cfg)
 		config_free_words(cfg->routes[i].methods);
 		config_free_words(cfg->routes[i].mirror_methods);
 		diff_rules_free(cfg->routes[i].rules);
+		diff_redact_free(cfg->routes[i].redact);
 	}
 	free(cfg->routes);
 	diff_rules_free(cfg->diff_rules);

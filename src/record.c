@@ -51,6 +51,25 @@ record_digest(const unsigned char *digest, char *buf)
 	strcpy(p, "\"");
 }
 
+/*
+ * What JOB's record must hide: its route's redaction policy where the
+ * route has one ([route NAME] redact_body), else [log]'s. Every value a
+ * record shows goes through it (differ.c hides the differences' values
+ * with it too).
+ */
+const struct diff_redact *
+record_redact(const struct diff_job *job)
+{
+	const struct config	*cfg = job->cfg;
+	size_t			 i;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].rules == job->rules)
+			return (cfg->routes[i].redact != NULL ?
+			    cfg->routes[i].redact : cfg->redact);
+	return (cfg->redact);
+}
+
 /* A string member from bytes that may not be UTF-8: else base64. */
 static void
 record_set_bytes(json_t *obj, const char *key, const unsigned char *p,
@@ -88,7 +107,7 @@ static char *
 record_request_body(const struct diff_job *job, const unsigned char **p,
     size_t *len)
 {
-	const struct diff_redact	*r = job->cfg->redact;
+	const struct diff_redact	*r = record_redact(job);
 	const struct diff_header	*h;
 	char				*out = NULL;
 	size_t				 i, n;
@@ -126,6 +145,7 @@ static json_t *
 record_request_json(const struct diff_job *job)
 {
 	const struct config	*cfg = job->cfg;
+	const struct diff_redact *r = record_redact(job);
 	const struct diff_header *h;
 	const unsigned char	*body;
 	json_t			*req, *hdrs, *v, *old, *arr;
@@ -139,8 +159,8 @@ record_request_json(const struct diff_job *job)
 		name = xstrndup(h->name, h->name_len);
 		for (c = name; *c != '\0'; c++)
 			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-		if ((shown = diff_redact_header_value(cfg->redact, h->name,
-		    h->name_len, h->value, h->value_len, &len)) == NULL)
+		if ((shown = diff_redact_header_value(r, h->name, h->name_len,
+		    h->value, h->value_len, &len)) == NULL)
 			v = json_stringn(h->value, h->value_len);
 		else
 			v = json_stringn(shown, len);
@@ -199,8 +219,8 @@ record_job(const struct diff_job *job, enum record_verdict v,
 	e.config = cfg->generation;
 	e.route = job->route_name;
 	e.method = llhttp_method_name(job->method);
-	uri = diff_redact_uri(cfg->redact, job->uri, strlen(job->uri), 0,
-	    &len);
+	uri = diff_redact_uri(record_redact(job), job->uri, strlen(job->uri),
+	    0, &len);
 	e.uri = uri != NULL ? uri : job->uri;
 	e.primary.status = p->status;
 	e.primary.ms = record_ms(p);

@@ -432,6 +432,35 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* A route's redact_body adds to [log]'s; other routes keep [log]'s. */
+START_TEST(route_redact_body)
+{
+	struct config	*cfg;
+	char		*out;
+	size_t		 len;
+
+	cfg = load_good(BASE
+	    "[log]\nredact_body = /password\n"
+	    "[route pay]\nmatch = /pay\nredact_body = /card/number\n"
+	    "[route other]\nmatch = /other\n");
+	ck_assert_ptr_nonnull(cfg->routes[0].redact);
+	ck_assert_ptr_null(cfg->routes[1].redact);
+	ck_assert_int_eq(diff_redact_json(cfg->routes[0].redact,
+	    (const unsigned char *)"{\"password\":1,\"card\":{\"number\":2}}",
+	    34, &out, &len), 1);
+	ck_assert_str_eq(out, "{\"password\":\"[redacted]\","
+	    "\"card\":{\"number\":\"[redacted]\"}}");
+	free(out);
+	ck_assert_int_eq(diff_redact_json(cfg->redact,
+	    (const unsigned char *)"{\"password\":1,\"card\":{\"number\":2}}",
+	    34, &out, &len), 1);
+	ck_assert_str_eq(out, "{\"password\":\"[redacted]\","
+	    "\"card\":{\"number\":2}}");
+	free(out);
+	config_unref(cfg);
+}
+END_TEST
+
 /* The keys of [shadow], [log] and [diff] that the daemon reads. */
 START_TEST(mirror_keys)
 {
@@ -1028,7 +1057,7 @@ static const struct {
 		"docs/configuration.md)" } } },
 	{ "unknown key route", BASE "[route a]\nmatch = /a\nmatches = /b\n", {
 	    { 7, "[route a] unknown key \"matches\": expected match, "
-		"methods, mirror_methods or a diff rule (see "
+		"methods, mirror_methods, redact_body or a diff rule (see "
 		"docs/configuration.md)" } } },
 	{ "shadow without url", BASE "[shadow]\nsample = 10%\n", {
 	    { 6, "[shadow] has no url: expected url = http://host:port" } } },
@@ -1081,6 +1110,10 @@ static const struct {
 	    { 6, "[log] redact_body = \"password\": expected JSON Pointer "
 		"patterns, or none: a JSON Pointer pattern starting with "
 		"'/'" } } },
+	{ "route redact_body",
+	    BASE "[route a]\nmatch = /a\nredact_body = /a/~2\n", {
+	    { 7, "[route a] redact_body = \"/a/~2\": expected JSON Pointer "
+		"patterns: '~' followed by 0 or 1" } } },
 	{ "log value_limit", BASE "[log]\nvalue_limit = 8\n", {
 	    { 6, "[log] value_limit = \"8\": expected a size from 16 to 1024 "
 		"bytes" } } },
@@ -1594,6 +1627,7 @@ config_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, mirror_keys);
+	tcase_add_test(tc, route_redact_body);
 	tcase_add_test(tc, workers_auto);
 	tcase_add_test(tc, bounds_inclusive);
 	tcase_add_test(tc, listen_several);

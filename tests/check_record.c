@@ -217,7 +217,8 @@ START_TEST(test_redacted_record)
 	struct diff_result	*res;
 	char			*line, *cause = NULL, path[512];
 	char			 suri[] = "/login?access_token=s7&x=1";
-	char			 sreq[] = "{\"user\":\"ann\",\"password\":\"s8\"}";
+	char			 sreq[] = "{\"user\":\"ann\","
+				    "\"password\":\"s8\"}";
 	char			 sp[] = "{\"token\":\"s9\",\"n\":1}";
 	char			 ss[] = "{\"token\":\"s10\",\"n\":2,"
 				    "\"extra\":{\"password\":\"s11\",\"k\":1}}";
@@ -278,6 +279,31 @@ START_TEST(test_redacted_record)
 }
 END_TEST
 
+/* A route with redact_body of its own has its policy; others [log]'s. */
+START_TEST(test_route_redact)
+{
+	struct config		 cfg;
+	struct config_route	 route;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_redact	*own = diff_redact_new();
+	struct diff_job		 job;
+
+	cfg_of(&cfg, 0, 1);
+	memset(&route, 0, sizeof(route));
+	route.rules = rules;
+	cfg.routes = &route;
+	cfg.nroutes = 1;
+	job_of(&job, &cfg, rules);
+	ck_assert_ptr_eq(record_redact(&job), cfg.redact);
+	route.redact = own;
+	ck_assert_ptr_eq(record_redact(&job), own);
+	job.rules = NULL;
+	ck_assert_ptr_eq(record_redact(&job), cfg.redact);
+	diff_redact_free(own);
+	diff_rules_free(rules);
+}
+END_TEST
+
 /* A cut body's digest as the record writes it. */
 START_TEST(test_digest)
 {
@@ -303,6 +329,7 @@ record_suite(void)
 	tcase_add_test(tc, test_shadow_error_record);
 	tcase_add_test(tc, test_match_record);
 	tcase_add_test(tc, test_redacted_record);
+	tcase_add_test(tc, test_route_redact);
 	tcase_add_test(tc, test_digest);
 	suite_add_tcase(s, tc);
 	return (s);

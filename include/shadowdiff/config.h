@@ -63,6 +63,7 @@ struct config_route {
 	/* Methods mirrored: NULL: [shadow] methods; { NULL }: none. */
 	char			**mirror_methods;
 	struct diff_rules	*rules;
+	struct diff_redact	*redact;	/* NULL: [log]'s */
 	unsigned int		 line;		/* where the section starts */
 	size_t			 stat_id;	/* its figures (stats.h) */
 };

@@ -119,6 +119,8 @@ struct diff_redact;
 
 struct diff_redact	*diff_redact_new(void);
 void			 diff_redact_free(struct diff_redact *);
+/* A copy, to add to (a route's policy from the global one). */
+struct diff_redact	*diff_redact_copy(const struct diff_redact *);
 /* Hides header NAME too (whole name, any case). */
 void			 diff_redact_add_header(struct diff_redact *,
 			    const char *);

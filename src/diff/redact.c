@@ -78,6 +78,24 @@ diff_redact_free(struct diff_redact *r)
 	free(r);
 }
 
+/* A copy of R, to add to (a route's policy from [log]'s). */
+struct diff_redact *
+diff_redact_copy(const struct diff_redact *r)
+{
+	struct diff_redact	*c = diff_redact_new();
+	size_t			 i;
+
+	for (i = 0; i < r->nheaders; i++)
+		diff_redact_add_header(c, r->headers[i]);
+	for (i = 0; i < r->nquery; i++)
+		diff_redact_add_query(c, r->query[i]);
+	c->pats = dx_reallocarray(NULL, r->npats, sizeof(*c->pats));
+	for (i = 0; i < r->npats; i++)
+		pattern_copy(&c->pats[i], &r->pats[i]);
+	c->npats = r->npats;
+	return (c);
+}
+
 /* Hides header NAME too, matched whole and in any case. */
 void
 diff_redact_add_header(struct diff_redact *r, const char *name)
@@ -123,6 +141,7 @@ diff_redact_add_paths(struct diff_redact *r, const char *list, char **cause)
 		add = dx_reallocarray(add, nadd + 1, sizeof(*add));
 		p = &add[nadd++];
 		memset(p, 0, sizeof(*p));
+		p->name = dx_strdup(word);	/* pattern_copy wants one */
 		rc = pattern_compile(p, word, len, cause);
 		free(word);
 		if (rc == -1)
