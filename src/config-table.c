@@ -34,6 +34,23 @@ static int	check_log_path(const char *, char **);
 static int	check_log_request(const char *, char **);
 static int	check_ca_file(const char *, char **);
 static int	check_tls_protocol(const char *, char **);
+static int	check_query_name(const char *, char **);
+static int	check_redact_body(const char *, char **);
+
+/*
+ * What a record hides by default besides the headers diff_redact always
+ * hides: OAuth 2.0's tokens, codes and client secret (RFC 6749, OpenID
+ * Connect's id_token), the usual API key parameters, passwords, and the
+ * signatures of pre-signed URLs (S3's X-Amz-Signature and its session
+ * token, Azure SAS's sig). Patterns: the same names as JSON keys at any
+ * depth. A list replaces the default; "none" empties it.
+ */
+#define REDACT_QUERY_DEFAULT	"access_token refresh_token id_token " \
+	"token code client_secret secret password api_key apikey key " \
+	"sig signature X-Amz-Signature X-Amz-Security-Token"
+#define REDACT_BODY_DEFAULT	"/**/password /**/secret " \
+	"/**/client_secret /**/token /**/access_token /**/refresh_token " \
+	"/**/id_token /**/api_key /**/apikey"
 
 /* Every key of the fixed sections: one row each, grouped by section. */
 const struct option config_options[] = {
@@ -114,8 +131,12 @@ const struct option config_options[] = {
 	    0, 0, 0 },
 	{ "log", "log_request", OPT_STRING, OFF(log_request), "none", 0, 0, 0,
 	    check_log_request },
-	{ "log", "redact_headers", OPT_WORDS, OFF(redact), "", 0, 0, 0,
-	    check_token },
+	{ "log", "redact_headers", OPT_WORDS, OFF(redact_headers), "", 0, 0,
+	    0, check_token },
+	{ "log", "redact_query", OPT_WORDS, OFF(redact_query),
+	    REDACT_QUERY_DEFAULT, 0, 0, 0, check_query_name },
+	{ "log", "redact_body", OPT_STRING, OFF(redact_body),
+	    REDACT_BODY_DEFAULT, 0, 0, 0, check_redact_body },
 	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
 	    DIFF_VALUE_MAX, 0 },
 	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },
@@ -232,5 +253,44 @@ check_log_request(const char *s, char **cause)
 	if (ok)
 		return (0);
 	*cause = xstrdup("none, headers, or headers body");
+	return (-1);
+}
+
+/* A query parameter name, or none. */
+static int
+check_query_name(const char *s, char **cause)
+{
+	if (*s != '\0' && strpbrk(s, "&=#?") == NULL)
+		return (0);
+	*cause = xstrdup("query parameter names, such as access_token sig, "
+	    "or none");
+	return (-1);
+}
+
+/* JSON Pointer patterns whose values to hide, or none. */
+static int
+check_redact_body(const char *s, char **cause)
+{
+	struct diff_redact	*r;
+	char			*why = NULL, **w;
+	int			 rc;
+
+	w = config_split_words(s);
+	rc = w[0] == NULL ? -1 : 0;
+	config_free_words(w);
+	if (rc == -1) {
+		*cause = xstrdup("JSON Pointer patterns, such as "
+		    "/**/password /card/number, or none");
+		return (-1);
+	}
+	if (strcmp(s, "none") == 0)
+		return (0);
+	r = diff_redact_new();
+	rc = diff_redact_add_paths(r, s, &why);
+	diff_redact_free(r);
+	if (rc == 0)
+		return (0);
+	*cause = xasprintf("JSON Pointer patterns, or none: %s", why);
+	free(why);
 	return (-1);
 }

@@ -871,6 +871,34 @@ route_has_match(const struct parse *p, const char *name)
 	return (0);
 }
 
+/*
+ * Adds a route's redact_body patterns to those of [log] (as its diff
+ * rules' lists add to [diff]'s); 0, or -1 with *CAUSE.
+ */
+static int
+route_set_redact_body(struct config *cfg, struct config_route *r,
+    const char *value, char **cause)
+{
+	char	*why = NULL, **w;
+
+	w = config_split_words(value);
+	if (w[0] == NULL) {
+		config_free_words(w);
+		*cause = xstrdup("JSON Pointer patterns, such as /card/number");
+		return (-1);
+	}
+	config_free_words(w);
+	if (cfg->redact == NULL)
+		return (0);	/* [log] was bad: reported already */
+	if (r->redact == NULL)
+		r->redact = diff_redact_copy(cfg->redact);
+	if (diff_redact_add_paths(r->redact, value, &why) == 0)
+		return (0);
+	*cause = xasprintf("JSON Pointer patterns: %s", why);
+	free(why);
+	return (-1);
+}
+
 /* Creates the route of each [route NAME] section, in file order. */
 static void
 apply_routes(struct config *cfg, struct parse *p)
@@ -918,12 +946,15 @@ apply_routes(struct config *cfg, struct parse *p)
 			rc = route_set_methods(r, e->value, 0, &cause);
 		else if (strcmp(e->key, "mirror_methods") == 0)
 			rc = route_set_methods(r, e->value, 1, &cause);
+		else if (strcmp(e->key, "redact_body") == 0)
+			rc = route_set_redact_body(cfg, r, e->value, &cause);
 		else
 			rc = diff_rules_set(r->rules, e->key, e->value, &cause);
 		if (rc == 1)
 			parse_error(p, e->line, "[%s] unknown key \"%s\": "
-			    "expected match, methods, mirror_methods or a diff "
-			    "rule (see docs/configuration.md)", e->section,
+			    "expected match, methods, mirror_methods, "
+			    "redact_body or a diff rule (see "
+			    "docs/configuration.md)", e->section,
 			    e->key);
 		else if (rc == -1)
 			entry_bad_value(p, e, cause);
@@ -1030,18 +1061,47 @@ apply_tls(struct config *cfg, struct parse *p)
 }
 
 /*
+ * Builds the redaction policy of [log] redact_headers, redact_query and
+ * redact_body (each checked already): "none" alone empties a list.
+ */
+static void
+apply_redact(struct config *cfg, struct parse *p)
+{
+	char	*cause = NULL;
+	size_t	 i;
+
+	cfg->redact = diff_redact_new();
+	if (cfg->redact_query[0] == NULL)
+		parse_error(p, entry_line(p, "log", "redact_query"), "[log] "
+		    "redact_query is empty: expected query parameter names, "
+		    "or none");
+	for (i = 0; cfg->redact_headers[i] != NULL; i++)
+		diff_redact_add_header(cfg->redact, cfg->redact_headers[i]);
+	for (i = 0; cfg->redact_query[i] != NULL; i++) {
+		if (strcmp(cfg->redact_query[i], "none") != 0)
+			diff_redact_add_query(cfg->redact,
+			    cfg->redact_query[i]);
+		else if (i > 0 || cfg->redact_query[1] != NULL) {
+			parse_error(p, entry_line(p, "log", "redact_query"),
+			    "[log] redact_query: none stands alone: expected "
+			    "query parameter names, or none");
+			break;
+		}
+	}
+	if (strcmp(cfg->redact_body, "none") != 0 &&
+	    diff_redact_add_paths(cfg->redact, cfg->redact_body, &cause) == -1)
+		fatalx("[log] redact_body, checked, is bad: %s", cause);
+}
+
+/*
  * What depends on several keys, once all are applied: the [shadow]
  * section wants a url, the forms that the values take in use.
  */
 static void
 apply_finish(struct config *cfg, struct parse *p)
 {
-	static const char *const always[] = {
-		"authorization", "proxy-authorization", "cookie", "set-cookie"
-	};
 	unsigned int	 line;
 	size_t		 i, n;
-	char		*c;
 
 	if (cfg->shadow.url == NULL && entry_line(p, "shadow", "url") == 0 &&
 	    (line = entry_line(p, "shadow", NULL)) != 0)
@@ -1061,7 +1121,8 @@ apply_finish(struct config *cfg, struct parse *p)
 			}
 	/* A bad value left its field unset; it was reported. */
 	if (cfg->mirror_methods == NULL || cfg->sample_key == NULL ||
-	    cfg->log_request == NULL || cfg->redact == NULL ||
+	    cfg->log_request == NULL || cfg->redact_headers == NULL ||
+	    cfg->redact_query == NULL || cfg->redact_body == NULL ||
 	    cfg->request_id_header == NULL || cfg->log_path == NULL)
 		return;
 	if (cfg->mirror_methods[0] == NULL)
@@ -1078,14 +1139,7 @@ apply_finish(struct config *cfg, struct parse *p)
 	cfg->log_request_headers = strstr(cfg->log_request, "headers") !=
 	    NULL;
 	cfg->log_request_body = strstr(cfg->log_request, "body") != NULL;
-	for (n = 0; cfg->redact[n] != NULL; n++)
-		for (c = cfg->redact[n]; *c != '\0'; c++)
-			*c = (char)tolower((unsigned char)*c);
-	cfg->redact = xreallocarray(cfg->redact, n + nitems(always) + 1,
-	    sizeof(*cfg->redact));
-	for (i = 0; i < nitems(always); i++)
-		cfg->redact[n++] = xstrdup(always[i]);
-	cfg->redact[n] = NULL;
+	apply_redact(cfg, p);
 }
 
 /* Applies the collected entries, then the defaults of unset keys. */
@@ -1210,7 +1264,10 @@ config_free(struct config *cfg)
 	config_free_words(cfg->mirror_methods);
 	free(cfg->log_path);
 	free(cfg->log_request);
-	config_free_words(cfg->redact);
+	config_free_words(cfg->redact_headers);
+	config_free_words(cfg->redact_query);
+	free(cfg->redact_body);
+	diff_redact_free(cfg->redact);
 	for (i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].match);
@@ -1218,6 +1275,7 @@ config_free(struct config *cfg)
 		config_free_words(cfg->routes[i].methods);
 		config_free_words(cfg->routes[i].mirror_methods);
 		diff_rules_free(cfg->routes[i].rules);
+		diff_redact_free(cfg->routes[i].redact);
 	}
 	free(cfg->routes);
 	diff_rules_free(cfg->diff_rules);

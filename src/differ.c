@@ -151,7 +151,7 @@ differ_compare(const struct diff_job *job, struct diff_result **resp)
 		record_digest(s->digest, sd);
 		diff_result_add_body(res, pd, sd);
 	}
-	diff_result_redact(res, (const char *const *)cfg->redact);
+	diff_result_redact(res, record_redact(job));
 	*resp = res;
 	return (diff_result_differs(res) ? RECORD_MISMATCH : RECORD_MATCH);
 }

@@ -51,16 +51,23 @@ record_digest(const unsigned char *digest, char *buf)
 	strcpy(p, "\"");
 }
 
-/* Whether header NAME (LEN bytes) is one to redact. */
-static int
-record_redacted(const struct config *cfg, const char *name, size_t len)
+/*
+ * What JOB's record must hide: its route's redaction policy where the
+ * route has one ([route NAME] redact_body), else [log]'s. Every value a
+ * record shows goes through it (differ.c hides the differences' values
+ * with it too).
+ */
+const struct diff_redact *
+record_redact(const struct diff_job *job)
 {
-	size_t	 i;
+	const struct config	*cfg = job->cfg;
+	size_t			 i;
 
-	for (i = 0; cfg->redact[i] != NULL; i++)
-		if (util_eqcase(name, len, cfg->redact[i]))
-			return (1);
-	return (0);
+	for (i = 0; i < cfg->nroutes; i++)
+		if (cfg->routes[i].rules == job->rules)
+			return (cfg->routes[i].redact != NULL ?
+			    cfg->routes[i].redact : cfg->redact);
+	return (cfg->redact);
 }
 
 /* A string member from bytes that may not be UTF-8: else base64. */
@@ -89,15 +96,61 @@ record_set_bytes(json_t *obj, const char *key, const unsigned char *p,
 		json_object_set_new(obj, "body_truncated", json_true());
 }
 
+/*
+ * The request's body as the record shows it, into *P and *LEN: the
+ * values config's redaction hides written "[redacted]" (JSON bodies at
+ * its patterns, form bodies at its query names; a body declared JSON
+ * that does not parse is hidden whole when there are patterns). Returns
+ * what to free, or NULL when the body is shown as it is.
+ */
+static char *
+record_request_body(const struct diff_job *job, const unsigned char **p,
+    size_t *len)
+{
+	const struct diff_redact	*r = record_redact(job);
+	const struct diff_header	*h;
+	char				*out = NULL;
+	size_t				 i, n;
+	int				 form = 0, json = 0;
+
+	for (i = 0; i < job->request.nhdrs; i++) {
+		h = &job->request.hdrs[i];
+		if (!util_eqcase(h->name, h->name_len, "content-type"))
+			continue;
+		form = h->value_len >= 33 && util_eqcase(h->value, 33,
+		    "application/x-www-form-urlencoded");
+		for (n = 0; n + 4 <= h->value_len; n++)
+			json |= util_eqcase(h->value + n, 4, "json");
+	}
+	if (form)
+		out = diff_redact_uri(r, (const char *)job->reqbody,
+		    job->reqbody_len, 1, &n);
+	else if (diff_redact_json(r, job->reqbody, job->reqbody_len, &out,
+	    &n) == -1 && json && diff_redact_has_paths(r)) {
+		out = xstrdup("[redacted]");
+		n = strlen(out);
+	}
+	if (out != NULL) {
+		*p = (const unsigned char *)out;
+		*len = n;
+	} else {
+		*p = job->reqbody;
+		*len = job->reqbody_len;
+	}
+	return (out);
+}
+
 /* The request's headers (and body) for the record, redacted. */
 static json_t *
 record_request_json(const struct diff_job *job)
 {
 	const struct config	*cfg = job->cfg;
+	const struct diff_redact *r = record_redact(job);
 	const struct diff_header *h;
+	const unsigned char	*body;
 	json_t			*req, *hdrs, *v, *old, *arr;
-	char			*name, *c;
-	size_t			 i;
+	char			*name, *c, *shown;
+	size_t			 i, len;
 
 	req = json_object();
 	hdrs = json_object();
@@ -106,9 +159,13 @@ record_request_json(const struct diff_job *job)
 		name = xstrndup(h->name, h->name_len);
 		for (c = name; *c != '\0'; c++)
 			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-		if (record_redacted(cfg, h->name, h->name_len))
-			v = json_string("[redacted]");
-		else if ((v = json_stringn(h->value, h->value_len)) == NULL)
+		if ((shown = diff_redact_header_value(r, h->name, h->name_len,
+		    h->value, h->value_len, &len)) == NULL)
+			v = json_stringn(h->value, h->value_len);
+		else
+			v = json_stringn(shown, len);
+		free(shown);
+		if (v == NULL)
 			v = json_string("[not UTF-8]");
 		if ((old = json_object_get(hdrs, name)) == NULL)
 			json_object_set_new(hdrs, name, v);
@@ -124,9 +181,11 @@ record_request_json(const struct diff_job *job)
 		free(name);
 	}
 	json_object_set_new(req, "headers", hdrs);
-	if (cfg->log_request_body && job->reqbody_len > 0)
-		record_set_bytes(req, "body", job->reqbody, job->reqbody_len,
-		    cfg->log_value_limit);
+	if (cfg->log_request_body && job->reqbody_len > 0) {
+		shown = record_request_body(job, &body, &len);
+		record_set_bytes(req, "body", body, len, cfg->log_value_limit);
+		free(shown);
+	}
 	return (req);
 }
 
@@ -147,7 +206,8 @@ record_job(const struct diff_job *job, enum record_verdict v,
 	const struct diff_capture	*p = &job->legs[DIFF_LEG_PRIMARY];
 	const struct diff_capture	*s = &job->legs[DIFF_LEG_SHADOW];
 	struct record_entry		 e;
-	char				*line;
+	char				*line, *uri;
+	size_t				 len;
 
 	if (v == RECORD_MATCH && (cfg->log_matches <= 0 ||
 	    !mirror_key_sampled(cfg->log_matches, job->id, strlen(job->id))))
@@ -159,7 +219,9 @@ record_job(const struct diff_job *job, enum record_verdict v,
 	e.config = cfg->generation;
 	e.route = job->route_name;
 	e.method = llhttp_method_name(job->method);
-	e.uri = job->uri;
+	uri = diff_redact_uri(record_redact(job), job->uri, strlen(job->uri),
+	    0, &len);
+	e.uri = uri != NULL ? uri : job->uri;
 	e.primary.status = p->status;
 	e.primary.ms = record_ms(p);
 	e.primary.bytes = p->bytes;
@@ -174,6 +236,7 @@ record_job(const struct diff_job *job, enum record_verdict v,
 		e.request = record_request_json(job);
 	line = record_format(&e, res, cfg->log_value_limit);
 	json_decref(e.request);
+	free(uri);
 	return (line);
 }
 

@@ -67,6 +67,8 @@
  *   GET /api/orders/404    Rust BUG: 500 where Go answers 200 with order 404.
  *   GET /api/orders/N      (other N) 404 {"error":"not found"} in both.
  *   GET /api/search?q=Q    echoes Q: escaping differs (benign).
+ *   GET or POST /api/session  a login: Set-Cookie and the body's "token"
+ *                          differ by flavor (secrets for redaction tests).
  *   other /api paths 404, other methods 405 with Allow: GET, HEAD.
  * Benign differences, Go first:
  *   - key order: Go follows its struct fields; the Rust service builds
@@ -229,6 +231,9 @@ static const struct api_answer api_answers[] = {
 	{ "/api/orders/404",
 	  200, "{\"id\":404,\"user_id\":2,\"total\":4.04,\"status\":\"lost\"}\n",
 	  500, "{\"error\":\"internal server error\"}" },
+	{ "/api/session",
+	  200, "{\"user\":\"ann\",\"token\":\"tok-go-6c1f\"}\n",
+	  200, "{\"token\":\"tok-rust-9d2e\",\"user\":\"ann\"}" },
 };
 
 static const char orders_user1_go[] =
@@ -931,6 +936,14 @@ handle_api(struct backend *be, struct evhttp_request *req, const char *path,
 	size_t			 i;
 	int			 go = be->flavor == FLAVOR_GO;
 
+	if (strcmp(path, "/api/session") == 0) {
+		/* A login: each flavor opens a session of its own. */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Set-Cookie", go ? "sid=sid-go-51ab; HttpOnly" :
+		    "sid=sid-rust-07ce; HttpOnly");
+		if (cmd == EVHTTP_REQ_POST)
+			cmd = EVHTTP_REQ_GET;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");

@@ -23,6 +23,7 @@
 #include <check.h>
 
 #include "shadowdiff/config.h"
+#include "shadowdiff/diff.h"
 #include "shadowdiff/util.h"
 #include "testutil.h"
 
@@ -417,12 +418,47 @@ START_TEST(defaults)
 	ck_assert(cfg->log_matches == 0);
 	ck_assert_int_eq(cfg->log_request_headers, 0);
 	ck_assert_int_eq(cfg->log_request_body, 0);
-	ck_assert_str_eq(cfg->redact[0], "authorization");
-	ck_assert_str_eq(cfg->redact[3], "set-cookie");
-	ck_assert_ptr_null(cfg->redact[4]);
+	ck_assert_ptr_null(cfg->redact_headers[0]);
+	ck_assert_str_eq(cfg->redact_query[0], "access_token");
+	ck_assert_str_eq(cfg->redact_body, "/**/password /**/secret "
+	    "/**/client_secret /**/token /**/access_token /**/refresh_token "
+	    "/**/id_token /**/api_key /**/apikey");
+	ck_assert_int_eq(diff_redact_has_paths(cfg->redact), 1);
+	ck_assert_int_eq(diff_redact_header(cfg->redact,
+	    "X-Forwarded-Authorization", 25), 1);
+	ck_assert_int_eq(diff_redact_header(cfg->redact, "X-Session", 9), 0);
 	ck_assert_uint_eq(cfg->log_value_limit, 256);
 	ck_assert_uint_eq(cfg->log_queue, 4096);
 	ck_assert_uint_eq(cfg->log_queue_memory, 64 << 20);
+	config_unref(cfg);
+}
+END_TEST
+
+/* A route's redact_body adds to [log]'s; other routes keep [log]'s. */
+START_TEST(route_redact_body)
+{
+	struct config	*cfg;
+	char		*out;
+	size_t		 len;
+
+	cfg = load_good(BASE
+	    "[log]\nredact_body = /password\n"
+	    "[route pay]\nmatch = /pay\nredact_body = /card/number\n"
+	    "[route other]\nmatch = /other\n");
+	ck_assert_ptr_nonnull(cfg->routes[0].redact);
+	ck_assert_ptr_null(cfg->routes[1].redact);
+	ck_assert_int_eq(diff_redact_json(cfg->routes[0].redact,
+	    (const unsigned char *)"{\"password\":1,\"card\":{\"number\":2}}",
+	    34, &out, &len), 1);
+	ck_assert_str_eq(out, "{\"password\":\"[redacted]\","
+	    "\"card\":{\"number\":\"[redacted]\"}}");
+	free(out);
+	ck_assert_int_eq(diff_redact_json(cfg->redact,
+	    (const unsigned char *)"{\"password\":1,\"card\":{\"number\":2}}",
+	    34, &out, &len), 1);
+	ck_assert_str_eq(out, "{\"password\":\"[redacted]\","
+	    "\"card\":{\"number\":2}}");
+	free(out);
 	config_unref(cfg);
 }
 END_TEST
@@ -432,6 +468,8 @@ START_TEST(mirror_keys)
 {
 	struct config			*cfg;
 	const struct config_route	*r;
+	char				*uri;
+	size_t				 len;
 
 	cfg = load_good(BASE
 	    "[server]\nrequest_id_header = X-Req\n"
@@ -456,7 +494,9 @@ START_TEST(mirror_keys)
 	    "path = -\n"
 	    "log_matches = 1%\n"
 	    "log_request = headers body\n"
-	    "redact_headers = X-Api-Key\n"
+	    "redact_headers = X-Session\n"
+	    "redact_query = sid SIG\n"
+	    "redact_body = /card/number\n"
 	    "value_limit = 64\n"
 	    "queue = 10\n"
 	    "queue_memory = 128KiB\n"
@@ -487,9 +527,20 @@ START_TEST(mirror_keys)
 	ck_assert(cfg->log_matches == 0.01);
 	ck_assert_int_eq(cfg->log_request_headers, 1);
 	ck_assert_int_eq(cfg->log_request_body, 1);
-	ck_assert_str_eq(cfg->redact[0], "x-api-key");
-	ck_assert_str_eq(cfg->redact[1], "authorization");
-	ck_assert_ptr_null(cfg->redact[5]);
+	/* Header names add to those always hidden; lists replace. */
+	ck_assert_int_eq(diff_redact_header(cfg->redact, "x-session", 9), 1);
+	ck_assert_int_eq(diff_redact_header(cfg->redact, "Cookie", 6), 1);
+	uri = diff_redact_uri(cfg->redact, "/a?sid=1&access_token=2&sig=3",
+	    strlen("/a?sid=1&access_token=2&sig=3"), 0, &len);
+	ck_assert_str_eq(uri, "/a?sid=[redacted]&access_token=2&"
+	    "sig=[redacted]");
+	free(uri);
+	ck_assert_int_eq(diff_redact_json(cfg->redact,
+	    (const unsigned char *)"{\"card\":{\"number\":4111},"
+	    "\"password\":1}", 37, &uri, &len), 1);
+	ck_assert_str_eq(uri, "{\"card\":{\"number\":\"[redacted]\"},"
+	    "\"password\":1}");
+	free(uri);
 	ck_assert_uint_eq(cfg->log_value_limit, 64);
 	ck_assert_uint_eq(cfg->log_queue, 10);
 	ck_assert_uint_eq(cfg->log_queue_memory, 128 << 10);
@@ -1058,7 +1109,7 @@ static const struct {
 		"docs/configuration.md)" } } },
 	{ "unknown key route", BASE "[route a]\nmatch = /a\nmatches = /b\n", {
 	    { 7, "[route a] unknown key \"matches\": expected match, "
-		"methods, mirror_methods or a diff rule (see "
+		"methods, mirror_methods, redact_body or a diff rule (see "
 		"docs/configuration.md)" } } },
 	{ "shadow without url", BASE "[shadow]\nsample = 10%\n", {
 	    { 6, "[shadow] has no url: expected url = http://host:port" } } },
@@ -1096,6 +1147,25 @@ static const struct {
 	{ "log redact_headers", BASE "[log]\nredact_headers = X-Key B@d\n", {
 	    { 6, "[log] redact_headers = \"X-Key B@d\": expected a header "
 		"name" } } },
+	{ "log redact_query", BASE "[log]\nredact_query = a=b\n", {
+	    { 6, "[log] redact_query = \"a=b\": expected query parameter "
+		"names" } } },
+	{ "log redact_query none", BASE "[log]\nredact_query = sid none\n", {
+	    { 6, "[log] redact_query: none stands alone" } } },
+	{ "log redact_query empty", BASE "[log]\nredact_query =\n", {
+	    { 6, "[log] redact_query is empty: expected query parameter "
+		"names, or none" } } },
+	{ "log redact_body empty", BASE "[log]\nredact_body =\n", {
+	    { 6, "[log] redact_body = \"\": expected JSON Pointer patterns, "
+		"such as" } } },
+	{ "log redact_body pattern", BASE "[log]\nredact_body = password\n", {
+	    { 6, "[log] redact_body = \"password\": expected JSON Pointer "
+		"patterns, or none: a JSON Pointer pattern starting with "
+		"'/'" } } },
+	{ "route redact_body",
+	    BASE "[route a]\nmatch = /a\nredact_body = /a/~2\n", {
+	    { 7, "[route a] redact_body = \"/a/~2\": expected JSON Pointer "
+		"patterns: '~' followed by 0 or 1" } } },
 	{ "log value_limit", BASE "[log]\nvalue_limit = 8\n", {
 	    { 6, "[log] value_limit = \"8\": expected a size from 16 to 1024 "
 		"bytes" } } },
@@ -1640,6 +1710,7 @@ config_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_key);
 	tcase_add_test(tc, mirror_keys);
+	tcase_add_test(tc, route_redact_body);
 	tcase_add_test(tc, workers_auto);
 	tcase_add_test(tc, bounds_inclusive);
 	tcase_add_test(tc, listen_several);

@@ -1118,6 +1118,128 @@ START_TEST(test_record_cut)
 }
 END_TEST
 
+/* Compares A and B as compare_text does, then hides what RED hides. */
+static char *
+compare_redacted(const struct diff_redact *red, const char *a, const char *b)
+{
+	struct diff_rules	*r = diff_rules_new(NULL);
+	struct diff_response	 ra, rb;
+	struct diff_header	 ha, hb;
+	struct diff_result	*res;
+	char			*s;
+
+	make_response(&ra, &ha, NULL, a, strlen(a));
+	make_response(&rb, &hb, NULL, b, strlen(b));
+	res = diff_compare(r, &ra, &rb, 0);
+	diff_result_redact(res, red);
+	s = diff_result_json(res, 0);
+	diff_result_free(res);
+	diff_rules_free(r);
+	return (s);
+}
+
+/* Redaction: values hidden at and below patterns, paths kept. */
+START_TEST(test_redact_body)
+{
+	struct diff_redact	*red = diff_redact_new();
+	static const char	 tail[] = "\",\"password\":\"p4ss\"}}";
+	char			 big[3000], *s, *cause = NULL;
+	size_t			 len;
+
+	ck_assert_int_eq(diff_redact_add_paths(red, "/items/*/card "
+	    "/**/password", &cause), 0);
+	s = compare_redacted(red, "{\"items\":[{\"card\":\"4111\",\"n\":1}]}",
+	    "{\"items\":[{\"card\":\"4222\",\"n\":2}]}");
+	ck_assert_str_eq(s, "{\"diffs\":["
+	    "{\"kind\":\"body\",\"path\":\"/items/0/card\",\"op\":\"changed\","
+	    "\"primary\":\"[redacted]\",\"shadow\":\"[redacted]\"},"
+	    "{\"kind\":\"body\",\"path\":\"/items/0/n\",\"op\":\"changed\","
+	    "\"primary\":1,\"shadow\":2}],\"forgiven\":{},\"notes\":[]}");
+	free(s);
+	/* Below the difference: the rest of the value, digits kept. */
+	s = compare_redacted(red, "{}", "{\"a\":{\"password\":1,\"f\":1.10}}");
+	ck_assert_str_eq(s, "{\"diffs\":["
+	    "{\"kind\":\"body\",\"path\":\"/a\",\"op\":\"added\","
+	    "\"shadow\":{\"password\":\"[redacted]\",\"f\":1.10}}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	free(s);
+	/* A value cut where a pattern may apply is hidden whole. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"b\":{\"x\":\"", 11);
+	memcpy(big + sizeof(big) - sizeof(tail), tail, sizeof(tail));
+	s = compare_redacted(red, big, "{}");
+	ck_assert_str_eq(s, "{\"diffs\":["
+	    "{\"kind\":\"body\",\"path\":\"/b\",\"op\":\"removed\","
+	    "\"primary\":\"[redacted]\"}],\"forgiven\":{},\"notes\":[]}");
+	free(s);
+	/* The request body: 0 when nothing is hidden, -1 if not JSON. */
+	ck_assert_int_eq(diff_redact_json(red, (const unsigned char *)"[1]",
+	    3, &s, &len), 0);
+	ck_assert_int_eq(diff_redact_json(red, (const unsigned char *)"a=1",
+	    3, &s, &len), -1);
+	ck_assert_int_eq(diff_redact_json(red,
+	    (const unsigned char *)"{\"password\" : \"x\"}", 18, &s, &len), 1);
+	ck_assert_str_eq(s, "{\"password\":\"[redacted]\"}");
+	ck_assert_uint_eq(len, strlen(s));
+	free(s);
+	/* The whole document. */
+	ck_assert_int_eq(diff_redact_add_paths(red, "\"\"", &cause), 0);
+	s = compare_redacted(red, "[1]", "[2]");
+	ck_assert_str_eq(s, "{\"diffs\":["
+	    "{\"kind\":\"body\",\"path\":\"/0\",\"op\":\"changed\","
+	    "\"primary\":\"[redacted]\",\"shadow\":\"[redacted]\"}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	free(s);
+	ck_assert_int_eq(diff_redact_add_paths(red, "/a*", &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+	diff_redact_free(red);
+}
+END_TEST
+
+/* Redaction of header names, query values and URI headers. */
+START_TEST(test_redact_names)
+{
+	struct diff_redact	*red = diff_redact_new();
+	char			*s;
+	size_t			 len;
+
+	ck_assert_int_eq(diff_redact_header(red, "WWW-Authenticate", 16), 1);
+	ck_assert_int_eq(diff_redact_header(red, "X-API-KEY", 9), 1);
+	ck_assert_int_eq(diff_redact_header(red, "X-CSRF-Token", 12), 1);
+	ck_assert_int_eq(diff_redact_header(red, "Set-Cookie", 10), 1);
+	ck_assert_int_eq(diff_redact_header(red, "Content-Type", 12), 0);
+	ck_assert_int_eq(diff_redact_header(red, "X-Tenant", 8), 0);
+	diff_redact_add_header(red, "X-Tenant");
+	ck_assert_int_eq(diff_redact_header(red, "x-tenant", 8), 1);
+	/* No query names: nothing to hide. */
+	ck_assert_ptr_null(diff_redact_uri(red, "/a?code=1", 9, 0, &len));
+	diff_redact_add_query(red, "access_token");
+	diff_redact_add_query(red, "code");
+	s = diff_redact_uri(red, "/cb?Code=1&x=2&access%5Ftoken=3&code&"
+	    "code=#code=4", 49, 0, &len);
+	ck_assert_str_eq(s, "/cb?Code=[redacted]&x=2&"
+	    "access%5Ftoken=[redacted]&code&code=#code=4");
+	ck_assert_uint_eq(len, strlen(s));
+	free(s);
+	ck_assert_ptr_null(diff_redact_uri(red, "/cb?x=code", 10, 0, &len));
+	s = diff_redact_uri(red, "user=ann&code=x+y", 17, 1, &len);
+	ck_assert_str_eq(s, "user=ann&code=[redacted]");
+	free(s);
+	s = diff_redact_header_value(red, "Location", 8,
+	    "https://app/cb?code=abc&state=1", 31, &len);
+	ck_assert_str_eq(s, "https://app/cb?code=[redacted]&state=1");
+	free(s);
+	s = diff_redact_header_value(red, "Proxy-Authorization", 19, "x", 1,
+	    &len);
+	ck_assert_str_eq(s, "[redacted]");
+	free(s);
+	ck_assert_ptr_null(diff_redact_header_value(red, "Server", 6, "x", 1,
+	    &len));
+	diff_redact_free(red);
+}
+END_TEST
+
 START_TEST(test_record_headers)
 {
 	struct diff_rules	*r = diff_rules_new(NULL);
@@ -2299,6 +2421,8 @@ diff_suite(void)
 	tcase_add_test(tc, test_record_values);
 	tcase_add_test(tc, test_record_cut);
 	tcase_add_test(tc, test_record_headers);
+	tcase_add_test(tc, test_redact_body);
+	tcase_add_test(tc, test_redact_names);
 	tcase_add_test(tc, test_record_bytes);
 	tcase_add_test(tc, test_text_output);
 	tcase_add_test(tc, test_many_diffs);

@@ -19,10 +19,8 @@
 #include "shadowdiff/util.h"
 #include "testutil.h"
 
-/* The [log] and [diff] settings a record reads; the four always redacted. */
-static char	auth[] = "authorization", pauth[] = "proxy-authorization";
-static char	cookie[] = "cookie", setcookie[] = "set-cookie";
-static char	*redact[] = { auth, pauth, cookie, setcookie, NULL };
+/* The redaction a record applies: set up by each test's config. */
+static struct diff_redact	*redact;
 
 /* A config as record.c reads it: matches logged at SHARE, request LOGGED. */
 static void
@@ -32,6 +30,8 @@ cfg_of(struct config *cfg, double share, int logged)
 	cfg->generation = 1;
 	cfg->log_matches = share;
 	cfg->log_request_headers = cfg->log_request_body = logged;
+	diff_redact_free(redact);
+	redact = diff_redact_new();
 	cfg->redact = redact;
 	cfg->log_value_limit = 256;
 	cfg->diff_max_body = 1024 * 1024;
@@ -192,6 +192,118 @@ START_TEST(test_match_record)
 }
 END_TEST
 
+/* Secrets: headers, query values and JSON values hidden; diffs kept. */
+static struct diff_header	secret_req[] = {
+	{ "Authorization", 13, "Bearer s1", 9 },
+	{ "X-Forwarded-Authorization", 25, "Bearer s2", 9 },
+	{ "Cookie", 6, "sid=s3", 6 },
+	{ "Referer", 7, "http://a/?token=s4&page=2", 25 },
+	{ "Content-Type", 12, "application/json", 16 }
+};
+static struct diff_header	secret_p[] = {
+	{ "Content-Type", 12, "application/json", 16 },
+	{ "Set-Cookie", 10, "sid=s5", 6 }
+};
+static struct diff_header	secret_s[] = {
+	{ "Content-Type", 12, "application/json", 16 },
+	{ "Set-Cookie", 10, "sid=s6", 6 }
+};
+
+START_TEST(test_redacted_record)
+{
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_job		 job;
+	struct diff_result	*res;
+	char			*line, *cause = NULL, path[512];
+	char			 suri[] = "/login?access_token=s7&x=1";
+	char			 sreq[] = "{\"user\":\"ann\","
+				    "\"password\":\"s8\"}";
+	char			 sp[] = "{\"token\":\"s9\",\"n\":1}";
+	char			 ss[] = "{\"token\":\"s10\",\"n\":2,"
+				    "\"extra\":{\"password\":\"s11\",\"k\":1}}";
+	FILE			*f;
+
+	cfg_of(&cfg, 0, 1);
+	diff_redact_add_query(redact, "access_token");
+	diff_redact_add_query(redact, "token");
+	ck_assert_int_eq(diff_redact_add_paths(redact, "/**/password /token",
+	    &cause), 0);
+	job_of(&job, &cfg, rules);
+	job.uri = suri;
+	job.request.hdrs = secret_req;
+	job.request.nhdrs = nitems(secret_req);
+	job.reqbody = (unsigned char *)sreq;
+	job.reqbody_len = strlen(sreq);
+	leg_of(&job.legs[DIFF_LEG_PRIMARY], 200, sp, 1000, 13346);
+	leg_of(&job.legs[DIFF_LEG_SHADOW], 200, ss, 2000, 17250);
+	job.legs[DIFF_LEG_PRIMARY].hdrs = secret_p;
+	job.legs[DIFF_LEG_PRIMARY].nhdrs = nitems(secret_p);
+	job.legs[DIFF_LEG_SHADOW].hdrs = secret_s;
+	job.legs[DIFF_LEG_SHADOW].nhdrs = nitems(secret_s);
+	res = compare(&job);
+	diff_result_redact(res, redact);
+	line = record_job(&job, RECORD_MISMATCH, res);
+	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
+	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
+	    "\"config\":1,\"route\":\"users\",\"method\":\"POST\","
+	    "\"uri\":\"/login?access_token=[redacted]&x=1\","
+	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":20},"
+	    "\"shadow\":{\"status\":200,\"ms\":15.25,\"bytes\":54},"
+	    "\"request\":{\"headers\":{\"authorization\":\"[redacted]\","
+	    "\"x-forwarded-authorization\":\"[redacted]\","
+	    "\"cookie\":\"[redacted]\","
+	    "\"referer\":\"http://a/?token=[redacted]&page=2\","
+	    "\"content-type\":\"application/json\"},"
+	    "\"body\":\"{\\\"user\\\":\\\"ann\\\","
+	    "\\\"password\\\":\\\"[redacted]\\\"}\"},"
+	    "\"diffs\":[{\"kind\":\"header\",\"path\":\"set-cookie\","
+	    "\"op\":\"changed\",\"primary\":\"[redacted]\","
+	    "\"shadow\":\"[redacted]\"},"
+	    "{\"kind\":\"body\",\"path\":\"/token\",\"op\":\"changed\","
+	    "\"primary\":\"[redacted]\",\"shadow\":\"[redacted]\"},"
+	    "{\"kind\":\"body\",\"path\":\"/n\",\"op\":\"changed\","
+	    "\"primary\":1,\"shadow\":2},"
+	    "{\"kind\":\"body\",\"path\":\"/extra\",\"op\":\"added\","
+	    "\"shadow\":{\"password\":\"[redacted]\",\"k\":1}}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", line);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(tu_validate_records(path), 0);
+	free(line);
+	diff_result_free(res);
+	diff_rules_free(rules);
+}
+END_TEST
+
+/* A route with redact_body of its own has its policy; others [log]'s. */
+START_TEST(test_route_redact)
+{
+	struct config		 cfg;
+	struct config_route	 route;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_redact	*own = diff_redact_new();
+	struct diff_job		 job;
+
+	cfg_of(&cfg, 0, 1);
+	memset(&route, 0, sizeof(route));
+	route.rules = rules;
+	cfg.routes = &route;
+	cfg.nroutes = 1;
+	job_of(&job, &cfg, rules);
+	ck_assert_ptr_eq(record_redact(&job), cfg.redact);
+	route.redact = own;
+	ck_assert_ptr_eq(record_redact(&job), own);
+	job.rules = NULL;
+	ck_assert_ptr_eq(record_redact(&job), cfg.redact);
+	diff_redact_free(own);
+	diff_rules_free(rules);
+}
+END_TEST
+
 /* A cut body's digest as the record writes it. */
 START_TEST(test_digest)
 {
@@ -216,6 +328,8 @@ record_suite(void)
 	tcase_add_test(tc, test_mismatch_record);
 	tcase_add_test(tc, test_shadow_error_record);
 	tcase_add_test(tc, test_match_record);
+	tcase_add_test(tc, test_redacted_record);
+	tcase_add_test(tc, test_route_redact);
 	tcase_add_test(tc, test_digest);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -143,6 +143,25 @@ records_of(const char *file)
 	return (all);
 }
 
+/* The whole log file as text (at most 1 MiB), allocated. */
+static char *
+log_text(void)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	buf = calloc(1, 1024 * 1024 + 1);
+	ck_assert_ptr_nonnull(buf);
+	f = fopen(logpath, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, 1024 * 1024, f);
+	ck_assert_int_eq(ferror(f), 0);
+	fclose(f);
+	buf[n] = '\0';
+	return (buf);
+}
+
 /* Waits (bounded) for at least N records; returns all of them. */
 static json_t *
 records_wait(size_t n)
@@ -541,6 +560,62 @@ START_TEST(test_redaction)
 	all = records_wait(1);
 	ck_assert_ptr_null(json_object_get(json_array_get(all, 0), "request"));
 	json_decref(all);
+}
+END_TEST
+
+/*
+ * The secrets of a login are nowhere in the log: request headers, query
+ * values, JSON body values, and the differing Set-Cookie and token of
+ * the responses; the differences are still listed at their paths.
+ */
+START_TEST(test_redaction_defaults)
+{
+	static const char *const secrets[] = {
+		"s3cret", "sid-go-51ab", "sid-rust-07ce", "tok-go-6c1f",
+		"tok-rust-9d2e"
+	};
+	static const char	 body[] = "{\"user\":\"ann\","
+				    "\"password\":\"s3cret-pw\"}";
+	json_t			*all, *rec, *req, *hdrs;
+	struct tu_resp		 r;
+	char			 raw[2048], *log;
+	size_t			 i;
+
+	start_pair("methods = GET POST\n", "log_request = headers body\n",
+	    "");
+	snprintf(raw, sizeof(raw), "POST /api/session?access_token=s3cret-qs"
+	    "&x=1 HTTP/1.1\r\nHost: t\r\n"
+	    "Authorization: Bearer s3cret-auth\r\n"
+	    "Cookie: session=s3cret-cookie\r\n"
+	    "X-Forwarded-Authorization: Basic s3cret-fwd\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    strlen(body), body);
+	ck_assert_int_eq(tu_exchange(daemon_.port, raw, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+	all = records_wait(1);
+	rec = record_for(all, "/api/session?access_token=[redacted]&x=1");
+	ck_assert_ptr_nonnull(rec);
+	req = json_object_get(rec, "request");
+	hdrs = json_object_get(req, "headers");
+	ck_assert_str_eq(str(hdrs, "authorization"), "[redacted]");
+	ck_assert_str_eq(str(hdrs, "cookie"), "[redacted]");
+	ck_assert_str_eq(str(hdrs, "x-forwarded-authorization"), "[redacted]");
+	ck_assert_str_eq(str(hdrs, "content-type"), "application/json");
+	ck_assert_str_eq(str(req, "body"),
+	    "{\"user\":\"ann\",\"password\":\"[redacted]\"}");
+	assert_diffs(all, "/api/session?access_token=[redacted]&x=1",
+	    "header server changed \"sd-backend-go\" \"sd-backend-rust\"; "
+	    "header set-cookie changed \"[redacted]\" \"[redacted]\"; "
+	    "body /token changed \"[redacted]\" \"[redacted]\"");
+	json_decref(all);
+	/* Anywhere in the file, not only where the test looked. */
+	log = log_text();
+	ck_assert_ptr_nonnull(log);
+	for (i = 0; i < nitems(secrets); i++)
+		ck_assert_msg(strstr(log, secrets[i]) == NULL, "%s in the "
+		    "log:\n%s", secrets[i], log);
+	free(log);
 }
 END_TEST
 
@@ -1154,6 +1229,7 @@ shadow_suite(void)
 	tcase_add_test(tc, test_sampling_by_key);
 	tcase_add_test(tc, test_request_id);
 	tcase_add_test(tc, test_redaction);
+	tcase_add_test(tc, test_redaction_defaults);
 	tcase_add_test(tc, test_partial_body);
 	suite_add_tcase(s, tc);
 

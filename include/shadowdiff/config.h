@@ -63,6 +63,7 @@ struct config_route {
 	/* Methods mirrored: NULL: [shadow] methods; { NULL }: none. */
 	char			**mirror_methods;
 	struct diff_rules	*rules;
+	struct diff_redact	*redact;	/* NULL: [log]'s */
 	unsigned int		 line;		/* where the section starts */
 	size_t			 stat_id;	/* its figures (stats.h) */
 };
@@ -133,7 +134,10 @@ struct config {
 	char			*log_request;	/* as written */
 	int			 log_request_headers;
 	int			 log_request_body;
-	char			**redact;	/* lower case; always the four */
+	char			**redact_headers; /* as written */
+	char			**redact_query;	/* as written; "none" */
+	char			*redact_body;	/* patterns as written */
+	struct diff_redact	*redact;	/* the policy built of them */
 	uint64_t		 log_value_limit;
 	uint64_t		 log_queue;
 	uint64_t		 log_queue_memory;

@@ -110,12 +110,70 @@ char			*diff_result_json(const struct diff_result *, size_t);
 char			*diff_result_text(const struct diff_result *, size_t);
 /* {"rule": count, ...}: what each rule forgave, for metrics. */
 json_t			*diff_result_forgiven_json(const struct diff_result *);
+
 /*
- * Writes the values of header differences whose name is in NAMES (a
- * NULL-terminated list, any case) as "[redacted]".
+ * Redaction (src/diff/redact.c): one immutable policy of what must not
+ * be shown, shared read-only by any number of threads. Every place that
+ * shows a request or a difference to people (the divergence record, the
+ * dashboard) asks it, so they all hide the same things.
+ *
+ * Always hidden: headers whose name holds authorization, authenticate,
+ * authentication, cookie, token, secret, password, api-key, api_key or
+ * apikey (any case). Added: whole header names, query parameter names
+ * (their values hidden, names kept; in the URI and in Location,
+ * Content-Location and Referer) and JSON Pointer patterns (the rules'
+ * syntax) whose values, and everything below them, are hidden.
+ */
+struct diff_redact;
+
+struct diff_redact	*diff_redact_new(void);
+void			 diff_redact_free(struct diff_redact *);
+/* A copy, to add to (a route's policy from the global one). */
+struct diff_redact	*diff_redact_copy(const struct diff_redact *);
+/* Hides header NAME too (whole name, any case). */
+void			 diff_redact_add_header(struct diff_redact *,
+			    const char *);
+/* Hides the values of query parameter NAME (any case). */
+void			 diff_redact_add_query(struct diff_redact *,
+			    const char *);
+/* Adds a list of patterns; 0, or -1 with *cause (then none is added). */
+int			 diff_redact_add_paths(struct diff_redact *,
+			    const char *, char **);
+/* Whether the policy has patterns. */
+int			 diff_redact_has_paths(const struct diff_redact *);
+/* Whether header NAME (LEN bytes) is hidden whole. */
+int			 diff_redact_header(const struct diff_redact *,
+			    const char *, size_t);
+/*
+ * What to show for the value VALUE (VLEN bytes) of header NAME (NLEN):
+ * NULL, the value as it is; else an allocated NUL-terminated
+ * replacement, "[redacted]" or a URI whose query is redacted, its length
+ * in *OUTLEN.
+ */
+char			*diff_redact_header_value(const struct diff_redact *,
+			    const char *, size_t, const char *, size_t,
+			    size_t *);
+/*
+ * URI S (LEN bytes) with the values of hidden query parameters written
+ * "[redacted]"; FORM: S is a query alone (an urlencoded form body).
+ * NULL if nothing is hidden; else allocated, length in *OUTLEN.
+ */
+char			*diff_redact_uri(const struct diff_redact *,
+			    const char *, size_t, int, size_t *);
+/*
+ * JSON text with the values at or below the patterns written
+ * "[redacted]", compact. 1 with *OUT (allocated) and *OUTLEN; 0 if
+ * nothing is hidden; -1 if the text is not JSON.
+ */
+int			 diff_redact_json(const struct diff_redact *,
+			    const unsigned char *, size_t, char **, size_t *);
+/*
+ * Hides in a result's values what the policy hides: each difference
+ * stays at its path, its values become "[redacted]" (or the value with
+ * the hidden parts so written).
  */
 void			 diff_result_redact(struct diff_result *,
-			    const char *const *);
+			    const struct diff_redact *);
 /*
  * Adds a difference of the whole body (path "") with the JSON texts
  * PRIMARY and SHADOW as values, unless a body difference is listed

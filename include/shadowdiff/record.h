@@ -12,6 +12,7 @@
 
 #include "shadowdiff/diff_job.h"
 
+struct diff_redact;
 struct diff_result;
 struct json_t;
 
@@ -51,6 +52,12 @@ struct record_entry {
 
 /* The label of a verdict: a record's type. */
 const char	*record_type(enum record_verdict);
+/*
+ * What a record of JOB must hide: its route's redaction policy, or
+ * [log]'s. The one source of what a record, or any other view of a
+ * job (the dashboard), may show.
+ */
+const struct diff_redact *record_redact(const struct diff_job *);
 /* A cut body's digest as a record's JSON value, "sha256:HEX". */
 void		 record_digest(const unsigned char *, char *);
 /*

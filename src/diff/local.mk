@@ -11,6 +11,7 @@ libsddiff_a_SOURCES = \
 	src/diff/shape.c \
 	src/diff/rules.c \
 	src/diff/result.c \
+	src/diff/redact.c \
 	src/diff/headers.c \
 	src/diff/body.c \
 	src/diff/compare.c \

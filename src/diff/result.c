@@ -123,34 +123,6 @@ result_rule_error(struct diff_result *res, enum side side, const char *name,
 	    path[0] == '\0' ? "\"\"" : path);
 }
 
-/* Replaces the values of header differences named in NAMES. */
-void
-diff_result_redact(struct diff_result *res, const char *const *names)
-{
-	static const char	 redacted[] = "\"[redacted]\"";
-	struct diff_entry	*e;
-	size_t			 i, j;
-	int			 s;
-
-	for (i = 0; i < res->ndiffs; i++) {
-		e = &res->diffs[i];
-		if (e->kind != KIND_HEADER)
-			continue;
-		for (j = 0; names[j] != NULL; j++)
-			if (strcasecmp(e->path, names[j]) == 0)
-				break;
-		if (names[j] == NULL)
-			continue;
-		for (s = SIDE_PRIMARY; s <= SIDE_SHADOW; s++) {
-			if (e->value[s] == NULL)
-				continue;
-			free(e->value[s]);
-			result_set_value(e, s, redacted, sizeof(redacted) - 1,
-			    0);
-		}
-	}
-}
-
 /*
  * Adds a whole-body difference with the JSON values PRIMARY and SHADOW,
  * unless a body difference is listed already: for bodies that differ
