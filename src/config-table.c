@@ -287,8 +287,9 @@ check_marker(const char *s, char **cause)
 		goto bad;
 	return (0);
 bad:
-	*cause = xstrdup("NAME: VALUE, a header of your own and its value, "
-	    "such as " CONFIG_MARKER_DEFAULT ", or none");
+	*cause = xstrdup("NAME: VALUE, a header of your own (not one that "
+	    "shadowdiff writes or that frames a message) and its value, such "
+	    "as " CONFIG_MARKER_DEFAULT ", or none");
 	return (-1);
 }
 

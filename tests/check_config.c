@@ -1054,7 +1054,8 @@ static const struct {
 	{ "shadow marker without a value",
 	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X-Shadow\n", {
 	    { 7, "[shadow] marker = \"X-Shadow\": expected NAME: VALUE, a "
-		"header of your own and its value, such as "
+		"header of your own (not one that shadowdiff writes or that "
+		"frames a message) and its value, such as "
 		"X-Shadowdiff-Shadow: 1, or none" } } },
 	{ "shadow marker empty value",
 	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X-Shadow:\n", {
