@@ -2,5 +2,5 @@
 dist_doc_DATA += README.md docs/architecture.md docs/configuration.md \
 	docs/http.md docs/performance.md docs/operations.md \
 	docs/divergence-log.md docs/divergence-log.schema.json \
-	docs/metrics.md \
+	docs/metrics.md docs/mirroring.md \
 	docs/tls.md

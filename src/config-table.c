@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shadowdiff/config.h"
 #include "shadowdiff/diff.h"
@@ -51,6 +52,8 @@ static int	check_redact_body(const char *, char **);
 #define REDACT_BODY_DEFAULT	"/**/password /**/secret " \
 	"/**/client_secret /**/token /**/access_token /**/refresh_token " \
 	"/**/id_token /**/api_key /**/apikey"
+static int	check_marker(const char *, char **);
+static int	check_shadow_host(const char *, char **);
 
 /* Every key of the fixed sections: one row each, grouped by section. */
 const struct option config_options[] = {
@@ -116,6 +119,10 @@ const struct option config_options[] = {
 	    0, GIB(1), 0 },
 	{ "shadow", "max_response", OPT_SIZE, OFF(shadow_max_response),
 	    "64MiB", KIB(1), GIB(1024), 0 },
+	{ "shadow", "marker", OPT_STRING, OFF(shadow_marker),
+	    CONFIG_MARKER_DEFAULT, 0, 0, 0, check_marker },
+	{ "shadow", "host", OPT_STRING, OFF(shadow_host), "client", 0, 0, 0,
+	    check_shadow_host },
 
 	{ "diff", "max_body", OPT_SIZE, OFF(diff_max_body), "1MiB",
 	    KIB(1), GIB(1), 0 },
@@ -292,5 +299,89 @@ check_redact_body(const char *s, char **cause)
 		return (0);
 	*cause = xasprintf("JSON Pointer patterns, or none: %s", why);
 	free(why);
+	return (-1);
+}
+
+/*
+ * Fields that the proxy writes itself or that frame the message: a
+ * marker of one of these names would be dropped, or would break the
+ * request it marks.
+ */
+static const char *const marker_reserved[] = {
+	"host", "content-length", "transfer-encoding", "connection",
+	"keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+	"expect", "x-forwarded-for", "x-forwarded-proto", "via"
+};
+
+/* "none", or "NAME: VALUE": a header name and a field value. */
+static int
+check_marker(const char *s, char **cause)
+{
+	const char	*colon, *v;
+	char		*name;
+	size_t		 i;
+	int		 ok;
+
+	if (strcmp(s, "none") == 0)
+		return (0);
+	if ((colon = strchr(s, ':')) == NULL || colon == s)
+		goto bad;
+	name = xstrndup(s, (size_t)(colon - s));
+	ok = is_token(name);
+	for (i = 0; ok && i < nitems(marker_reserved); i++)
+		if (strcasecmp(name, marker_reserved[i]) == 0)
+			ok = 0;
+	free(name);
+	if (!ok)
+		goto bad;
+	/* RFC 9110 5.5: visible characters, blanks only between them. */
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		continue;
+	if (*v == '\0')
+		goto bad;
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < 0x21 && *v != ' ' && *v != '\t') ||
+		    *v == 0x7f)
+			goto bad;
+	if (v[-1] == ' ' || v[-1] == '\t')
+		goto bad;
+	return (0);
+bad:
+	*cause = xstrdup("NAME: VALUE, a header of your own (not one that "
+	    "shadowdiff writes or that frames a message) and its value, such "
+	    "as " CONFIG_MARKER_DEFAULT ", or none");
+	return (-1);
+}
+
+/* "client", "suffix", or host[:port]: a name, or an address. */
+static int
+check_shadow_host(const char *s, char **cause)
+{
+	const char	*port;
+	size_t		 n;
+
+	if (strcmp(s, "client") == 0 || strcmp(s, "suffix") == 0)
+		return (0);
+	if (*s == '[') {
+		n = strspn(s + 1, "0123456789abcdefABCDEF:.");
+		if (n == 0 || s[1 + n] != ']')
+			goto bad;
+		port = s + 2 + n;
+	} else {
+		n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~");
+		if (n == 0)
+			goto bad;
+		port = s + n;
+	}
+	if (*port == '\0')
+		return (0);
+	n = strspn(port + 1, "0123456789");
+	if (*port == ':' && n >= 1 && n <= 5 && port[1 + n] == '\0' &&
+	    strtol(port + 1, NULL, 10) <= 65535)
+		return (0);
+bad:
+	*cause = xstrdup("client, suffix, or a host[:port] for the shadow's "
+	    "Host header, such as api-shadow.internal or 10.0.0.7:8080");
 	return (-1);
 }

@@ -1094,6 +1094,45 @@ apply_redact(struct config *cfg, struct parse *p)
 }
 
 /*
+ * What the copies of a request carry ([shadow] marker and host): split
+ * from the text as written, which check_marker and check_shadow_host
+ * accepted.
+ */
+static void
+apply_copy_marks(struct config *cfg, struct parse *p)
+{
+	const char	*colon;
+	unsigned int	 line;
+
+	if (cfg->shadow_marker != NULL &&
+	    strcmp(cfg->shadow_marker, "none") != 0) {
+		colon = strchr(cfg->shadow_marker, ':');
+		cfg->marker_name = xstrndup(cfg->shadow_marker,
+		    (size_t)(colon - cfg->shadow_marker));
+		cfg->marker_value = colon + 1 + strspn(colon + 1, " \t");
+		/*
+		 * One name for both: the id would be taken off every request
+		 * and each one that has an id would look like a loop.
+		 */
+		if (cfg->request_id_header != NULL &&
+		    strcasecmp(cfg->marker_name, cfg->request_id_header) == 0) {
+			if ((line = entry_line(p, "shadow", "marker")) == 0)
+				line = entry_line(p, "server",
+				    "request_id_header");
+			parse_error(p, line, "[shadow] marker = \"%s\": "
+			    "expected a header other than [server] "
+			    "request_id_header", cfg->shadow_marker);
+		}
+	}
+	if (cfg->shadow_host == NULL || strcmp(cfg->shadow_host, "client") == 0)
+		return;
+	if (strcmp(cfg->shadow_host, "suffix") == 0)
+		cfg->shadow_host_suffix = CONFIG_HOST_SUFFIX;
+	else
+		cfg->shadow_host_fixed = cfg->shadow_host;
+}
+
+/*
  * What depends on several keys, once all are applied: the [shadow]
  * section wants a url, the forms that the values take in use.
  */
@@ -1108,6 +1147,7 @@ apply_finish(struct config *cfg, struct parse *p)
 		parse_error(p, line, "[shadow] has no url: expected url = "
 		    "http://host:port of the service to mirror to");
 	apply_tls(cfg, p);
+	apply_copy_marks(cfg, p);
 	for (i = 0; i < cfg->nlisten; i++)
 		for (n = 0; n < i; n++)
 			if (cfg->listen[i].addrlen == cfg->listen[n].addrlen &&
@@ -1261,6 +1301,9 @@ config_free(struct config *cfg)
 	backend_free(&cfg->shadow);
 	free(cfg->request_id_header);
 	free(cfg->sample_key);
+	free(cfg->shadow_marker);
+	free(cfg->marker_name);
+	free(cfg->shadow_host);
 	config_free_words(cfg->mirror_methods);
 	free(cfg->log_path);
 	free(cfg->log_request);

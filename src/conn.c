@@ -381,6 +381,11 @@ conn_send_request(struct conn *c, enum upstream_use use)
 	fw.upgrade = m->upgrade;
 	fw.id_name = conn_cfg(c)->request_id_header;
 	fw.id_value = c->id_added ? c->id : NULL;
+	/*
+	 * The shadow marker never reaches the primary: a client that sent
+	 * it must not make the primary skip its side effects.
+	 */
+	fw.marker_name = conn_cfg(c)->marker_name;
 	http_write_request_head(upstream_output(c->up), m, &fw);
 	return (0);
 }

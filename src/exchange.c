@@ -373,6 +373,20 @@ exchange_send(struct exchange *ex, enum upstream_use use)
 
 static void	shadow_fail(struct exchange *, enum shadow_error);
 
+/*
+ * Marks FW as a copy of the client's request, for a backend other than
+ * the primary (the shadow; a second primary for noise, later): it
+ * carries [shadow] marker, for the service to switch off its side
+ * effects, and a copy that comes back through us is never mirrored
+ * again (mirror_decide). The client's own marker is not passed on.
+ */
+static void
+exchange_mark_copy(const struct config *cfg, struct http_forward *fw)
+{
+	fw->marker_name = cfg->marker_name;
+	fw->marker_value = cfg->marker_value;
+}
+
 /* The request is read whole: it goes to the shadow now. */
 void
 exchange_request_done(struct exchange *ex, const struct http_msg *m,
@@ -399,12 +413,15 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	fw.client_addr = client_addr;
 	fw.proto = proto;
 	fw.host = cfg->shadow.hostport;
+	fw.host_fixed = cfg->shadow_host_fixed;
+	fw.host_suffix = cfg->shadow_host_suffix;
 	/* The whole body is here: its length is known. */
 	fw.framing = m->framing == HTTP_FRAMING_NONE ? HTTP_FRAMING_NONE :
 	    HTTP_FRAMING_LENGTH;
 	fw.length = ex->job->reqbody_len;
 	fw.id_name = cfg->request_id_header;
 	fw.id_value = ex->id_added ? ex->job->id : NULL;
+	exchange_mark_copy(cfg, &fw);
 	http_write_request_head(ex->reqhead, m, &fw);
 
 	ex->shadow_state = SH_SENT;

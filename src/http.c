@@ -866,6 +866,17 @@ write_header(struct evbuffer *out, const struct http_msg *m,
 	evbuffer_add(out, "\r\n", 2);
 }
 
+/* Appends "NAME: VALUE\r\n". */
+static void
+write_field(struct evbuffer *out, const char *name, const char *value)
+{
+	/* Pieces, not printf: this is on every request's path. */
+	evbuffer_add(out, name, strlen(name));
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, value, strlen(value));
+	evbuffer_add(out, "\r\n", 2);
+}
+
 /* Appends the framing header for FRAMING. */
 static void
 write_framing(struct evbuffer *out, enum http_framing framing,
@@ -879,10 +890,59 @@ write_framing(struct evbuffer *out, enum http_framing framing,
 }
 
 /*
+ * Where the port of a Host value V (LEN bytes) starts, its ':'; LEN if
+ * it has none. An IPv6 literal's colons are inside its brackets.
+ */
+static size_t
+host_port_start(const char *v, size_t len)
+{
+	size_t	 i = len;
+
+	while (i > 0 && v[i - 1] >= '0' && v[i - 1] <= '9')
+		i--;
+	if (i == 0 || v[i - 1] != ':')
+		return (len);
+	if (memchr(v, ':', i - 1) == NULL || (i >= 2 && v[i - 2] == ']'))
+		return (i - 1);
+	return (len);
+}
+
+/*
+ * Appends the Host field when it is not the request's own (which is
+ * written with the others): FW's fixed one, the request's with FW's
+ * suffix after its name (Envoy's "-shadow": api:8080 is
+ * api-shadow:8080), or FW's host when the request had none.
+ */
+static void
+write_host(struct evbuffer *out, const struct http_msg *m,
+    const struct http_forward *fw)
+{
+	const char	*v;
+	size_t		 len, port;
+
+	v = http_msg_header(m, "host", &len);
+	if (fw->host_fixed != NULL)
+		evbuffer_add_printf(out, "Host: %s\r\n", fw->host_fixed);
+	else if (v == NULL) {
+		/* HTTP/1.0 may come without; HTTP/1.1 backends require one. */
+		if (fw->host != NULL)
+			evbuffer_add_printf(out, "Host: %s\r\n", fw->host);
+	} else if (fw->host_suffix != NULL) {
+		port = host_port_start(v, len);
+		evbuffer_add(out, "Host: ", 6);
+		evbuffer_add(out, v, port);
+		evbuffer_add(out, fw->host_suffix, strlen(fw->host_suffix));
+		evbuffer_add(out, v + port, len - port);
+		evbuffer_add(out, "\r\n", 2);
+	}
+}
+
+/*
  * Writes the request head toward a backend: the client's headers less
- * the hop-by-hop ones, Expect (we answer 100-continue ourselves) and
- * the framing; then X-Forwarded-For, X-Forwarded-Proto, Via, and the
- * framing of the body as it will be sent.
+ * the hop-by-hop ones, Expect (we answer 100-continue ourselves), the
+ * framing and any named as FW's marker; FW's Host if it has its own;
+ * then X-Forwarded-For, X-Forwarded-Proto, Via, the marker if FW has a
+ * value for it, and the framing of the body as it will be sent.
  */
 void
 http_write_request_head(struct evbuffer *out, const struct http_msg *m,
@@ -891,13 +951,14 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 	const struct http_header	*h;
 	const char			*name, *upgrade;
 	size_t				 i, upgrade_len;
-	int				 xff = 0;
+	int				 xff = 0, own_host;
 
 	evbuffer_add(out, llhttp_method_name(m->method),
 	    strlen(llhttp_method_name(m->method)));
 	evbuffer_add(out, " ", 1);
 	evbuffer_add(out, m->buf + m->target_off, m->target_len);
 	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	own_host = fw->host_fixed != NULL || fw->host_suffix != NULL;
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
 		name = m->buf + h->name_off;
@@ -906,13 +967,13 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 		else if (!http_is_hop_by_hop(m, name, h->name_len) &&
 		    !util_eqcase(name, h->name_len, "content-length") &&
 		    !util_eqcase(name, h->name_len, "expect") &&
-		    !util_eqcase(name, h->name_len, "x-forwarded-proto"))
+		    !util_eqcase(name, h->name_len, "x-forwarded-proto") &&
+		    (fw->marker_name == NULL ||
+		    !util_eqcase(name, h->name_len, fw->marker_name)) &&
+		    (!own_host || !util_eqcase(name, h->name_len, "host")))
 			write_header(out, m, h);
 	}
-	/* HTTP/1.0 may come without Host; HTTP/1.1 backends require one. */
-	if (fw->host != NULL && http_msg_header(m, "host", &upgrade_len) ==
-	    NULL)
-		evbuffer_add_printf(out, "Host: %s\r\n", fw->host);
+	write_host(out, m, fw);
 	/* The client's address joins the list it sent, in order. */
 	evbuffer_add(out, "X-Forwarded-For: ", 17);
 	for (i = 0; xff && i < m->nhdrs; i++) {
@@ -925,13 +986,10 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 	evbuffer_add_printf(out, "%s\r\n", fw->client_addr);
 	evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\nVia: %u.%u "
 	    "shadowdiff\r\n", fw->proto, m->major, m->minor);
-	if (fw->id_value != NULL) {
-		/* Pieces, not printf: this is on every request's path. */
-		evbuffer_add(out, fw->id_name, strlen(fw->id_name));
-		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, fw->id_value, strlen(fw->id_value));
-		evbuffer_add(out, "\r\n", 2);
-	}
+	if (fw->id_value != NULL)
+		write_field(out, fw->id_name, fw->id_value);
+	if (fw->marker_name != NULL && fw->marker_value != NULL)
+		write_field(out, fw->marker_name, fw->marker_value);
 	if (fw->upgrade &&
 	    (upgrade = http_msg_header(m, "upgrade", &upgrade_len)) != NULL) {
 		evbuffer_add(out, "Connection: upgrade\r\nUpgrade: ", 30);

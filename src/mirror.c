@@ -140,6 +140,15 @@ mirror_decide(const struct config *cfg, const struct config_route *route,
 
 	if (cfg->shadow.url == NULL)
 		return (MIRROR_NO_SHADOW);
+	/*
+	 * Marked: a copy we sent came back through us (a shadow calling
+	 * its peers via the proxy). Mirroring it again would multiply the
+	 * traffic at each turn. The primary still gets it, as any client
+	 * request (without the marker: conn_send_request).
+	 */
+	if (cfg->marker_name != NULL &&
+	    http_msg_header(m, cfg->marker_name, &len) != NULL)
+		return (MIRROR_LOOP);
 	if (m->upgrade)
 		return (MIRROR_UPGRADE);
 	if (!config_mirrors_method(cfg, route, llhttp_method_name(m->method)))

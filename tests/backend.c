@@ -45,6 +45,9 @@
  *                 X-Shadowdiff-Id value (trimmed by evhttp) or "-". URI
  *                 and ID are cut at 16 KiB and 1 KiB (memory stays
  *                 bounded).
+ *   /seen?headers=1  the same, each line followed by the headers of its
+ *                 request as evhttp parsed them, one "\tname: value\n"
+ *                 line each, cut at 4 KiB a request.
  *   /seen/reset   forgets them.
  *   /json/N       200 application/json, a JSON object for benchmarking
  *                 the diff (N from 1 to 1048576), no final newline:
@@ -154,6 +157,7 @@
 #define SEEN_MAX	1000		/* /seen: requests remembered */
 #define SEEN_URI_MAX	(16 * 1024)	/* /seen: URI bytes kept */
 #define SEEN_ID_MAX	1024		/* /seen: X-Shadowdiff-Id bytes kept */
+#define SEEN_HEADERS_MAX 4096		/* /seen?headers=1: bytes kept */
 #define JSON_MAX	(1024 * 1024)	/* /json/N: N at most */
 #define JSON_VALUE_LEN	64		/* /json/N: an item's "v" length */
 
@@ -174,8 +178,9 @@ struct pending {
 
 /* One /seen line; the buffer is kept for the next line in its slot. */
 struct seen_line {
-	char			*text;
-	size_t			 len;
+	char			*text;		/* the line, then its headers */
+	size_t			 len;		/* the line's bytes */
+	size_t			 hlen;		/* the headers' after it */
 	size_t			 size;
 };
 
@@ -268,7 +273,8 @@ static void	sleep_done_cb(evutil_socket_t, short, void *);
 static void	handle_close(struct evhttp_request *);
 static void	handle_stats(struct backend *, struct evhttp_request *, int);
 static void	seen_record(struct backend *, struct evhttp_request *);
-static void	handle_seen(struct backend *, struct evhttp_request *, int);
+static void	handle_seen(struct backend *, struct evhttp_request *, int,
+		    const char *);
 static size_t	json_build(char *, uint64_t, enum flavor);
 static void	handle_json(struct backend *, struct evhttp_request *,
 		    const char *);
@@ -679,8 +685,9 @@ static void
 seen_record(struct backend *be, struct evhttp_request *req)
 {
 	struct seen_line	*l = &be->seen[be->seen_next];
+	struct evkeyval		*kv;
 	const char		*method, *uri, *id;
-	size_t			 mlen, ulen, ilen, need;
+	size_t			 mlen, ulen, ilen, need, hlen = 0, n;
 	char			*text;
 
 	method = method_name(evhttp_request_get_command(req));
@@ -693,11 +700,17 @@ seen_record(struct backend *be, struct evhttp_request *req)
 	ulen = strnlen(uri, SEEN_URI_MAX);
 	ilen = strnlen(id, SEEN_ID_MAX);
 	need = mlen + 1 + ulen + 1 + ilen + 1;
-	if (need > l->size) {
-		if ((text = realloc(l->text, need)) == NULL)
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
+		n = 1 + strlen(kv->key) + 2 + strlen(kv->value) + 1;
+		if (hlen + n > SEEN_HEADERS_MAX)
+			break;
+		hlen += n;
+	}
+	if (need + hlen + 1 > l->size) {
+		if ((text = realloc(l->text, need + hlen + 1)) == NULL)
 			return;		/* the line is missing; rare enough */
 		l->text = text;
-		l->size = need;
+		l->size = need + hlen + 1;
 	}
 	memcpy(l->text, method, mlen);
 	l->text[mlen] = ' ';
@@ -706,28 +719,39 @@ seen_record(struct backend *be, struct evhttp_request *req)
 	memcpy(l->text + mlen + 1 + ulen + 1, id, ilen);
 	l->text[need - 1] = '\n';
 	l->len = need;
+	l->hlen = 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
+		n = (size_t)snprintf(l->text + need + l->hlen, hlen + 1 -
+		    l->hlen, "\t%s: %s\n", kv->key, kv->value);
+		if (l->hlen + n > hlen)
+			break;
+		l->hlen += n;
+	}
 	be->seen_next = (be->seen_next + 1) % SEEN_MAX;
 	if (be->seen_count < SEEN_MAX)
 		be->seen_count++;
 }
 
-/* /seen and /seen/reset. */
+/* /seen and /seen/reset; QUERY headers=1 adds the headers. */
 static void
-handle_seen(struct backend *be, struct evhttp_request *req, int reset)
+handle_seen(struct backend *be, struct evhttp_request *req, int reset,
+    const char *query)
 {
 	struct evbuffer		*out = evhttp_request_get_output_buffer(req);
 	const struct seen_line	*l;
 	size_t			 i, first;
+	int			 headers;
 
 	if (reset) {
 		/* The buffers stay for the lines to come. */
 		be->seen_count = 0;
 		be->seen_next = 0;
 	}
+	headers = query != NULL && strcmp(query, "headers=1") == 0;
 	first = (be->seen_next + SEEN_MAX - be->seen_count) % SEEN_MAX;
 	for (i = 0; i < be->seen_count; i++) {
 		l = &be->seen[(first + i) % SEEN_MAX];
-		evbuffer_add(out, l->text, l->len);
+		evbuffer_add(out, l->text, l->len + (headers ? l->hlen : 0));
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain");
@@ -1007,11 +1031,11 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/seen") == 0) {
-		handle_seen(be, req, 0);
+		handle_seen(be, req, 0, query);
 		return;
 	}
 	if (strcmp(path, "/seen/reset") == 0) {
-		handle_seen(be, req, 1);
+		handle_seen(be, req, 1, NULL);
 		return;
 	}
 	be->requests++;

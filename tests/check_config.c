@@ -410,6 +410,11 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg->max_inflight, 100);
 	ck_assert_uint_eq(cfg->mirror_max_body, 1048576);
 	ck_assert_uint_eq(cfg->shadow_max_response, 64 << 20);
+	/* Copies are marked unless told not to; the Host is the client's. */
+	ck_assert_str_eq(cfg->marker_name, "X-Shadowdiff-Shadow");
+	ck_assert_str_eq(cfg->marker_value, "1");
+	ck_assert_ptr_null(cfg->shadow_host_fixed);
+	ck_assert_ptr_null(cfg->shadow_host_suffix);
 	ck_assert_uint_eq(cfg->diff_max_body, 1048576);
 	ck_assert_uint_eq(cfg->diff_threads, 2);
 	ck_assert_uint_eq(cfg->diff_queue, 256);
@@ -485,6 +490,8 @@ START_TEST(mirror_keys)
 	    "max_inflight = 9\n"
 	    "max_body = 4KiB\n"
 	    "max_response = 2MiB\n"
+	    "marker = X-Env:\tshadow  copy\n"
+	    "host = suffix\n"
 	    "[diff]\n"
 	    "max_body = 64KiB\n"
 	    "threads = 3\n"
@@ -519,6 +526,10 @@ START_TEST(mirror_keys)
 	ck_assert_uint_eq(cfg->max_inflight, 9);
 	ck_assert_uint_eq(cfg->mirror_max_body, 4096);
 	ck_assert_uint_eq(cfg->shadow_max_response, 2 << 20);
+	ck_assert_str_eq(cfg->marker_name, "X-Env");
+	ck_assert_str_eq(cfg->marker_value, "shadow  copy");
+	ck_assert_ptr_null(cfg->shadow_host_fixed);
+	ck_assert_str_eq(cfg->shadow_host_suffix, "-shadow");
 	ck_assert_uint_eq(cfg->diff_max_body, 65536);
 	ck_assert_uint_eq(cfg->diff_threads, 3);
 	ck_assert_uint_eq(cfg->diff_queue, 5);
@@ -557,6 +568,18 @@ START_TEST(mirror_keys)
 	/* An empty url turns mirroring off; the other keys may stay. */
 	cfg = load_good(BASE "[shadow]\nurl =\nsample = 5%\n");
 	ck_assert_ptr_null(cfg->shadow.url);
+	config_unref(cfg);
+	/* No marker at all; a fixed Host, a name or an address. */
+	cfg = load_good(BASE "[shadow]\nurl = http://127.0.0.1:9\n"
+	    "marker = none\nhost = api-shadow.internal:8443\n");
+	ck_assert_ptr_null(cfg->marker_name);
+	ck_assert_ptr_null(cfg->marker_value);
+	ck_assert_str_eq(cfg->shadow_host_fixed, "api-shadow.internal:8443");
+	ck_assert_ptr_null(cfg->shadow_host_suffix);
+	config_unref(cfg);
+	cfg = load_good(BASE "[shadow]\nurl = http://127.0.0.1:9\n"
+	    "host = [2001:db8::7]\n");
+	ck_assert_str_eq(cfg->shadow_host_fixed, "[2001:db8::7]");
 	config_unref(cfg);
 }
 END_TEST
@@ -1131,6 +1154,55 @@ static const struct {
 	    BASE "[shadow]\nurl = http://127.0.0.1:9\nsample_key = cookie:u\n", {
 	    { 7, "[shadow] sample_key = \"cookie:u\": expected header:NAME or "
 		"query:NAME" } } },
+	{ "shadow marker without a value",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X-Shadow\n", {
+	    { 7, "[shadow] marker = \"X-Shadow\": expected NAME: VALUE, a "
+		"header of your own (not one that shadowdiff writes or that "
+		"frames a message) and its value, such as "
+		"X-Shadowdiff-Shadow: 1, or none" } } },
+	{ "shadow marker empty value",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X-Shadow:\n", {
+	    { 7, "[shadow] marker = \"X-Shadow:\": expected NAME: VALUE" } } },
+	{ "shadow marker name not a token",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X Shadow: 1\n", {
+	    { 7, "[shadow] marker = \"X Shadow: 1\": expected NAME: "
+		"VALUE" } } },
+	{ "shadow marker a field we write",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = host: x\n", {
+	    { 7, "[shadow] marker = \"host: x\": expected NAME: VALUE, a "
+		"header of your own" } } },
+	{ "shadow marker value control byte",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmarker = X-S: a\x7f"
+	    "b\n", {
+	    { 7, "[shadow] marker = \"X-S: a\x7f" "b\": expected NAME: "
+		"VALUE" } } },
+	{ "shadow marker is the request id",
+	    BASE "[server]\nrequest_id_header = X-Copy\n"
+	    "[shadow]\nurl = http://127.0.0.1:9\nmarker = x-copy: 1\n", {
+	    { 9, "[shadow] marker = \"x-copy: 1\": expected a header other "
+		"than [server] request_id_header" } } },
+	{ "shadow marker default is the request id",
+	    BASE "[server]\nrequest_id_header = X-Shadowdiff-Shadow\n"
+	    "[shadow]\nurl = http://127.0.0.1:9\n", {
+	    { 6, "[shadow] marker = \"X-Shadowdiff-Shadow: 1\": expected a "
+		"header other than [server] request_id_header" } } },
+	{ "shadow host with a path",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nhost = api/v1\n", {
+	    { 7, "[shadow] host = \"api/v1\": expected client, suffix, or a "
+		"host[:port] for the shadow's Host header, such as "
+		"api-shadow.internal or 10.0.0.7:8080" } } },
+	{ "shadow host bad port",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nhost = api:70000\n", {
+	    { 7, "[shadow] host = \"api:70000\": expected client, suffix, "
+		"or a host[:port]" } } },
+	{ "shadow host empty",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nhost =\n", {
+	    { 7, "[shadow] host = \"\": expected client, suffix, or a "
+		"host[:port]" } } },
+	{ "shadow host unclosed bracket",
+	    BASE "[shadow]\nurl = http://127.0.0.1:9\nhost = [::1:80\n", {
+	    { 7, "[shadow] host = \"[::1:80\": expected client, suffix, or "
+		"a host[:port]" } } },
 	{ "shadow max_inflight zero",
 	    BASE "[shadow]\nurl = http://127.0.0.1:9\nmax_inflight = 0\n", {
 	    { 7, "[shadow] max_inflight = \"0\": expected a whole number from "

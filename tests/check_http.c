@@ -994,6 +994,90 @@ START_TEST(write_request_methods)
 END_TEST
 
 /*
+ * The marker: the request's own copies never go on (any case); with a
+ * value, ours is added once; without, none is (what the primary gets).
+ */
+START_TEST(write_request_marker)
+{
+	static const char	 req[] = "GET /m HTTP/1.1\r\nHost: h\r\n"
+	    "x-shadowdiff-shadow: forged\r\nX-A: 1\r\n"
+	    "X-Shadowdiff-Shadow: 2\r\n\r\n";
+	struct http_forward	 fw = {
+		.client_addr = "c", .proto = "http",
+		.framing = HTTP_FRAMING_NONE,
+		.marker_name = "X-Shadowdiff-Shadow", .marker_value = "1"
+	};
+
+	write_request(req, &fw,
+	    "GET /m HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n"
+	    "X-Forwarded-For: c\r\nX-Forwarded-Proto: http\r\n"
+	    "Via: 1.1 shadowdiff\r\nX-Shadowdiff-Shadow: 1\r\n\r\n");
+	fw.marker_value = NULL;
+	write_request(req, &fw,
+	    "GET /m HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n"
+	    "X-Forwarded-For: c\r\nX-Forwarded-Proto: http\r\n"
+	    "Via: 1.1 shadowdiff\r\n\r\n");
+	/* No marker configured: the request's header is just a header. */
+	fw.marker_name = NULL;
+	write_request(req, &fw,
+	    "GET /m HTTP/1.1\r\nHost: h\r\n"
+	    "x-shadowdiff-shadow: forged\r\nX-A: 1\r\n"
+	    "X-Shadowdiff-Shadow: 2\r\n"
+	    "X-Forwarded-For: c\r\nX-Forwarded-Proto: http\r\n"
+	    "Via: 1.1 shadowdiff\r\n\r\n");
+}
+END_TEST
+
+/* Host: fixed, or suffixed before the port (Envoy's); else the request's. */
+START_TEST(write_request_host)
+{
+	static const struct {
+		const char	*fixed, *suffix, *host, *want;
+	} cases[] = {
+		{ NULL, NULL, "api.example", "api.example" },
+		{ "shadow.internal:8443", NULL, "api.example",
+		    "shadow.internal:8443" },
+		{ NULL, "-shadow", "api.example", "api.example-shadow" },
+		{ NULL, "-shadow", "api.example:8080",
+		    "api.example-shadow:8080" },
+		{ NULL, "-shadow", "api:", "api-shadow:" },
+		{ NULL, "-shadow", "[::1]:8080", "[::1]-shadow:8080" },
+		{ NULL, "-shadow", "[::1]", "[::1]-shadow" },
+		{ NULL, "-shadow", "10.0.0.7:80", "10.0.0.7-shadow:80" },
+	};
+	struct http_forward	 fw = {
+		.client_addr = "c", .proto = "http", .host = "backend:80",
+		.framing = HTTP_FRAMING_NONE
+	};
+	char			 req[256], want[512];
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		fw.host_fixed = cases[i].fixed;
+		fw.host_suffix = cases[i].suffix;
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX-A: 1\r\n"
+		    "Host: %s\r\n\r\n", cases[i].host);
+		/* Ours comes after the others: here, the request's place. */
+		snprintf(want, sizeof(want), "GET / HTTP/1.1\r\nX-A: 1\r\n"
+		    "Host: %s\r\nX-Forwarded-For: c\r\n"
+		    "X-Forwarded-Proto: http\r\nVia: 1.1 shadowdiff\r\n\r\n",
+		    cases[i].want);
+		write_request(req, &fw, want);
+	}
+	/* Without a Host (HTTP/1.0): a fixed one, else the backend's. */
+	fw.host_fixed = NULL;
+	fw.host_suffix = "-shadow";
+	write_request("GET / HTTP/1.0\r\n\r\n", &fw,
+	    "GET / HTTP/1.1\r\nHost: backend:80\r\nX-Forwarded-For: c\r\n"
+	    "X-Forwarded-Proto: http\r\nVia: 1.0 shadowdiff\r\n\r\n");
+	fw.host_fixed = "fixed";
+	write_request("GET / HTTP/1.0\r\n\r\n", &fw,
+	    "GET / HTTP/1.1\r\nHost: fixed\r\nX-Forwarded-For: c\r\n"
+	    "X-Forwarded-Proto: http\r\nVia: 1.0 shadowdiff\r\n\r\n");
+}
+END_TEST
+
+/*
  * Regression: an HTTP/1.0 request without Host (valid, and accepted by the
  * parser) is sent on as HTTP/1.1 without Host, which RFC 9112 3.2 forbids
  * and backends answer with 400. The writer must add one.
@@ -1524,6 +1608,8 @@ http_suite(void)
 	tcase_add_test(tc, write_request_framing);
 	tcase_add_test(tc, write_request_upgrade);
 	tcase_add_test(tc, write_request_methods);
+	tcase_add_test(tc, write_request_marker);
+	tcase_add_test(tc, write_request_host);
 	tcase_add_test(tc, write_response_framing);
 	tcase_add_test(tc, write_response_from_chunked);
 	tcase_add_test(tc, write_response_bodyless);

@@ -138,6 +138,45 @@ START_TEST(test_reasons)
 }
 END_TEST
 
+/*
+ * A request carrying the marker came from a copy we sent: never mirrored
+ * again, whatever its value and before any other reason; with marker =
+ * none there is nothing to recognise.
+ */
+START_TEST(test_loop)
+{
+	struct config	*cfg;
+
+	cfg = cfg_of(BASE SHADOW);
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Shadowdiff-Shadow: 1\r\n\r\n"), MIRROR_LOOP);
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "x-shadowdiff-shadow: anything\r\n\r\n"), MIRROR_LOOP);
+	/* Before the method: the loop is what the figures must show. */
+	ck_assert_int_eq(decide(cfg, "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Shadowdiff-Shadow: 1\r\nContent-Length: 0\r\n\r\n"),
+	    MIRROR_LOOP);
+	/* A name that only starts like it is another header. */
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Shadowdiff-Shadowy: 1\r\n\r\n"), MIRROR_YES);
+	ck_assert_int_eq(mirror_verdict_counter(MIRROR_LOOP),
+	    STAT_NOT_MIRRORED_LOOP);
+	config_unref(cfg);
+
+	cfg = cfg_of(BASE SHADOW "marker = X-Env: shadow\n");
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Shadowdiff-Shadow: 1\r\n\r\n"), MIRROR_YES);
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Env: shadow\r\n\r\n"), MIRROR_LOOP);
+	config_unref(cfg);
+
+	cfg = cfg_of(BASE SHADOW "marker = none\n");
+	ck_assert_int_eq(decide(cfg, "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Shadowdiff-Shadow: 1\r\n\r\n"), MIRROR_YES);
+	config_unref(cfg);
+}
+END_TEST
+
 /* max_inflight and the shadow-down pause, from the worker's state. */
 START_TEST(test_capacity)
 {
@@ -277,6 +316,7 @@ mirror_suite(void)
 	TCase	*tc = tcase_create("decide");
 
 	tcase_add_test(tc, test_reasons);
+	tcase_add_test(tc, test_loop);
 	tcase_add_test(tc, test_capacity);
 	tcase_add_test(tc, test_key_sampling);
 	tcase_add_test(tc, test_key_extraction);

@@ -39,12 +39,12 @@ START_TEST(families_line_up)
 		ck_assert_int_eq(seen[tls_failure_counter(f)]++, 0);
 	}
 	last = MIRROR_NO_SHADOW + STATS_COUNT(STATS_NOT_MIRRORED);
-	ck_assert_int_eq(last, MIRROR_UPGRADE);
+	ck_assert_int_eq(last, MIRROR_LOOP);
 	for (v = MIRROR_NO_SHADOW + 1; v <= last; v++) {
 		ck_assert_int_ge(mirror_verdict_counter(v),
 		    STAT_NOT_MIRRORED_SAMPLED);
 		ck_assert_int_le(mirror_verdict_counter(v),
-		    STAT_NOT_MIRRORED_UPGRADE);
+		    STAT_NOT_MIRRORED_LOOP);
 		ck_assert_int_eq(seen[mirror_verdict_counter(v)]++, 0);
 	}
 	ck_assert_int_eq(mirror_verdict_counter(MIRROR_BODY_TOO_LARGE),
@@ -164,8 +164,9 @@ START_TEST(summary_lines)
 	report_summary_line(r, REPORT_LINE_MIRRORS, line, sizeof(line));
 	ck_assert_str_eq(line, "mirrored 10 requests; not mirrored: 0 sampled "
 	    "out, 2 method, 0 body over max_body, 0 at max_inflight, 0 "
-	    "shadow down, 1 upgrade; 3 abandoned (client gone or primary "
-	    "failed), 4 dropped (too busy to read the shadow in time), 5 "
+	    "shadow down, 1 upgrade, 0 marked (loop); 3 abandoned (client "
+	    "gone or primary failed), 4 dropped (too busy to read the shadow "
+	    "in time), 5 "
 	    "dropped (a reload changed the shadow before the request was "
 	    "read whole)");
 	report_summary_line(r, REPORT_LINE_SHADOW, line, sizeof(line));

@@ -533,6 +533,186 @@ START_TEST(test_request_id)
 }
 END_TEST
 
+/*
+ * The headers the backend on PORT received with the first request that
+ * starts REQ ("METHOD URI": its /seen?headers=1 entry, "\tname: value\n"
+ * lines), waiting (bounded) for it; NULL if it never came.
+ */
+static char *
+seen_headers(int port, const char *req)
+{
+	long long	 deadline = tu_now_ms() + WAIT_MS;
+	struct tu_resp	 r;
+	char		 want[256], *at, *end, *h = NULL;
+
+	snprintf(want, sizeof(want), "%s ", req);
+	for (;;) {
+		ck_assert_int_eq(tu_exchange(port, "GET /seen?headers=1 "
+		    "HTTP/1.1\r\nHost: t\r\n\r\n", &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		at = strstr(r.body, want);
+		if (at != NULL && (at == r.body || at[-1] == '\n')) {
+			at = strchr(at, '\n') + 1;
+			for (end = at; *end == '\t';)
+				end = strchr(end, '\n') + 1;
+			h = strndup(at, (size_t)(end - at));
+		}
+		tu_resp_free(&r);
+		if (h != NULL || tu_now_ms() > deadline)
+			return (h);
+		usleep(POLL_MS * 1000);
+	}
+}
+
+/* The value of /stats member "SECTION.NAME" on the daemon's admin port. */
+static long long
+admin_stat(const char *section, const char *name)
+{
+	struct tu_resp	 r;
+	json_error_t	 err;
+	json_t		*o;
+	long long	 v;
+	int		 admin;
+
+	admin = tu_proc_port(&daemon_, "admin endpoint on 127.0.0.1:");
+	ck_assert_int_gt(admin, 0);
+	ck_assert_int_eq(tu_exchange(admin, "GET /stats HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	o = json_loads(r.body, 0, &err);
+	ck_assert_msg(o != NULL, "/stats: %s", err.text);
+	v = json_integer_value(json_object_get(json_object_get(o, section),
+	    name));
+	json_decref(o);
+	tu_resp_free(&r);
+	return (v);
+}
+
+/*
+ * Asserts that the backend on PORT got request REQ ("METHOD URI") with
+ * the header line TEXT ("Name: value") if HAS, else with no header that
+ * holds TEXT (in any case).
+ */
+static void
+assert_seen(int port, const char *req, const char *text, int has)
+{
+	char	*h, line[256];
+
+	h = seen_headers(port, req);
+	ck_assert_msg(h != NULL, "port %d never got %s", port, req);
+	snprintf(line, sizeof(line), "\t%s\n", text);
+	if (has)
+		ck_assert_msg(strstr(h, line) != NULL, "%s: no %s in:\n%s",
+		    req, text, h);
+	else
+		ck_assert_msg(strcasestr(h, text) == NULL, "%s: %s in:\n%s",
+		    req, text, h);
+	free(h);
+}
+
+/*
+ * Every copy the shadow gets carries the marker, writes too; the primary
+ * never does, not even when a client sends it (a client must not make
+ * the primary skip its side effects).
+ */
+START_TEST(test_marker)
+{
+	struct tu_resp	 r;
+
+	start_pair("methods = GET POST\n", "", "");
+	get_ok("/hello?copy", NULL);
+	post("/echo?write", "{\"a\":1}");
+	assert_seen(shadow.port, "GET /hello?copy", "X-Shadowdiff-Shadow: 1",
+	    1);
+	/* The Host is the client's, as it always was. */
+	assert_seen(shadow.port, "GET /hello?copy", "Host: t", 1);
+	assert_seen(primary.port, "GET /hello?copy", "shadowdiff-shadow", 0);
+	assert_seen(shadow.port, "POST /echo?write", "X-Shadowdiff-Shadow: 1",
+	    1);
+	assert_seen(primary.port, "POST /echo?write", "shadowdiff-shadow", 0);
+	/* A client's marker: the primary answers, and does not see it. */
+	ck_assert_int_eq(get("/headers?forged", "x-shadowdiff-shadow: 1\r\n",
+	    &r), 200);
+	ck_assert_msg(strcasestr(r.body, "shadowdiff-shadow") == NULL, "%s",
+	    r.body);
+	ck_assert_ptr_nonnull(strstr(r.body, "Host: t\n"));
+	tu_resp_free(&r);
+	teardown();
+
+	/* A marker of one's own; none at all. */
+	start_pair("marker = X-Env: shadow copy\n", "", "");
+	get_ok("/hello?own", NULL);
+	assert_seen(shadow.port, "GET /hello?own", "X-Env: shadow copy", 1);
+	assert_seen(shadow.port, "GET /hello?own", "shadowdiff-shadow", 0);
+	assert_seen(primary.port, "GET /hello?own", "x-env", 0);
+	teardown();
+	start_pair("marker = none\n", "", "");
+	get_ok("/hello?none", NULL);
+	assert_seen(shadow.port, "GET /hello?none", "shadowdiff-shadow", 0);
+}
+END_TEST
+
+/*
+ * A request that arrives marked (a shadow calling back through us) goes
+ * to the primary but is not mirrored again, and is counted. A sentinel
+ * sent after it on the same worker is mirrored: once the shadow has it,
+ * the marked one would have been there first.
+ */
+START_TEST(test_no_loop)
+{
+	struct tu_resp	 r;
+	char		*s;
+
+	start_pair("methods = GET POST\n", "", "");
+	ck_assert_int_eq(get("/hello?looped", "X-Shadowdiff-Shadow: 1\r\n",
+	    &r), 200);
+	tu_resp_free(&r);
+	ck_assert_int_eq(get("/hello?looped2", "x-shadowdiff-shadow: yes\r\n",
+	    &r), 200);
+	tu_resp_free(&r);
+	get_ok("/hello?sentinel", NULL);
+	assert_seen(shadow.port, "GET /hello?sentinel", "Host: t", 1);
+	s = seen(shadow.port);
+	ck_assert_msg(strstr(s, "looped") == NULL, "shadow saw:\n%s", s);
+	free(s);
+	ck_assert_int_eq(tu_backend_count(shadow.port), 1);
+	/* The primary got them, without the marker. */
+	assert_seen(primary.port, "GET /hello?looped", "shadowdiff-shadow", 0);
+	assert_seen(primary.port, "GET /hello?looped2", "shadowdiff-shadow",
+	    0);
+	ck_assert_int_eq(admin_stat("not_mirrored", "loop"), 2);
+	ck_assert_int_eq(admin_stat("not_mirrored", "method"), 0);
+}
+END_TEST
+
+/*
+ * [shadow] host: Envoy's suffix before the port, or a fixed Host; the
+ * primary gets the client's either way.
+ */
+START_TEST(test_shadow_host)
+{
+	struct tu_resp	 r;
+
+	start_pair("host = suffix\n", "", "");
+	ck_assert_int_eq(tu_exchange(daemon_.port, "GET /hello?sfx HTTP/1.1"
+	    "\r\nHost: api.example:8080\r\n\r\n", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+	assert_seen(shadow.port, "GET /hello?sfx",
+	    "Host: api.example-shadow:8080", 1);
+	assert_seen(primary.port, "GET /hello?sfx", "Host: api.example:8080",
+	    1);
+	teardown();
+
+	start_pair("host = shadow.internal:9443\n", "", "");
+	get_ok("/hello?fixed", NULL);
+	assert_seen(shadow.port, "GET /hello?fixed",
+	    "Host: shadow.internal:9443", 1);
+	assert_seen(shadow.port, "GET /hello?fixed", "Host: t", 0);
+	assert_seen(primary.port, "GET /hello?fixed", "Host: t", 1);
+}
+END_TEST
+
 /* Sensitive headers are written [redacted], in requests and in diffs. */
 START_TEST(test_redaction)
 {
@@ -1228,6 +1408,9 @@ shadow_suite(void)
 	tcase_add_test(tc, test_chunked_body_mirrored);
 	tcase_add_test(tc, test_sampling_by_key);
 	tcase_add_test(tc, test_request_id);
+	tcase_add_test(tc, test_marker);
+	tcase_add_test(tc, test_no_loop);
+	tcase_add_test(tc, test_shadow_host);
 	tcase_add_test(tc, test_redaction);
 	tcase_add_test(tc, test_redaction_defaults);
 	tcase_add_test(tc, test_partial_body);

@@ -19,6 +19,10 @@ struct ssl_ctx_st;
 struct tls_cert;
 
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/shadowdiff/shadowdiff.conf"
+/* [shadow] marker: what every copy of a request carries, by default. */
+#define CONFIG_MARKER_DEFAULT	"X-Shadowdiff-Shadow: 1"
+/* [shadow] host = suffix: after the client's host name (Envoy's). */
+#define CONFIG_HOST_SUFFIX	"-shadow"
 
 /* One `address = host:port [tls]` of [listen]. */
 struct config_listen {
@@ -109,6 +113,12 @@ struct config {
 	uint64_t		 max_inflight;		/* per worker */
 	uint64_t		 mirror_max_body;	/* request bodies */
 	uint64_t		 shadow_max_response;	/* too_large past it */
+	char			*shadow_marker;		/* as written */
+	char			*marker_name;		/* NULL: none */
+	const char		*marker_value;		/* in shadow_marker */
+	char			*shadow_host;		/* as written */
+	const char		*shadow_host_fixed;	/* host = NAME */
+	const char		*shadow_host_suffix;	/* host = suffix */
 
 	/* [limits] */
 	uint64_t		 max_header_bytes;

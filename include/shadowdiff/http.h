@@ -154,6 +154,14 @@ struct http_forward {
 	const char		*client_addr;	/* for X-Forwarded-For */
 	const char		*proto;		/* for X-Forwarded-Proto */
 	const char		*host;		/* Host when the request had none */
+	const char		*host_fixed;	/* Host, not the client's */
+	const char		*host_suffix;	/* after the client's host */
+	/*
+	 * A field the request's own copies of are never passed on: with a
+	 * value, ours is sent instead (the shadow marker); without, none.
+	 */
+	const char		*marker_name;
+	const char		*marker_value;
 	enum http_framing	 framing;
 	uint64_t		 length;
 	int			 upgrade;	/* pass Upgrade on */

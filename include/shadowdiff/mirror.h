@@ -25,7 +25,9 @@ struct http_msg;
 /*
  * The reasons not to mirror are a counter family (stats.h): the
  * verdicts past MIRROR_NO_SHADOW are generated from it. A protocol
- * upgrade (MIRROR_UPGRADE) is never mirrored.
+ * upgrade (MIRROR_UPGRADE) is never mirrored, nor a request that
+ * carries the shadow marker (MIRROR_LOOP): a shadow calling back
+ * through the proxy.
  */
 enum mirror_verdict {
 	MIRROR_YES,

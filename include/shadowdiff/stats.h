@@ -70,7 +70,8 @@
 	X(BODY, BODY_TOO_LARGE, "body_too_large", "body over max_body")	\
 	X(INFLIGHT, MAX_INFLIGHT, "max_inflight", "at max_inflight")	\
 	X(DOWN, SHADOW_DOWN, "shadow_down", "shadow down")		\
-	X(UPGRADE, UPGRADE, "upgrade", "upgrade")
+	X(UPGRADE, UPGRADE, "upgrade", "upgrade")			\
+	X(LOOP, LOOP, "loop", "marked (loop)")
 
 /* Mirrors sent but not compared, by reason. */
 #define STATS_MIRRORS_DROPPED(X)					\
