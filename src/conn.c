@@ -155,6 +155,24 @@ conn_timer_set(struct conn *c, uint64_t ms)
 		evtimer_add(c->timer, &tv);
 }
 
+/*
+ * Tells the worker whether the connection is idle: between requests,
+ * nothing read and nothing left to write. An idle connection may be
+ * closed to make room for a new one at max_connections; its client
+ * loses nothing but the connection, as at the keep-alive timeout.
+ */
+static void
+conn_update_idle(struct conn *c)
+{
+	int	 idle;
+
+	idle = c->state == C_IDLE &&
+	    evbuffer_get_length(sock_get_input(c->sock)) == 0 &&
+	    evbuffer_get_length(sock_get_output(c->sock)) == 0;
+	if (idle != c->entry.idle)
+		worker_conn_idle(c->w, &c->entry, idle);
+}
+
 /* Takes over an accepted socket. */
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
@@ -201,6 +219,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	conn_timer_set(c, sock_ssl(c->sock) != NULL ? 0 :
 	    cfg->keepalive_timeout_ms);
 	worker_conn_add(w, &c->entry, c);
+	conn_update_idle(c);
 	stats_inc(&w->stats, STAT_CONN_ACCEPTED);
 	stats_inc(&w->stats, STAT_CONN_OPEN);
 	log_debug("client %s: connected", c->peer);
@@ -288,6 +307,7 @@ static void
 conn_finish(struct conn *c)
 {
 	c->state = C_CLOSING;
+	conn_update_idle(c);
 	conn_timer_set(c, 0);
 	if (evbuffer_get_length(sock_get_output(c->sock)) == 0)
 		conn_write_cb(c->sock, c);
@@ -328,6 +348,7 @@ conn_next_request(struct conn *c)
 	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
 	if (evbuffer_get_length(sock_get_input(c->sock)) > 0)
 		event_active(c->ev_resume, EV_TIMEOUT, 0);
+	conn_update_idle(c);
 }
 
 /*
@@ -553,6 +574,7 @@ conn_process(struct conn *c)
 		}
 		if (c->state == C_IDLE) {
 			c->state = C_HEAD;
+			conn_update_idle(c);
 			conn_timer_set(c, conn_cfg(c)->client_header_timeout_ms);
 		}
 		if (http_parser_feed(&c->parser, data, n, &used) ==
@@ -772,6 +794,8 @@ conn_write_cb(struct sock *s, void *arg)
 	if (!c->closed && c->state == C_CLOSING &&
 	    evbuffer_get_length(sock_get_output(c->sock)) == 0)
 		conn_linger(c);
+	else if (!c->closed && c->state == C_IDLE)
+		conn_update_idle(c);	/* the last response is written */
 	conn_unbusy(c);
 }
 

@@ -23,6 +23,8 @@
 
 #define MIB		(1024L * 1024)
 #define BIG_BODY	(100 * MIB)
+#define MAXCONN_LIMIT	20	/* max_connections of the eviction test */
+#define MAXCONN_EVICTED	5	/* newcomers past it */
 
 /*
  * Peak RSS allowed to the daemon while 100 MiB stream through it: far
@@ -812,6 +814,87 @@ START_TEST(test_upgrade_tunnel)
 }
 END_TEST
 
+/* A keep-alive request on FD, answered 200. */
+static void
+keepalive_hello(int fd)
+{
+	struct tu_resp	 r;
+
+	ck_assert_int_eq(tu_send_str(fd, "GET /hello HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(!r.closed);
+	tu_resp_free(&r);
+}
+
+/*
+ * Regression (issue 14): at max_connections a new client was closed at
+ * once while idle keep-alive connections held their places for 75 s.
+ * The oldest idle ones now make room, counted; connections with a
+ * request in progress never do, and then the newcomer is refused.
+ */
+START_TEST(test_max_connections_evicts_idle)
+{
+	struct tu_resp	 r;
+	int		 fds[MAXCONN_LIMIT], busy[MAXCONN_LIMIT], fd, i;
+
+	teardown();
+	start_with("[server]\nworkers = 1\n[listen]\n"
+	    "address = 127.0.0.1:0\nmax_connections = 20\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n");
+	/* 20 connections idle after a request each, oldest first. */
+	for (i = 0; i < MAXCONN_LIMIT; i++) {
+		ck_assert_int_ge(fds[i] = tu_connect(daemon_.port), 0);
+		keepalive_hello(fds[i]);
+	}
+	/* Each newcomer is answered; the oldest idle one made room. */
+	for (i = 0; i < MAXCONN_EVICTED; i++) {
+		ck_assert_int_ge(fd = tu_connect(daemon_.port), 0);
+		keepalive_hello(fd);
+		ck_assert_msg(tu_wait_closed(fds[i], 2000),
+		    "idle connection %d not closed", i);
+		close(fds[i]);
+		fds[i] = fd;	/* now the newest idle one */
+	}
+	/* The others are open and answer. */
+	for (i = MAXCONN_EVICTED; i < MAXCONN_LIMIT; i++)
+		keepalive_hello(fds[i]);
+	ck_assert(admin_metric("shadowdiff_client_connections_evicted_total "
+	    "5\n"));
+	ck_assert(admin_metric("shadowdiff_client_connections_refused_total "
+	    "0\n"));
+	/* A request in progress on each: nothing may make room. */
+	for (i = 0; i < MAXCONN_LIMIT; i++)
+		close(fds[i]);
+	for (i = 0; i < 200 && !admin_metric("shadowdiff_client_connections "
+	    "0\n"); i++)
+		usleep(10 * 1000);
+	for (i = 0; i < MAXCONN_LIMIT; i++) {
+		ck_assert_int_ge(busy[i] = tu_connect(daemon_.port), 0);
+		ck_assert_int_eq(tu_send_str(busy[i], "GET /sleep/1000 "
+		    "HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	}
+	/* Bounded: until the backend has all 20 (and 40 hellos before). */
+	for (i = 0; i < 200 && tu_backend_count(backend.port) < 60; i++)
+		usleep(10 * 1000);
+	ck_assert_int_ge(fd = tu_connect(daemon_.port), 0);
+	ck_assert(tu_wait_closed(fd, 2000));
+	close(fd);
+	ck_assert(admin_metric("shadowdiff_client_connections_refused_total "
+	    "1\n"));
+	ck_assert(admin_metric("shadowdiff_client_connections_evicted_total "
+	    "5\n"));
+	/* The requests in progress complete. */
+	for (i = 0; i < MAXCONN_LIMIT; i++) {
+		ck_assert_int_eq(tu_read_response(busy[i], 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		tu_resp_free(&r);
+		close(busy[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_drain_on_sigterm)
 {
 	struct tu_resp	 r;
@@ -917,6 +1000,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_pool_closed_by_primary);
 	tcase_add_test(tc, test_upgrade_tunnel);
 	tcase_add_test(tc, test_drain_on_sigterm);
+	tcase_add_test(tc, test_max_connections_evicts_idle);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cli");

@@ -12,6 +12,7 @@
 #define STATS_COUNTERS(X)						\
 	X(CONN_ACCEPTED, "client connections accepted")			\
 	X(CONN_REFUSED, "client connections closed at max_connections")	\
+	X(CONN_EVICTED, "idle client connections closed to make room")	\
 	X(CONN_OPEN, "client connections open")				\
 	X(REQUESTS, "requests received")				\
 	X(RESP_1XX, "final responses 1xx")				\
