@@ -594,6 +594,15 @@ conn_process(struct conn *c)
  * mark; conn_write_cb resumes it below the low one. Every byte we write
  * for the primary passes here: body, tunnel, and interim heads (a
  * primary sending 1xx after 1xx must not fill our memory either).
+ *
+ * A mirrored request's exchange holds both responses' copies (up to
+ * [diff] max_body each) until the primary's ends, which a client that
+ * stops reading puts off until send_timeout. So the exchange waits for
+ * the client as long as it waits for the shadow ([shadow] timeout): a
+ * client that takes less than UPSTREAM_BUF_HIGH - UPSTREAM_BUF_LOW of
+ * the response in that time stalls, and the request is not compared
+ * (conn_timer_cb). Its copies and its max_inflight place are freed;
+ * the client's response goes on as before.
  */
 static void
 conn_pace_primary(struct conn *c)
@@ -602,6 +611,8 @@ conn_pace_primary(struct conn *c)
 	    UPSTREAM_BUF_HIGH && c->up != NULL && !c->resp_paused) {
 		c->resp_paused = 1;
 		upstream_set_reading(c->up, 0);
+		if (c->ex != NULL && c->state == C_WAIT)
+			conn_timer_set(c, conn_cfg(c)->shadow_timeout_ms);
 	}
 }
 
@@ -790,6 +801,8 @@ conn_write_cb(struct sock *s, void *arg)
 	if (c->resp_paused && c->up != NULL) {
 		c->resp_paused = 0;
 		upstream_set_reading(c->up, 1);
+		if (c->state == C_WAIT)
+			conn_timer_set(c, 0);	/* the client reads */
 	}
 	if (!c->closed && c->state == C_CLOSING &&
 	    evbuffer_get_length(sock_get_output(c->sock)) == 0)
@@ -861,6 +874,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case C_BODY:
 		conn_error(c, 408, "request body stalled", 0);
+		break;
+	case C_WAIT:
+		/* Only conn_pace_primary arms it here. */
+		log_debug("client %s: stalls: the request is not compared",
+		    c->peer);
+		conn_drop_exchange(c);
 		break;
 	case C_IDLE:
 		/* The idle time starts once the last response is written. */
