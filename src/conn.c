@@ -749,7 +749,7 @@ conn_upstream_error_cb(void *arg, enum upstream_error err, const char *reason)
 	if (c->resp_started) {
 		log_info("client %s: primary failed mid-response: %s",
 		    c->peer, reason);
-		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
+		stats_inc(&c->w->stats, STAT_PRIMARY_CUT);
 		conn_close(c, reason);
 		goto out;
 	}

@@ -43,6 +43,8 @@
  * 300), and the daemon without them. Sanitizers double a block's cost.
  */
 #define STALLED_CLIENTS	200
+#define FAULT_CLIENTS	20	/* at once, for a primary's fault */
+#define SLOWLORIS_CLIENTS	200
 #define STALLED_BODY	(8 * MIB)
 #ifdef HAVE_SANITIZERS
 #define STALLED_CONN_KIB	1024
@@ -564,27 +566,58 @@ END_TEST
 START_TEST(test_primary_timeout_504)
 {
 	struct tu_resp	 r;
+	int		 fds[FAULT_CLIENTS], i;
 
-	exchange("GET /sleep/3000 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
-	ck_assert_int_eq(r.status, 504);
-	tu_resp_free(&r);
+	/* Many at once: each gets its 504 after the primary's timeout. */
+	for (i = 0; i < FAULT_CLIENTS; i++) {
+		ck_assert_int_ge(fds[i] = tu_connect(daemon_.port), 0);
+		ck_assert_int_eq(tu_send_str(fds[i], "GET /sleep/3000 "
+		    "HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+	}
+	for (i = 0; i < FAULT_CLIENTS; i++) {
+		ck_assert_int_eq(tu_read_response(fds[i], 0, &r), 0);
+		ck_assert_int_eq(r.status, 504);
+		tu_resp_free(&r);
+		close(fds[i]);
+	}
 	/* The daemon goes on serving. */
 	exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	ck_assert_int_eq(r.status, 200);
 	tu_resp_free(&r);
+	ck_assert(admin_metric("shadowdiff_primary_errors_total{status="
+	    "\"504\"} 20\n"));
+	ck_assert(tu_proc_output_has(&daemon_, "504 Gateway Timeout: "
+	    "primary timed out"));
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 }
 END_TEST
 
 START_TEST(test_primary_down_502)
 {
 	struct tu_resp	 r;
+	int		 fd, i;
 
 	/* Stop the backend: its port now refuses connections. */
 	ck_assert_int_eq(tu_proc_stop(&backend, SIGTERM), 0);
 	exchange("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	ck_assert_int_eq(r.status, 502);
 	tu_resp_free(&r);
-	ck_assert(tu_proc_output_has(&daemon_, "502 Bad Gateway"));
+	ck_assert(tu_proc_output_has(&daemon_, "502 Bad Gateway: primary "
+	    "refused the connection"));
+	/* The connection stays: the request was read whole. */
+	fd = tu_connect(daemon_.port);
+	for (i = 0; i < FAULT_CLIENTS * 10; i++) {
+		ck_assert_int_eq(tu_send_str(fd, "GET /hello HTTP/1.1\r\n"
+		    "Host: t\r\n\r\n"), 0);
+		ck_assert_int_eq(tu_read_response(fd, 0, &r), 0);
+		ck_assert_int_eq(r.status, 502);
+		ck_assert(!r.closed);
+		tu_resp_free(&r);
+	}
+	close(fd);
+	ck_assert(admin_metric("shadowdiff_primary_errors_total{status="
+	    "\"502\"} 201\n"));
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 }
 END_TEST
 
@@ -602,6 +635,92 @@ START_TEST(test_primary_reset_502)
 	ck_assert_int_eq(r.status, 502);
 	tu_resp_free(&r);
 	close(fd);
+	ck_assert(admin_metric("shadowdiff_primary_errors_total{status="
+	    "\"502\"} 1\n"));
+}
+END_TEST
+
+/*
+ * The primary resets after the head and part of the body: the client
+ * has its 200 head and what came, then its connection is closed (no
+ * status can be sent any more), counted as cut by the primary.
+ */
+START_TEST(test_primary_reset_mid_response)
+{
+	char		 buf[4096];
+	long		 got[FAULT_CLIENTS];
+	ssize_t		 n;
+	int		 fds[FAULT_CLIENTS], i;
+
+	teardown();
+	ck_assert_int_eq(tu_misbehave_start(&backend, "reset", NULL), 0);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, base_conf, backend.port),
+	    0);
+	for (i = 0; i < FAULT_CLIENTS; i++) {
+		ck_assert_int_ge(fds[i] = tu_connect(daemon_.port), 0);
+		ck_assert_int_eq(tu_send_str(fds[i], "GET /big HTTP/1.1\r\n"
+		    "Host: t\r\n\r\n"), 0);
+	}
+	for (i = 0; i < FAULT_CLIENTS; i++) {
+		got[i] = 0;
+		/* Bounded by the daemon's close (the test's timeout). */
+		while ((n = recv(fds[i], buf, sizeof(buf) - 1, 0)) > 0) {
+			if (got[i] == 0) {
+				buf[n] = '\0';
+				ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) ==
+				    0, "%s", buf);
+			}
+			got[i] += n;
+		}
+		/* The head and part of the 100000 bytes, then the end. */
+		ck_assert_int_gt(got[i], 0);
+		ck_assert_int_lt(got[i], 100000);
+		close(fds[i]);
+	}
+	ck_assert(admin_metric("shadowdiff_responses_cut_total{side="
+	    "\"primary\"} 20\n"));
+	ck_assert(admin_metric("shadowdiff_requests_total{route=\"default\","
+	    "class=\"2xx\"} 20\n"));
+	ck_assert(tu_proc_output_has(&daemon_, "primary failed "
+	    "mid-response"));
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
+}
+END_TEST
+
+/*
+ * Slowloris: many clients send a head a byte at a time, slower than
+ * client_header_timeout (400 ms) allows. Each gets its 408 once that
+ * time has passed since its first byte, however the bytes trickle, the
+ * backend sees nothing, and the memory stays flat.
+ */
+START_TEST(test_slowloris_408)
+{
+	static const char	 head[] = "GET /hello HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n";
+	struct tu_resp		 r;
+	int			 fds[SLOWLORIS_CLIENTS], i;
+	size_t			 b;
+
+	for (i = 0; i < SLOWLORIS_CLIENTS; i++)
+		ck_assert_int_ge(fds[i] = tu_connect(daemon_.port), 0);
+	/* A byte to each, every 40 ms: the head would take 1.3 s. */
+	for (b = 0; b < sizeof(head) - 1; b++) {
+		for (i = 0; i < SLOWLORIS_CLIENTS; i++)
+			(void)tu_send(fds[i], head + b, 1);	/* 408 may cut it */
+		usleep(40 * 1000);
+	}
+	for (i = 0; i < SLOWLORIS_CLIENTS; i++) {
+		ck_assert_int_eq(tu_read_response(fds[i], 0, &r), 0);
+		ck_assert_int_eq(r.status, 408);
+		tu_resp_free(&r);
+		close(fds[i]);
+	}
+	ck_assert_int_eq(tu_backend_count(backend.port), 0);
+	ck_assert(admin_metric("shadowdiff_primary_errors_total{status="
+	    "\"408\"} 200\n"));
+	ck_assert(tu_proc_output_has(&daemon_, "408 Request Timeout: "
+	    "request head not received in time"));
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 }
 END_TEST
 
@@ -1071,6 +1190,8 @@ proxy_suite(void)
 	tcase_add_test(tc, test_primary_timeout_504);
 	tcase_add_test(tc, test_primary_down_502);
 	tcase_add_test(tc, test_primary_reset_502);
+	tcase_add_test(tc, test_primary_reset_mid_response);
+	tcase_add_test(tc, test_slowloris_408);
 	tcase_add_test(tc, test_stream_upload);
 	tcase_add_test(tc, test_stream_download);
 	tcase_add_test(tc, test_slow_reader_keeps_whole_response);

@@ -21,6 +21,7 @@
 	X(RESP_4XX, "responses 4xx")					\
 	X(RESP_5XX, "responses 5xx")					\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
+	X(PRIMARY_CUT, "responses cut: the primary failed mid-response")\
 	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
 	X(TLS_RESUMED, "client TLS handshakes that resumed a session")	\
 	X(UP_CONNECTS, "upstream connections opened")			\
