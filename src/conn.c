@@ -829,8 +829,11 @@ conn_event_cb(struct sock *s, short what, void *arg)
 	conn_busy(c);
 	if (what & SOCK_TLS)
 		conn_tls_failed(c, what);
-	else if (what & SOCK_TIMEOUT)
+	else if (what & SOCK_TIMEOUT) {
+		/* Only a blocked output times out: a response not taken. */
+		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
 		conn_close(c, "send timeout");
+	}
 	else if (c->state == C_IDLE || c->state == C_LINGER ||
 	    c->state == C_CLOSING)
 		conn_close(c, "client closed");

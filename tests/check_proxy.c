@@ -818,6 +818,37 @@ START_TEST(test_slow_reader_keeps_whole_response)
 }
 END_TEST
 
+/*
+ * A client that takes nothing of its response for send_timeout is
+ * closed, and its response counted as cut by the client (it was not
+ * counted at all).
+ */
+START_TEST(test_send_timeout_counted)
+{
+	char	 req[128];
+	int	 fd, i;
+
+	teardown();
+	start_with("[listen]\naddress = 127.0.0.1:0\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n[limits]\n"
+	    "send_timeout = 300ms\n");
+	ck_assert_int_ge(fd = tu_connect_rcvbuf(daemon_.port, 16384), 0);
+	snprintf(req, sizeof(req), "GET /bytes/%ld HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n", STALLED_BODY);
+	ck_assert_int_eq(tu_send_str(fd, req), 0);
+	/* Bounded; reading nothing meanwhile (that would be progress). */
+	for (i = 0; i < 200 && !admin_metric("shadowdiff_responses_cut_total"
+	    "{side=\"client\"} 1\n"); i++)
+		usleep(50 * 1000);
+	ck_assert(admin_metric("shadowdiff_responses_cut_total{side="
+	    "\"client\"} 1\n"));
+	ck_assert(admin_metric("shadowdiff_client_connections 0\n"));
+	/* What the kernel held comes, then the end. */
+	ck_assert(tu_wait_closed(fd, 5000));
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_chunked_over_limit_413)
 {
 	struct tu_resp	 r;
@@ -1196,6 +1227,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_stream_upload);
 	tcase_add_test(tc, test_stream_download);
 	tcase_add_test(tc, test_slow_reader_keeps_whole_response);
+	tcase_add_test(tc, test_send_timeout_counted);
 	tcase_add_test(tc, test_chunked_over_limit_413);
 	tcase_add_test(tc, test_pool_closed_by_primary);
 	tcase_add_test(tc, test_upgrade_tunnel);
