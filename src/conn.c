@@ -86,6 +86,7 @@ struct conn {
 	int			 keepalive;
 	int			 resp_paused;	/* client output is full */
 	int			 feed_paused;	/* primary output is full */
+	int			 handshaking;	/* TLS, not done yet */
 
 	int			 busy;
 	int			 closed;
@@ -159,14 +160,15 @@ conn_timer_set(struct conn *c, uint64_t ms)
  * Tells the worker whether the connection is idle: between requests,
  * nothing read and nothing left to write. An idle connection may be
  * closed to make room for a new one at max_connections; its client
- * loses nothing but the connection, as at the keep-alive timeout.
+ * loses nothing but the connection, as at the keep-alive timeout. A TLS
+ * handshake in progress is not idle (its own timeout bounds it).
  */
 static void
 conn_update_idle(struct conn *c)
 {
 	int	 idle;
 
-	idle = c->state == C_IDLE &&
+	idle = c->state == C_IDLE && !c->handshaking &&
 	    evbuffer_get_length(sock_get_input(c->sock)) == 0 &&
 	    evbuffer_get_length(sock_get_output(c->sock)) == 0;
 	if (idle != c->entry.idle)
@@ -206,6 +208,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		tv = util_tv_ms(cfg->tls_handshake_timeout_ms);
 		sock_set_tls(c->sock, ssl, 1, &tv);
 		c->proto = "https";
+		c->handshaking = 1;
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
 	    cfg->max_header_bytes, cfg->max_header_count);
@@ -824,6 +827,8 @@ conn_event_cb(struct sock *s, short what, void *arg)
 		if (tls_resumed(sock_ssl(s)))
 			stats_inc(&c->w->stats, STAT_TLS_RESUMED);
 		conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+		c->handshaking = 0;
+		conn_update_idle(c);
 		return;
 	}
 	conn_busy(c);
