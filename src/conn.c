@@ -86,6 +86,7 @@ struct conn {
 	int			 keepalive;
 	int			 resp_paused;	/* client output is full */
 	int			 feed_paused;	/* primary output is full */
+	int			 handshaking;	/* TLS, not done yet */
 
 	int			 busy;
 	int			 closed;
@@ -155,6 +156,25 @@ conn_timer_set(struct conn *c, uint64_t ms)
 		evtimer_add(c->timer, &tv);
 }
 
+/*
+ * Tells the worker whether the connection is idle: between requests,
+ * nothing read and nothing left to write. An idle connection may be
+ * closed to make room for a new one at max_connections; its client
+ * loses nothing but the connection, as at the keep-alive timeout. A TLS
+ * handshake in progress is not idle (its own timeout bounds it).
+ */
+static void
+conn_update_idle(struct conn *c)
+{
+	int	 idle;
+
+	idle = c->state == C_IDLE && !c->handshaking &&
+	    evbuffer_get_length(sock_get_input(c->sock)) == 0 &&
+	    evbuffer_get_length(sock_get_output(c->sock)) == 0;
+	if (idle != c->entry.idle)
+		worker_conn_idle(c->w, &c->entry, idle);
+}
+
 /* Takes over an accepted socket. */
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
@@ -188,6 +208,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 		tv = util_tv_ms(cfg->tls_handshake_timeout_ms);
 		sock_set_tls(c->sock, ssl, 1, &tv);
 		c->proto = "https";
+		c->handshaking = 1;
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST, &conn_parser_cbs, c,
 	    cfg->max_header_bytes, cfg->max_header_count);
@@ -201,6 +222,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa,
 	conn_timer_set(c, sock_ssl(c->sock) != NULL ? 0 :
 	    cfg->keepalive_timeout_ms);
 	worker_conn_add(w, &c->entry, c);
+	conn_update_idle(c);
 	stats_inc(&w->stats, STAT_CONN_ACCEPTED);
 	stats_inc(&w->stats, STAT_CONN_OPEN);
 	log_debug("client %s: connected", c->peer);
@@ -288,6 +310,7 @@ static void
 conn_finish(struct conn *c)
 {
 	c->state = C_CLOSING;
+	conn_update_idle(c);
 	conn_timer_set(c, 0);
 	if (evbuffer_get_length(sock_get_output(c->sock)) == 0)
 		conn_write_cb(c->sock, c);
@@ -328,6 +351,7 @@ conn_next_request(struct conn *c)
 	conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
 	if (evbuffer_get_length(sock_get_input(c->sock)) > 0)
 		event_active(c->ev_resume, EV_TIMEOUT, 0);
+	conn_update_idle(c);
 }
 
 /*
@@ -558,6 +582,7 @@ conn_process(struct conn *c)
 		}
 		if (c->state == C_IDLE) {
 			c->state = C_HEAD;
+			conn_update_idle(c);
 			conn_timer_set(c, conn_cfg(c)->client_header_timeout_ms);
 		}
 		if (http_parser_feed(&c->parser, data, n, &used) ==
@@ -577,6 +602,15 @@ conn_process(struct conn *c)
  * mark; conn_write_cb resumes it below the low one. Every byte we write
  * for the primary passes here: body, tunnel, and interim heads (a
  * primary sending 1xx after 1xx must not fill our memory either).
+ *
+ * A mirrored request's exchange holds both responses' copies (up to
+ * [diff] max_body each) until the primary's ends, which a client that
+ * stops reading puts off until send_timeout. So the exchange waits for
+ * the client as long as it waits for the shadow ([shadow] timeout): a
+ * client that takes less than UPSTREAM_BUF_HIGH - UPSTREAM_BUF_LOW of
+ * the response in that time stalls, and the request is not compared
+ * (conn_timer_cb). Its copies and its max_inflight place are freed;
+ * the client's response goes on as before.
  */
 static void
 conn_pace_primary(struct conn *c)
@@ -585,6 +619,8 @@ conn_pace_primary(struct conn *c)
 	    UPSTREAM_BUF_HIGH && c->up != NULL && !c->resp_paused) {
 		c->resp_paused = 1;
 		upstream_set_reading(c->up, 0);
+		if (c->ex != NULL && c->state == C_WAIT)
+			conn_timer_set(c, conn_cfg(c)->shadow_timeout_ms);
 	}
 }
 
@@ -721,7 +757,7 @@ conn_upstream_error_cb(void *arg, enum upstream_error err, const char *reason)
 	if (c->resp_started) {
 		log_info("client %s: primary failed mid-response: %s",
 		    c->peer, reason);
-		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
+		stats_inc(&c->w->stats, STAT_PRIMARY_CUT);
 		conn_close(c, reason);
 		goto out;
 	}
@@ -773,10 +809,14 @@ conn_write_cb(struct sock *s, void *arg)
 	if (c->resp_paused && c->up != NULL) {
 		c->resp_paused = 0;
 		upstream_set_reading(c->up, 1);
+		if (c->state == C_WAIT)
+			conn_timer_set(c, 0);	/* the client reads */
 	}
 	if (!c->closed && c->state == C_CLOSING &&
 	    evbuffer_get_length(sock_get_output(c->sock)) == 0)
 		conn_linger(c);
+	else if (!c->closed && c->state == C_IDLE)
+		conn_update_idle(c);	/* the last response is written */
 	conn_unbusy(c);
 }
 
@@ -792,13 +832,18 @@ conn_event_cb(struct sock *s, short what, void *arg)
 		if (tls_resumed(sock_ssl(s)))
 			stats_inc(&c->w->stats, STAT_TLS_RESUMED);
 		conn_timer_set(c, conn_cfg(c)->keepalive_timeout_ms);
+		c->handshaking = 0;
+		conn_update_idle(c);
 		return;
 	}
 	conn_busy(c);
 	if (what & SOCK_TLS)
 		conn_tls_failed(c, what);
-	else if (what & SOCK_TIMEOUT)
+	else if (what & SOCK_TIMEOUT) {
+		/* Only a blocked output times out: a response not taken. */
+		stats_inc(&c->w->stats, STAT_CLIENT_ABORTS);
 		conn_close(c, "send timeout");
+	}
 	else if (c->state == C_IDLE || c->state == C_LINGER ||
 	    c->state == C_CLOSING)
 		conn_close(c, "client closed");
@@ -842,6 +887,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case C_BODY:
 		conn_error(c, 408, "request body stalled", 0);
+		break;
+	case C_WAIT:
+		/* Only conn_pace_primary arms it here. */
+		log_debug("client %s: stalls: the request is not compared",
+		    c->peer);
+		conn_drop_exchange(c);
 		break;
 	case C_IDLE:
 		/* The idle time starts once the last response is written. */

@@ -154,6 +154,9 @@ static const struct report_value client_errors[] = {
 }, reloads[] = {
 	{ "ok", "reloads_ok", NULL, R_FIELD(reloads_ok) },
 	{ "failed", "reloads_failed", NULL, R_FIELD(reloads_failed) }
+}, responses_cut[] = {
+	{ "client", NULL, NULL, R_C(STAT_CLIENT_ABORTS) },
+	{ "primary", NULL, NULL, R_C(STAT_PRIMARY_CUT) }
 }, upstream_open[] = {
 	{ "primary", NULL, NULL, R_C(STAT_UP_OPEN) },
 	{ "shadow", NULL, NULL, R_SC(STAT_UP_OPEN) }
@@ -184,6 +187,11 @@ static const struct report_figure report_figures[] = {
 	    "Error responses of our own to clients, by status.", "status",
 	    "primary_errors", REPORT_LINE_NONE, NULL,
 	    REPORT_ALL(client_errors), NULL, NULL },
+	{ "shadowdiff_responses_cut_total", "counter",
+	    "Responses that could not be sent whole, by the side that failed "
+	    "(the client left, the primary failed mid-response).", "side",
+	    "responses_cut", REPORT_LINE_NONE, NULL,
+	    REPORT_ALL(responses_cut), NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, REPORT_LINE_MIRRORS, "mirrored",
 	    REPORT_ONE(NULL, "requests", R_C(STAT_MIRRORED)), NULL, NULL },
 	{ "shadowdiff_not_mirrored_total", "counter",
@@ -246,6 +254,11 @@ static const struct report_figure report_figures[] = {
 	    "Client connections closed at max_connections.", NULL,
 	    "connections", 0, NULL,
 	    REPORT_ONE("client_refused", NULL, R_C(STAT_CONN_REFUSED)), NULL,
+	    NULL },
+	{ "shadowdiff_client_connections_evicted_total", "counter",
+	    "Idle client connections closed to make room at max_connections.",
+	    NULL, "connections", 0, NULL,
+	    REPORT_ONE("client_evicted", NULL, R_C(STAT_CONN_EVICTED)), NULL,
 	    NULL },
 	{ "shadowdiff_admin_connections_evicted_total", "counter",
 	    "Admin connections closed to make room for a new one.", NULL,

@@ -49,6 +49,7 @@ worker_new(unsigned int id, struct worker_setup *setup)
 	w->id = id;
 	w->routes = xcalloc(STATS_ROUTES_MAX, sizeof(*w->routes));
 	TAILQ_INIT(&w->conns);
+	TAILQ_INIT(&w->idle);
 	TAILQ_INIT(&w->exchanges);
 	w->finished_tail = &w->finished;
 	w->mirror = xcalloc(1, sizeof(*w->mirror));
@@ -199,24 +200,40 @@ worker_setup_free(struct worker_setup *setup)
 	free(setup);
 }
 
-/* A new client connection, unless at max_connections. */
+/*
+ * A new client connection. At max_connections, as nginx does when it
+ * runs low (ngx_drain_connections), the connection of this worker idle
+ * longest is closed to make room; one with a request in progress never
+ * is, and when the worker has no idle one the newcomer is refused. The
+ * limit is the daemon's (an atomic count) but the lists are each
+ * worker's own: looking into another worker's list would take a lock
+ * or a message and a loop turn of the other thread while the newcomer
+ * waits, and SO_REUSEPORT spreads connections evenly enough that each
+ * worker holds about its share of the idle ones.
+ */
 static void
 worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct worker	*w = arg;
-	size_t		 i;
-	int		 tls = 0;
+	struct worker		*w = arg;
+	struct worker_entry	*idle;
+	size_t			 i;
+	int			 tls = 0;
 
 	for (i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].l == l)
 			tls = w->listeners[i].tls;
 	if (atomic_fetch_add(&worker_total_conns, 1) >=
 	    w->cfg->max_connections) {
-		atomic_fetch_sub(&worker_total_conns, 1);
-		stats_inc(&w->stats, STAT_CONN_REFUSED);
-		close(fd);
-		return;
+		if ((idle = TAILQ_FIRST(&w->idle)) == NULL) {
+			atomic_fetch_sub(&worker_total_conns, 1);
+			stats_inc(&w->stats, STAT_CONN_REFUSED);
+			close(fd);
+			return;
+		}
+		/* Its place (its count) goes to the newcomer. */
+		stats_inc(&w->stats, STAT_CONN_EVICTED);
+		conn_close(idle->owner, "idle, closed to make room");
 	}
 	conn_accept(w, fd, sa, (socklen_t)salen, tls);
 }
@@ -272,10 +289,26 @@ worker_conn_add(struct worker *w, struct worker_entry *e, struct conn *c)
 void
 worker_conn_remove(struct worker *w, struct worker_entry *e)
 {
+	worker_conn_idle(w, e, 0);
 	TAILQ_REMOVE(&w->conns, e, link);
 	w->nconns--;
 	atomic_fetch_sub(&worker_total_conns, 1);
 	worker_check_drained(w);
+}
+
+/*
+ * A connection becomes idle, the newest of the idle list, or stops
+ * being idle: O(1) either way, so that a request costs the list two
+ * pointer moves whatever the number of connections.
+ */
+void
+worker_conn_idle(struct worker *w, struct worker_entry *e, int idle)
+{
+	if (e->idle)
+		TAILQ_REMOVE(&w->idle, e, idle_link);
+	if (idle)
+		TAILQ_INSERT_TAIL(&w->idle, e, idle_link);
+	e->idle = idle;
 }
 
 /* An exchange begins: a mirror in flight. */

@@ -394,22 +394,37 @@ tu_proc_output_has(const struct tu_proc *p, const char *text)
 	return (strstr(buf, text) != NULL);
 }
 
-/* Peak resident memory of P in KiB, or -1. */
-long
-tu_proc_peak_kib(const struct tu_proc *p)
+/* The value in KiB of FIELD ("VmHWM:") of P's /proc status, or -1. */
+static long
+tu_proc_status_kib(const struct tu_proc *p, const char *field)
 {
 	char	 path[64], line[256];
 	FILE	*f;
+	size_t	 len = strlen(field);
 	long	 kib = -1;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)p->pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1);
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmHWM:", 6) == 0)
-			kib = strtol(line + 6, NULL, 10);
+		if (strncmp(line, field, len) == 0)
+			kib = strtol(line + len, NULL, 10);
 	fclose(f);
 	return (kib);
+}
+
+/* Peak resident memory of P in KiB, or -1. */
+long
+tu_proc_peak_kib(const struct tu_proc *p)
+{
+	return (tu_proc_status_kib(p, "VmHWM:"));
+}
+
+/* Resident memory of P now, in KiB, or -1. */
+long
+tu_proc_rss_kib(const struct tu_proc *p)
+{
+	return (tu_proc_status_kib(p, "VmRSS:"));
 }
 
 /*

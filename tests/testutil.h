@@ -58,6 +58,8 @@ int	tu_proc_output_has(const struct tu_proc *, const char *);
 int	tu_proc_wait_output(const struct tu_proc *, const char *, int);
 /* Peak resident memory of the process, in KiB (VmHWM). */
 long	tu_proc_peak_kib(const struct tu_proc *);
+/* Resident memory of the process now, in KiB (VmRSS). */
+long	tu_proc_rss_kib(const struct tu_proc *);
 
 /* A parsed response. */
 struct tu_resp {

@@ -12,6 +12,7 @@
 #define STATS_COUNTERS(X)						\
 	X(CONN_ACCEPTED, "client connections accepted")			\
 	X(CONN_REFUSED, "client connections closed at max_connections")	\
+	X(CONN_EVICTED, "idle client connections closed to make room")	\
 	X(CONN_OPEN, "client connections open")				\
 	X(REQUESTS, "requests received")				\
 	X(RESP_1XX, "final responses 1xx")				\
@@ -20,6 +21,7 @@
 	X(RESP_4XX, "responses 4xx")					\
 	X(RESP_5XX, "responses 5xx")					\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
+	X(PRIMARY_CUT, "responses cut: the primary failed mid-response")\
 	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
 	X(TLS_RESUMED, "client TLS handshakes that resumed a session")	\
 	X(UP_CONNECTS, "upstream connections opened")			\

@@ -42,11 +42,16 @@ struct upstream_pool;
  * An object's place in its worker's list of connections or exchanges.
  * The object embeds it; the worker keeps the list (worker_conn_add,
  * worker_exchange_add), so that it can end what is left when it stops.
+ * A connection is also on the worker's idle list while it is idle
+ * (worker_conn_idle), oldest first, so that one can make room at
+ * max_connections.
  */
 struct worker_entry {
 	TAILQ_ENTRY(worker_entry) link;
+	TAILQ_ENTRY(worker_entry) idle_link;
 	void			*owner;		/* the conn or exchange */
 	void			(*end)(void *);	/* an exchange's, at stop */
+	int			 idle;		/* on the idle list */
 };
 TAILQ_HEAD(worker_list, worker_entry);
 
@@ -99,6 +104,7 @@ struct worker {
 	struct differ		*differ;	/* shared; NULL: none */
 
 	struct worker_list	 conns;
+	struct worker_list	 idle;		/* of conns, oldest first */
 	size_t			 nconns;
 	int			 draining;
 
@@ -135,6 +141,11 @@ void		 worker_free(struct worker *);
 void		 worker_conn_add(struct worker *, struct worker_entry *,
 		    struct conn *);
 void		 worker_conn_remove(struct worker *, struct worker_entry *);
+/*
+ * A connection becomes idle (IDLE: no request in progress, nothing to
+ * read or write), going to the end of the idle list, or stops being so.
+ */
+void		 worker_conn_idle(struct worker *, struct worker_entry *, int);
 /*
  * An exchange, E embedded in EX, begins (it counts as a mirror in
  * flight) and ends (exchange.c); END frees it, uncounted, if the worker
