@@ -658,7 +658,12 @@ exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		shadow_over(ex);
 		return;
 	}
-	shadow_fail(ex, SHADOW_ERROR_TIMEOUT);
+	/*
+	 * Paused past the diff cap, the shadow was waiting for the primary,
+	 * not slow: its body is too large for what can still be compared.
+	 */
+	shadow_fail(ex, ex->paused ? SHADOW_ERROR_TOO_LARGE :
+	    SHADOW_ERROR_TIMEOUT);
 }
 
 /* The shadow's response head (or an interim one). */
