@@ -13,7 +13,9 @@
  * hand-off (mirror_decide), and the diff queue holds at most [diff]
  * queue jobs, each holding what its exchange did: so the memory that
  * mirroring takes is bounded whatever the shadow does. The shadow's
- * response is read as fast as it comes and never waits for anything;
+ * response is read as fast as it comes (past 64 KiB in the worker's
+ * spare time); past the diff cap only while the digests can still be
+ * compared (shadow_past_cap), and not while the primary has yet to say;
  * [shadow] timeout bounds its whole exchange and max_response its body.
  */
 #include "config.h"
