@@ -13,7 +13,9 @@
  * hand-off (mirror_decide), and the diff queue holds at most [diff]
  * queue jobs, each holding what its exchange did: so the memory that
  * mirroring takes is bounded whatever the shadow does. The shadow's
- * response is read as fast as it comes and never waits for anything;
+ * response is read as fast as it comes (past 64 KiB in the worker's
+ * spare time); past the diff cap only while the digests can still be
+ * compared (shadow_past_cap), and not while the primary has yet to say;
  * [shadow] timeout bounds its whole exchange and max_response its body.
  */
 #include "config.h"
@@ -44,6 +46,7 @@
 #define INTERIM_MAX	8	/* 1xx responses taken from the shadow */
 #define EXCHANGE_LATE_MS 100	/* a timeout this late is the worker's */
 #define EXCHANGE_GROW_MIN 16384	/* a copy's first allocation, at least */
+#define EXCHANGE_DEMOTE_AT (64 * 1024) /* shadow body bytes, then spare time */
 
 _Static_assert(EXCHANGE_ID_LEN == MIRROR_ID_LEN, "one request id length");
 
@@ -92,6 +95,10 @@ struct exchange {
 	int			 retried;
 	int			 interims;	/* 1xx from the shadow */
 	int			 demoted;	/* past the cap: spare time */
+	int			 paused;	/* past the cap: waits */
+	int			 primary_short;	/* body within the cap */
+	int			 sent;		/* counted as mirrored */
+	int			 connect_failed; /* timed out connecting */
 
 	EVP_MD_CTX		*sha[DIFF_LEGS]; /* a body past the cap */
 };
@@ -372,6 +379,7 @@ exchange_send(struct exchange *ex, enum upstream_use use)
 }
 
 static void	shadow_fail(struct exchange *, enum shadow_error);
+static void	shadow_past_cap(struct exchange *);
 
 /*
  * Marks FW as a copy of the client's request, for a backend other than
@@ -426,6 +434,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 
 	ex->shadow_state = SH_SENT;
 	exchange_shadow(ex)->start_us = util_now_us();
+	ex->sent = 1;
 	stats_inc(&ex->w->stats, STAT_MIRRORED);
 	stats_route_add(&ex->w->routes[exchange_route_id(ex)].mirrored, 1);
 	/* Embedded, not allocated: one malloc less per mirror. */
@@ -445,6 +454,10 @@ exchange_primary_head(struct exchange *ex, const struct http_msg *r,
 {
 	capture_head(&ex->job->legs[DIFF_LEG_PRIMARY], r,
 	    nobody ? 0 : ex->cfg->diff_max_body);
+	ex->primary_short = nobody || (r->framing == HTTP_FRAMING_LENGTH &&
+	    r->content_length <= ex->cfg->diff_max_body);
+	if (ex->paused)
+		shadow_past_cap(ex);
 }
 
 void
@@ -459,6 +472,8 @@ exchange_primary_body(struct exchange *ex, const char *data, size_t len)
 	}
 	capture_body(c, &ex->sha[DIFF_LEG_PRIMARY], data, len,
 	    ex->cfg->diff_max_body);
+	if (ex->paused && c->bytes > ex->cfg->diff_max_body)
+		shadow_past_cap(ex);
 }
 
 /* Closes the shadow leg's connection and timer, if any. */
@@ -519,22 +534,36 @@ exchange_primary_done(struct exchange *ex)
 	ex->held = 0;
 	if (ex->shadow_state == SH_OVER)
 		exchange_finish(ex);
+	else if (ex->paused)
+		shadow_past_cap(ex);	/* may free EX */
 }
 
-/* The primary exchange failed or the client left: no comparison. */
+/*
+ * The primary exchange failed or the client left: no comparison. A
+ * worker stopping at the end of drain_timeout closes its clients: their
+ * mirrors count as dropped at shutdown.
+ */
 void
 exchange_abandon(struct exchange *ex)
 {
 	if (!ex->cancelled)
-		stats_inc(&ex->w->stats, STAT_MIRROR_ABANDONED);
+		stats_inc(&ex->w->stats, ex->w->stopping && ex->sent ?
+		    STAT_MIRROR_SHUTDOWN : STAT_MIRROR_ABANDONED);
 	exchange_end(ex, 0);
 }
 
-/* Frees an exchange of a stopping worker, uncounted. */
+/*
+ * Frees an exchange of a stopping worker (drain_timeout ran out): a
+ * mirror sent and not yet over is counted, dropped at shutdown.
+ */
 static void
 exchange_free_cb(void *arg)
 {
-	exchange_end(arg, 0);
+	struct exchange	*ex = arg;
+
+	if (ex->sent && !ex->cancelled)
+		stats_inc(&ex->w->stats, STAT_MIRROR_SHUTDOWN);
+	exchange_end(ex, 0);
 }
 
 /* The shadow leg is over; the exchange goes on if the primary's is. */
@@ -549,20 +578,75 @@ shadow_over(struct exchange *ex)
 		exchange_finish(ex);
 }
 
-/* The shadow failed with ERROR: counted, and told in the record. */
+/*
+ * The shadow failed with ERROR: counted, and told in the record. Its
+ * connection closes now, and the bodies kept go at once: nothing is
+ * compared after an error.
+ */
 static void
 shadow_fail(struct exchange *ex, enum shadow_error error)
 {
+	struct diff_capture	*c;
+	size_t			 i;
+
 	if (ex->up != NULL) {
 		upstream_abort(ex->up);
 		ex->up = NULL;
 	}
+	ex->paused = 0;
 	ex->job->shadow_error = error;
+	for (i = 0; i < DIFF_LEGS; i++) {
+		c = &ex->job->legs[i];
+		free(c->body);
+		c->body = NULL;
+		c->len = c->alloc = 0;
+	}
 	stats_inc(&ex->w->stats, shadow_error_counter(error));
-	if (error == SHADOW_ERROR_REFUSED)
-		mirror_shadow_refused(ex->w->mirror, util_now_ms(),
+	/*
+	 * Outlier detection counts connection-level failures; an answer,
+	 * even a bad one, says the shadow is there; a slow one, neither.
+	 */
+	if (error == SHADOW_ERROR_REFUSED || error == SHADOW_ERROR_RESET ||
+	    error == SHADOW_ERROR_TLS || ex->connect_failed)
+		mirror_shadow_failed(ex->w->mirror, util_now_ms(),
+		    ex->cfg->shadow.hostport);
+	else if (error != SHADOW_ERROR_TIMEOUT)
+		mirror_shadow_answered(ex->w->mirror,
 		    ex->cfg->shadow.hostport);
 	shadow_over(ex);
+}
+
+/*
+ * The shadow's body is past [diff] max_body. Only its digest is still
+ * wanted, and only if the primary's body is past the cap too (the two
+ * digests are compared): then it is read in the worker's spare time,
+ * up to max_response. If the primary's body ended, or will end, within
+ * the cap, nothing more can be compared: the leg ends now, too large,
+ * and an endless body costs nothing more. Until the primary says which,
+ * the shadow is not read. May free EX (when the primary is over).
+ */
+static void
+shadow_past_cap(struct exchange *ex)
+{
+	const struct diff_capture	*p = &ex->job->legs[DIFF_LEG_PRIMARY];
+
+	if (ex->shadow_state != SH_SENT || ex->up == NULL)
+		return;
+	if (p->bytes > ex->cfg->diff_max_body) {
+		if (!ex->demoted) {
+			ex->demoted = 1;
+			upstream_demote(ex->up, WORKER_PRIO_SHADOW);
+		}
+		if (ex->paused) {
+			ex->paused = 0;
+			upstream_set_reading(ex->up, 1);	/* may free EX */
+		}
+	} else if (ex->primary_short || !ex->held)
+		shadow_fail(ex, SHADOW_ERROR_TOO_LARGE);	/* may free EX */
+	else if (!ex->paused) {
+		ex->paused = 1;
+		upstream_set_reading(ex->up, 0);
+	}
 }
 
 /* [shadow] timeout ran out. */
@@ -593,7 +677,12 @@ exchange_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		shadow_over(ex);
 		return;
 	}
-	shadow_fail(ex, SHADOW_ERROR_TIMEOUT);
+	/*
+	 * Paused past the diff cap, the shadow was waiting for the primary,
+	 * not slow: its body is too large for what can still be compared.
+	 */
+	shadow_fail(ex, ex->paused ? SHADOW_ERROR_TOO_LARGE :
+	    SHADOW_ERROR_TIMEOUT);
 }
 
 /* The shadow's response head (or an interim one). */
@@ -612,6 +701,12 @@ exchange_shadow_head_cb(void *arg, struct http_msg *r)
 	}
 	nobody = ex->job->method == HTTP_HEAD || r->status == 204 ||
 	    r->status == 304;
+	if (!nobody && r->framing == HTTP_FRAMING_LENGTH &&
+	    r->content_length > ex->cfg->shadow_max_response) {
+		/* Said too large: not a byte of it is read. */
+		shadow_fail(ex, SHADOW_ERROR_TOO_LARGE);
+		return (1);
+	}
 	capture_head(exchange_shadow(ex), r,
 	    nobody ? 0 : ex->cfg->diff_max_body);
 	return (nobody);
@@ -633,11 +728,13 @@ exchange_shadow_body_cb(void *arg, const char *data, size_t len)
 		shadow_fail(ex, SHADOW_ERROR_TOO_LARGE);
 		return;
 	}
-	/* Past the cap only the digest is wanted: in the spare time. */
-	if (!ex->demoted && c->bytes > ex->cfg->diff_max_body) {
+	/* A long body is read in the worker's spare time: clients first. */
+	if (!ex->demoted && c->bytes > EXCHANGE_DEMOTE_AT) {
 		ex->demoted = 1;
 		upstream_demote(ex->up, WORKER_PRIO_SHADOW);
 	}
+	if (c->bytes > ex->cfg->diff_max_body && !ex->paused)
+		shadow_past_cap(ex);
 }
 
 /* The shadow's response ended. */
@@ -679,6 +776,8 @@ exchange_shadow_error_cb(void *arg, enum upstream_error err, const char *reason)
 			return;
 		err = UPSTREAM_REFUSED;
 	}
+	ex->connect_failed = err == UPSTREAM_TIMEOUT &&
+	    strcmp(reason, UPSTREAM_CONNECT_TIMEOUT) == 0;
 	shadow_fail(ex, err == UPSTREAM_TIMEOUT ? SHADOW_ERROR_TIMEOUT :
 	    err == UPSTREAM_REFUSED ? SHADOW_ERROR_REFUSED :
 	    err == UPSTREAM_BAD_RESPONSE ? SHADOW_ERROR_BAD_RESPONSE :

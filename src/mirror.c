@@ -163,10 +163,20 @@ mirror_decide(const struct config *cfg, const struct config_route *route,
 	if (m->framing == HTTP_FRAMING_LENGTH &&
 	    m->content_length > cfg->mirror_max_body)
 		return (MIRROR_BODY_TOO_LARGE);
-	if (now_ms < ms->down_until_ms)
+	if (ms->shadow != MIRROR_SHADOW_UP && now_ms < ms->down_until_ms)
 		return (MIRROR_SHADOW_DOWN);
 	if (ms->inflight >= cfg->max_inflight)
 		return (MIRROR_MAX_INFLIGHT);
+	if (ms->shadow != MIRROR_SHADOW_UP) {
+		/*
+		 * This one is the probe. Another goes after one more backoff
+		 * if it ends neither way (a slow answer, a client gone).
+		 */
+		if (ms->shadow == MIRROR_SHADOW_DOWN_WAIT)
+			log_info("shadow %s: probing", cfg->shadow.hostport);
+		ms->shadow = MIRROR_SHADOW_PROBING;
+		ms->down_until_ms = now_ms + ms->backoff_ms;
+	}
 	return (MIRROR_YES);
 }
 
@@ -187,26 +197,50 @@ mirror_new_id(struct mirror_state *ms, char *buf)
 }
 
 /*
- * The shadow refused a connection: leave it alone for MIRROR_DOWN_MS,
- * then let one request through to try again. Logged when it changes.
+ * A connection to the shadow failed. MIRROR_DOWN_FAILURES in a row put
+ * it down; a failed probe keeps it down for twice as long (at most
+ * MIRROR_DOWN_MAX_MS). Failures of mirrors sent before it went down
+ * change nothing. Each change is logged once.
  */
 void
-mirror_shadow_refused(struct mirror_state *ms, uint64_t now_ms,
+mirror_shadow_failed(struct mirror_state *ms, uint64_t now_ms,
     const char *host)
 {
-	ms->down_until_ms = now_ms + MIRROR_DOWN_MS;
-	if (!ms->down)
-		log_warnx("shadow %s refuses connections: not mirroring, "
-		    "trying again every %dms", host, MIRROR_DOWN_MS);
-	ms->down = 1;
+	switch (ms->shadow) {
+	case MIRROR_SHADOW_UP:
+		if (++ms->failures < MIRROR_DOWN_FAILURES)
+			return;
+		ms->backoff_ms = MIRROR_DOWN_MS;
+		break;
+	case MIRROR_SHADOW_PROBING:
+		ms->backoff_ms = ms->backoff_ms * 2 > MIRROR_DOWN_MAX_MS ?
+		    MIRROR_DOWN_MAX_MS : ms->backoff_ms * 2;
+		break;
+	default:
+		return;
+	}
+	log_warnx("shadow %s %s: not mirroring for %llums", host,
+	    ms->shadow == MIRROR_SHADOW_UP ? "down after connection failures "
+	    "in a row" : "still down: the probe failed",
+	    (unsigned long long)ms->backoff_ms);
+	ms->shadow = MIRROR_SHADOW_DOWN_WAIT;
+	ms->down_until_ms = now_ms + ms->backoff_ms;
 }
 
 /* The shadow answered: it is up. */
 void
 mirror_shadow_answered(struct mirror_state *ms, const char *host)
 {
-	if (ms->down)
+	if (ms->shadow != MIRROR_SHADOW_UP)
 		log_info("shadow %s answers again: mirroring", host);
-	ms->down = 0;
+	mirror_shadow_reset(ms);
+}
+
+/* The shadow is up, with no failure counted. */
+void
+mirror_shadow_reset(struct mirror_state *ms)
+{
+	ms->shadow = MIRROR_SHADOW_UP;
+	ms->failures = 0;
 	ms->down_until_ms = 0;
 }

@@ -548,7 +548,9 @@ upstream_end(struct upstream *up, short what)
 		    (what & SOCK_TLS) ? "TLS handshake" :
 		    up->state == UP_CONNECTING ? "connect" :
 		    up->sent ? "response" : "request send");
-		upstream_fail(up, UPSTREAM_TIMEOUT, "timeout");
+		upstream_fail(up, UPSTREAM_TIMEOUT,
+		    (what & SOCK_TLS) || up->state == UP_CONNECTING ?
+		    UPSTREAM_CONNECT_TIMEOUT : "timeout");
 		return;
 	}
 	/*

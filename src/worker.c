@@ -175,7 +175,7 @@ worker_apply(struct worker *w, struct worker_setup *setup)
 	    &w->shadow_stats, "shadow", 1);
 	/* A new shadow is not down because the old one was. */
 	if (w->shadow != shadow)
-		w->mirror->down_until_ms = 0;
+		mirror_shadow_reset(w->mirror);
 	if (setup->differ != NULL)
 		w->differ = setup->differ;
 	config_unref(w->cfg);
@@ -428,12 +428,25 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 	worker_check_drained(w);
 }
 
-/* The drain timeout ran out: stop now. */
+/*
+ * The drain timeout ran out: stop now. Every mirror still here ends in
+ * a counter before the loop does (the exit summary is taken then): the
+ * clients' close, the exchanges still waiting for the shadow end as
+ * dropped at shutdown, and the jobs finished meanwhile still go to the
+ * diff threads, which compare what they were given before they stop.
+ */
 static void
 worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
+	struct worker		*w = arg;
+	struct worker_entry	*e;
 
+	w->stopping = 1;
+	while ((e = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(e->owner, "shutting down");
+	while ((e = TAILQ_FIRST(&w->exchanges)) != NULL)
+		e->end(e->owner);
+	worker_handoff_cb(-1, 0, w);
 	event_base_loopbreak(w->base);
 }
 

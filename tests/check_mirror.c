@@ -183,6 +183,8 @@ START_TEST(test_capacity)
 	struct config		*cfg = cfg_of(BASE SHADOW "max_inflight = 2\n");
 	struct http_parser	 p;
 	struct mirror_state	 ms;
+	uint64_t		 now, want;
+	int			 i;
 
 	mirror_state_init(&ms);
 	parse(&p, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -193,17 +195,43 @@ START_TEST(test_capacity)
 	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
 	    MIRROR_MAX_INFLIGHT);
 	ms.inflight = 0;
-	mirror_shadow_refused(&ms, 5000, "test");
+	/* One failure short of the count: still up. */
+	for (i = 0; i < MIRROR_DOWN_FAILURES - 1; i++)
+		mirror_shadow_failed(&ms, 5000, "test");
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
+	    MIRROR_YES);
+	mirror_shadow_failed(&ms, 5000, "test");
 	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 5000),
 	    MIRROR_SHADOW_DOWN);
+	/* Stragglers sent before it went down change nothing. */
+	mirror_shadow_failed(&ms, 5500, "test");
 	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms,
 	    5000 + MIRROR_DOWN_MS - 1), MIRROR_SHADOW_DOWN);
-	/* Then one goes through to try again. */
-	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms,
-	    5000 + MIRROR_DOWN_MS), MIRROR_YES);
-	mirror_shadow_refused(&ms, 9000, "test");
+	/* Then one goes through as a probe, and only one. */
+	now = 5000 + MIRROR_DOWN_MS;
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, now),
+	    MIRROR_YES);
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, now),
+	    MIRROR_SHADOW_DOWN);
+	/* Each failed probe doubles the backoff, up to the cap. */
+	want = MIRROR_DOWN_MS;
+	for (i = 0; i < 8; i++) {
+		mirror_shadow_failed(&ms, now, "test");
+		want = want * 2 > MIRROR_DOWN_MAX_MS ? MIRROR_DOWN_MAX_MS :
+		    want * 2;
+		ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms,
+		    now + want - 1), MIRROR_SHADOW_DOWN);
+		now += want;
+		ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, now),
+		    MIRROR_YES);
+	}
+	ck_assert_uint_eq(want, MIRROR_DOWN_MAX_MS);
+	/* An answer brings it back up, with its count at zero. */
 	mirror_shadow_answered(&ms, "test");
-	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, 9000),
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, now),
+	    MIRROR_YES);
+	mirror_shadow_failed(&ms, now, "test");
+	ck_assert_int_eq(mirror_decide(cfg, NULL, &p.msg, &ms, now),
 	    MIRROR_YES);
 	http_parser_free(&p);
 	config_unref(cfg);

@@ -153,6 +153,7 @@ START_TEST(summary_lines)
 	r->c[STAT_MIRROR_ABANDONED] = 3;
 	r->c[STAT_MIRROR_OVERLOADED] = 4;
 	r->c[STAT_MIRROR_RELOADED] = 5;
+	r->c[STAT_MIRROR_SHUTDOWN] = 7;
 	r->c[STAT_SHADOW_OK] = 8;
 	r->c[STAT_SHADOW_BAD_RESPONSE] = 1;
 	r->c[STAT_SHADOW_TLS] = 1;
@@ -168,7 +169,8 @@ START_TEST(summary_lines)
 	    "gone or primary failed), 4 dropped (too busy to read the shadow "
 	    "in time), 5 "
 	    "dropped (a reload changed the shadow before the request was "
-	    "read whole)");
+	    "read whole), 7 dropped (still in flight when drain_timeout ran "
+	    "out)");
 	report_summary_line(r, REPORT_LINE_SHADOW, line, sizeof(line));
 	ck_assert_str_eq(line, "shadow: 8 answered; errors: 0 timeout, 0 "
 	    "refused, 0 reset, 1 bad response, 0 too large, 1 tls");

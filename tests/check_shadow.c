@@ -32,6 +32,12 @@
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define WAIT_MS		8000	/* for records to appear */
 #define POLL_MS		20
+/* Peak memory of a daemon whatever its shadow does, in KiB. */
+#ifdef HAVE_SANITIZERS
+#define RSS_BOUND_KIB	(150 * 1024)
+#else
+#define RSS_BOUND_KIB	(48 * 1024)
+#endif
 
 static struct tu_proc	primary, shadow, daemon_;
 static char		logpath[PATH_MAX];
@@ -845,6 +851,39 @@ END_TEST
 #define ISO_BOUND_MS	250	/* generous; the shadow takes >= 1000 */
 
 /* The response without its Date line, for comparison (allocated). */
+/* A port on 127.0.0.1 that nothing listens on now. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return (ntohs(sin.sin_port));
+}
+
+/* The daemon's output so far (the exit summary, once it stopped). */
+static const char *
+daemon_output(void)
+{
+	static char	 buf[1 << 20];
+	FILE		*f;
+	size_t		 n;
+
+	ck_assert_ptr_nonnull(f = fopen(daemon_.out, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (buf);
+}
+
 static char *
 undated(const struct tu_resp *r)
 {
@@ -869,24 +908,12 @@ isolation(const char *mode, const char *shadow_keys, const char *error)
 	long long	 t0, ms, worst = 0;
 	json_t		*all, *rec;
 	size_t		 i;
-	int		 n, port = 0, fd;
-	struct sockaddr_in sin;
-	socklen_t	 len = sizeof(sin);
+	int		 n, port = 0;
 
 	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
-	if (strcmp(mode, "refused") == 0) {
-		/* A port that nothing listens on. */
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
-		ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin,
-		    &len), 0);
-		port = ntohs(sin.sin_port);
-		close(fd);
-	} else {
+	if (strcmp(mode, "refused") == 0)
+		port = closed_port();
+	else {
 		ck_assert_int_eq(tu_misbehave_start(&shadow, mode, NULL), 0);
 		port = shadow.port;
 	}
@@ -929,6 +956,8 @@ static const struct {
 } misbehaviours[] = {
 	{ "refused", "", "refused" },
 	{ "slow:1500", "timeout = 1s\n", "timeout" },
+	/* A byte every 50ms, never idle: the whole exchange is timed. */
+	{ "drip:50", "timeout = 1s\n", "timeout" },
 	{ "hang", "timeout = 1s\n", "timeout" },
 	{ "reset", "", "reset" },
 	{ "garbage", "", "bad_response" },
@@ -940,11 +969,7 @@ static const struct {
 
 START_TEST(test_shadow_misbehaving)
 {
-#ifdef HAVE_SANITIZERS
-	const long	 bound = 150 * 1024;
-#else
-	const long	 bound = 48 * 1024;
-#endif
+	const long	 bound = RSS_BOUND_KIB;
 
 	isolation(misbehaviours[_i].mode, misbehaviours[_i].keys,
 	    misbehaviours[_i].error);
@@ -993,6 +1018,259 @@ START_TEST(test_drain_compares)
 	ck_assert(tu_proc_output_has(&daemon_, "shadow: 1 answered;"));
 	ck_assert(tu_proc_output_has(&daemon_, "divergence log: 1 records "
 	    "written, 0 dropped (queue full), 0 lost"));
+}
+END_TEST
+
+/*
+ * The shadow's faults, with the figures of /stats: a daemon (one
+ * worker, a diff cap of 64 KiB: the memory a leg may hold) in front of
+ * the Go primary and the shadow on SHADOW_PORT,
+ * SERVER_KEYS in [server], SHADOW_KEYS in [shadow]. Returns the admin
+ * port.
+ */
+static int
+start_faults(int shadow_port, const char *server_keys,
+    const char *shadow_keys)
+{
+	char	 conf[PATH_MAX + 2048];
+	int	 admin;
+
+	snprintf(logpath, sizeof(logpath), "%s/faults.%d.log", tu_tmpdir(),
+	    shadow_port);
+	snprintf(conf, sizeof(conf),
+	    "[server]\nworkers = 1\n%s\n[listen]\naddress = 127.0.0.1:0\n"
+	    "[primary]\nurl = http://127.0.0.1:%d\n"
+	    "[shadow]\nurl = http://127.0.0.1:%d\n%s\n"
+	    "[diff]\nthreads = 1\nmax_body = 64KiB\n[log]\npath = %s\n",
+	    server_keys, primary.port, shadow_port, shadow_keys, logpath);
+	ck_assert_int_eq(tu_daemon_start(&daemon_, conf, 0), 0);
+	admin = tu_proc_port(&daemon_, "admin endpoint on 127.0.0.1:");
+	ck_assert_int_gt(admin, 0);
+	return (admin);
+}
+
+/* GROUP's KEY in the daemon's /stats (admin port ADMIN). */
+static long long
+stat_of(int admin, const char *group, const char *key)
+{
+	struct tu_resp	 r;
+	json_t		*all, *v;
+	long long	 n;
+
+	ck_assert_int_eq(tu_exchange(admin, "GET /stats HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(all = json_loads(r.body, 0, NULL));
+	v = json_object_get(json_object_get(all, group), key);
+	ck_assert_msg(json_is_integer(v), "no %s.%s in /stats", group, key);
+	n = json_integer_value(v);
+	json_decref(all);
+	tu_resp_free(&r);
+	return (n);
+}
+
+/* Waits (bounded) until GROUP's KEY reaches WANT; its value. */
+static long long
+stat_wait(int admin, const char *group, const char *key, long long want)
+{
+	long long	 deadline = tu_now_ms() + WAIT_MS, n;
+
+	while ((n = stat_of(admin, group, key)) < want &&
+	    tu_now_ms() < deadline)
+		usleep(POLL_MS * 1000);
+	return (n);
+}
+
+/* The number just before TEXT in the daemon's exit summary. */
+static long long
+summary_of(const char *text)
+{
+	const char	*buf = daemon_output(), *at, *p;
+
+	ck_assert_msg((at = strstr(buf, text)) != NULL, "no \"%s\" in the "
+	    "exit summary", text);
+	for (p = at; p > buf && p[-1] == ' '; p--)
+		;
+	while (p > buf && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	ck_assert_msg(p < at && *p >= '0' && *p <= '9', "no number before "
+	    "\"%s\"", text);
+	return (strtoll(p, NULL, 10));
+}
+
+#define ENDLESS_CLIENTS	20	/* connections at once */
+#define ENDLESS_ROUNDS	5
+
+/*
+ * A shadow streaming an endless body to many mirrors at once: each leg
+ * ends at the diff cap (the primary's body is shorter: nothing more can
+ * be compared), too large, long before max_response or the timeout;
+ * every client gets the primary's bytes, requests not mirrored on the
+ * same worker are answered, and the memory stays bounded.
+ */
+START_TEST(test_endless_many)
+{
+	const long	 bound = RSS_BOUND_KIB;
+	const char	 req[] = "GET /api/users/2 HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct tu_resp	 want, got;
+	char		*a, *b;
+	int		 fds[ENDLESS_CLIENTS], admin, i, round, heads = 0;
+	long long	 n;
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_misbehave_start(&shadow, "endless", NULL), 0);
+	/* Before: read to max_response in spare time, it timed out. */
+	admin = start_faults(shadow.port, "", "timeout = 5s\n"
+	    "max_response = 1GiB\nmethods = GET\n");
+	ck_assert_int_eq(tu_exchange(primary.port, req, &want), 0);
+	a = undated(&want);
+	for (round = 0; round < ENDLESS_ROUNDS; round++) {
+		for (i = 0; i < ENDLESS_CLIENTS; i++) {
+			ck_assert_int_ge(fds[i] = tu_connect(daemon_.port), 0);
+			ck_assert_int_eq(tu_send_str(fds[i], req), 0);
+		}
+		for (i = 0; i < ENDLESS_CLIENTS; i++) {
+			ck_assert_int_eq(tu_read_response(fds[i], 0, &got), 0);
+			b = undated(&got);
+			ck_assert_str_eq(b, a);
+			free(b);
+			tu_resp_free(&got);
+			close(fds[i]);
+		}
+		/* Not mirrored (methods = GET), on the same worker. */
+		ck_assert_int_eq(tu_exchange(daemon_.port, "HEAD /api/users/2 "
+		    "HTTP/1.1\r\nHost: t\r\n\r\n", &got), 0);
+		ck_assert_int_eq(got.status, 200);
+		tu_resp_free(&got);
+		heads++;
+	}
+	tu_resp_free(&want);
+	free(a);
+	n = ENDLESS_CLIENTS * ENDLESS_ROUNDS;
+	ck_assert_int_eq(stat_wait(admin, "shadow_errors", "too_large", n), n);
+	ck_assert_int_eq(stat_of(admin, "shadow_errors", "timeout"), 0);
+	ck_assert_int_eq(stat_of(admin, "mirrors_dropped", "overloaded"), 0);
+	ck_assert_int_eq(stat_of(admin, "not_mirrored", "method"), heads);
+	ck_assert_int_eq(stat_of(admin, "not_mirrored", "max_inflight"), 0);
+	/* Each leg closed: no shadow connection is left open. */
+	ck_assert_int_eq(stat_of(admin, "connections", "shadow"), 0);
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), bound);
+}
+END_TEST
+
+#define SHUTDOWN_MIRRORS 20
+
+/*
+ * Mirrors still waiting for a hanging shadow when drain_timeout runs
+ * out are counted, dropped at shutdown: every mirror ends in exactly one
+ * counter of the exit summary.
+ */
+START_TEST(test_shutdown_counts)
+{
+	long long	 mirrored, ended;
+	int		 i;
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_misbehave_start(&shadow, "hang", NULL), 0);
+	start_faults(shadow.port, "drain_timeout = 500ms\n", "timeout = 60s\n");
+	for (i = 0; i < SHUTDOWN_MIRRORS; i++)
+		get_ok("/hello", NULL);
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	mirrored = summary_of("requests; not mirrored");
+	ck_assert_int_eq(mirrored, SHUTDOWN_MIRRORS);
+	ended = summary_of("exchanges:") + summary_of("dropped (diff queue "
+	    "full)") + summary_of("abandoned (client") +
+	    summary_of("dropped (too busy") + summary_of("dropped (a reload") +
+	    summary_of("dropped (still in flight");
+	ck_assert_int_eq(ended, mirrored);
+	ck_assert_int_eq(summary_of("dropped (still in flight"),
+	    SHUTDOWN_MIRRORS);
+}
+END_TEST
+
+/* Lines in FILE (0 if it is not there). */
+static long
+lines_of(const char *file)
+{
+	FILE	*f;
+	long	 n = 0;
+	int	 c;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return (0);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return (n);
+}
+
+#define DOWN_REQUESTS	30	/* while the shadow is down */
+
+/* Outlier detection: each mode, the shadow error its connections give. */
+static const struct {
+	const char	*mode;
+	const char	*error;
+} outliers[] = {
+	{ "refused", "refused" },
+	{ "reset", "reset" },
+};
+
+/*
+ * A shadow whose connections fail (refused, reset) is left alone after
+ * MIRROR_DOWN_FAILURES of them: it stops receiving requests while the
+ * clients keep their answers, the mirrors are counted shadow_down, and
+ * a healthy shadow on its port gets requests again after a probe.
+ */
+START_TEST(test_shadow_outlier)
+{
+	const char	*mode = outliers[_i].mode, *error = outliers[_i].error;
+	char		 hits[PATH_MAX], hits2[PATH_MAX];
+	long long	 errors, down, deadline;
+	long		 seen0;
+	int		 admin, port, i;
+
+	snprintf(hits, sizeof(hits), "%s/outlier.%s.hits", tu_tmpdir(), mode);
+	snprintf(hits2, sizeof(hits2), "%s/outlier.%s.ok", tu_tmpdir(), mode);
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	if (strcmp(mode, "refused") == 0)
+		port = closed_port();
+	else {
+		ck_assert_int_eq(tu_misbehave_start(&shadow, mode, hits), 0);
+		port = shadow.port;
+	}
+	admin = start_faults(port, "", "");
+	/* Failures until it is down (bounded: far more than needed). */
+	for (i = 0; i < 20 * MIRROR_DOWN_FAILURES &&
+	    stat_of(admin, "not_mirrored", "shadow_down") == 0; i++)
+		get_ok("/hello", NULL);
+	ck_assert_int_gt(stat_of(admin, "not_mirrored", "shadow_down"), 0);
+	ck_assert(tu_proc_wait_output(&daemon_, "down after connection "
+	    "failures in a row", WAIT_MS));
+	errors = stat_of(admin, "shadow_errors", error);
+	ck_assert_int_ge(errors, MIRROR_DOWN_FAILURES);
+	seen0 = lines_of(hits);
+	down = stat_of(admin, "not_mirrored", "shadow_down");
+	for (i = 0; i < DOWN_REQUESTS; i++)
+		get_ok("/api/users/2", NULL);
+	/* At most one probe went through meanwhile. */
+	ck_assert_int_le(stat_of(admin, "shadow_errors", error), errors + 1);
+	ck_assert_int_le(lines_of(hits), seen0 + 1);
+	ck_assert_int_ge(stat_of(admin, "not_mirrored", "shadow_down"),
+	    down + DOWN_REQUESTS - 1);
+	/* A healthy shadow on its port: a probe finds it, mirroring resumes. */
+	if (shadow.pid > 0)
+		ck_assert_int_eq(tu_proc_stop(&shadow, SIGTERM), 0);
+	ck_assert_int_eq(tu_misbehave_start_on(&shadow, "ok", hits2, port), 0);
+	deadline = tu_now_ms() + 4 * MIRROR_DOWN_MAX_MS;
+	while (lines_of(hits2) < 3 && tu_now_ms() < deadline) {
+		get_ok("/hello", NULL);
+		usleep(POLL_MS * 1000);
+	}
+	ck_assert_int_ge(lines_of(hits2), 3);
+	ck_assert(tu_proc_wait_output(&daemon_, "answers again: mirroring",
+	    WAIT_MS));
+	ck_assert(tu_proc_output_has(&daemon_, ": probing"));
 }
 END_TEST
 
@@ -1102,16 +1380,10 @@ static void
 log_counts(unsigned long long *written, unsigned long long *dropped,
     unsigned long long *lost)
 {
-	static char	 buf[1 << 20];
 	const char	*at;
-	FILE		*f;
-	size_t		 n;
 
-	ck_assert_ptr_nonnull(f = fopen(daemon_.out, "r"));
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	ck_assert_ptr_nonnull(at = strstr(buf, "divergence log: "));
+	ck_assert_ptr_nonnull(at = strstr(daemon_output(),
+	    "divergence log: "));
 	ck_assert_int_eq(sscanf(at, "divergence log: %llu records written, "
 	    "%llu dropped (queue full), %llu lost", written, dropped, lost), 3);
 }
@@ -1422,6 +1694,14 @@ shadow_suite(void)
 	tcase_add_loop_test(tc, test_shadow_misbehaving, 0,
 	    nitems(misbehaviours));
 	tcase_add_test(tc, test_max_inflight);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shadow faults");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_endless_many);
+	tcase_add_test(tc, test_shutdown_counts);
+	tcase_add_loop_test(tc, test_shadow_outlier, 0, nitems(outliers));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("log");

@@ -23,6 +23,9 @@
  *             peer gets a TCP RST.
  *   interim   "102 Processing" interim responses, forever, as fast as the
  *             peer reads (a 1xx storm).
+ *   drip:MS   a 200 head announcing Content-Length: 100000, then one byte
+ *             of 'z' every MS milliseconds (at most an hour), forever:
+ *             a slow drip that is never idle long enough to time out.
  *   endless   a chunked 200 of 64 KiB chunks of 'y', forever, as fast as
  *             the peer reads (at most about 256 KiB buffered here).
  *   close     closes each connection as soon as it is accepted, reading
@@ -74,6 +77,7 @@
 enum mode {
 	MODE_OK,
 	MODE_SLOW,
+	MODE_DRIP,
 	MODE_HANG,
 	MODE_GARBAGE,
 	MODE_RESET,
@@ -88,7 +92,8 @@ enum conn_state {
 	CONN_WAIT,	/* slow: the answer waits for the timer */
 	CONN_HANG,	/* hang: dropping everything */
 	CONN_FLUSH,	/* writing the last bytes before a close */
-	CONN_STREAM	/* endless, interim: writing forever */
+	CONN_STREAM,	/* endless, interim: writing forever */
+	CONN_DRIP	/* drip: a byte per timer */
 };
 
 struct server;
@@ -159,7 +164,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: sd-misbehave -m mode [-a address] [-c file] "
 	    "[-p port]\n"
-	    "modes: ok slow:MS hang garbage reset endless interim close\n");
+	    "modes: ok slow:MS drip:MS hang garbage reset endless interim "
+	    "close\n");
 	exit(2);
 }
 
@@ -202,10 +208,10 @@ parse_mode(struct server *srv, const char *s)
 	uint64_t	ms;
 	size_t		i;
 
-	if (strncmp(s, "slow:", 5) == 0) {
+	if (strncmp(s, "slow:", 5) == 0 || strncmp(s, "drip:", 5) == 0) {
 		if (parse_uint(s + 5, strlen(s + 5), MAX_SLOW_MS, &ms) == -1)
 			return (-1);
-		srv->mode = MODE_SLOW;
+		srv->mode = s[0] == 's' ? MODE_SLOW : MODE_DRIP;
 		srv->delay.tv_sec = (time_t)(ms / 1000);
 		srv->delay.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 		return (0);
@@ -392,6 +398,12 @@ respond(struct conn *c)
 		c->state = CONN_WAIT;
 		evtimer_add(c->timer, &c->srv->delay);
 		return (1);
+	case MODE_DRIP:
+		evbuffer_add_reference(out, reset_head, sizeof(reset_head) - 1,
+		    NULL, NULL);
+		c->state = CONN_DRIP;
+		evtimer_add(c->timer, &c->srv->delay);
+		return (1);
 	case MODE_HANG:
 		c->state = CONN_HANG;	/* the loop drops the rest */
 		return (0);
@@ -474,6 +486,7 @@ conn_process(struct conn *c)
 			break;
 		case CONN_HANG:
 		case CONN_STREAM:
+		case CONN_DRIP:
 			if (c->peer_eof) {
 				conn_free(c);
 				return;
@@ -543,6 +556,12 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->state == CONN_DRIP) {
+		/* One more byte of the body, and the next one later. */
+		bufferevent_write(c->bev, "z", 1);
+		evtimer_add(c->timer, &c->srv->delay);
+		return;
+	}
 	evbuffer_add_reference(bufferevent_get_output(c->bev), ok_answer,
 	    sizeof(ok_answer) - 1, NULL, NULL);
 	c->state = CONN_HEAD;
@@ -573,7 +592,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		free(c);
 		return;
 	}
-	if (srv->mode == MODE_SLOW &&
+	if ((srv->mode == MODE_SLOW || srv->mode == MODE_DRIP) &&
 	    (c->timer = evtimer_new(srv->base, timer_cb, c)) == NULL) {
 		bufferevent_free(c->bev);
 		free(c);

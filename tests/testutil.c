@@ -222,13 +222,23 @@ tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 int
 tu_misbehave_start(struct tu_proc *p, const char *mode, const char *log)
 {
+	return (tu_misbehave_start_on(p, mode, log, 0));
+}
+
+/* The same on PORT (0: any), to take the place of one stopped. */
+int
+tu_misbehave_start_on(struct tu_proc *p, const char *mode, const char *log,
+    int port)
+{
 	static int	 n;
 	char		 bin[PATH_MAX], m[] = "-m", md[64], c[] = "-c";
-	char		 lg[PATH_MAX];
-	char *const	 argv[] = { bin, m, md, log ? c : NULL, lg, NULL };
+	char		 lg[PATH_MAX], pf[] = "-p", pt[16];
+	char *const	 argv[] = { bin, m, md, pf, pt, log ? c : NULL, lg,
+			    NULL };
 
 	memset(p, 0, sizeof(*p));
 	snprintf(md, sizeof(md), "%s", mode);
+	snprintf(pt, sizeof(pt), "%d", port);
 	snprintf(lg, sizeof(lg), "%s", log ? log : "");
 	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-misbehave"));
 	snprintf(p->out, sizeof(p->out), "%s/misbehave.%d.out", tu_tmpdir(),

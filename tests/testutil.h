@@ -34,6 +34,9 @@ const char *tu_tmpdir(void);
 int	tu_backend_start(struct tu_proc *, const char *, const char *);
 /* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
 int	tu_misbehave_start(struct tu_proc *, const char *, const char *);
+/* The same on a given port (0: any). */
+int	tu_misbehave_start_on(struct tu_proc *, const char *, const char *,
+	    int);
 /* Stops a daemon and two backends by PID; the daemon's exit status. */
 int	tu_stop_all(struct tu_proc *, struct tu_proc *, struct tu_proc *);
 /*

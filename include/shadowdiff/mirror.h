@@ -17,8 +17,17 @@ struct config;
 struct config_route;
 struct http_msg;
 
-/* How long a shadow that refused a connection is left alone. */
+/*
+ * Outlier detection: after MIRROR_DOWN_FAILURES connection-level
+ * failures in a row (refused, reset, TLS, connect timeout) the shadow is
+ * down: nothing is sent to it for a backoff that starts at
+ * MIRROR_DOWN_MS and doubles after each failed probe up to
+ * MIRROR_DOWN_MAX_MS; then one request goes through as a probe, and an
+ * answer brings the shadow back up. Per worker (docs/operations.md).
+ */
+#define MIRROR_DOWN_FAILURES	5
 #define MIRROR_DOWN_MS		1000
+#define MIRROR_DOWN_MAX_MS	30000
 /* Request ids we make: 32 hex digits (128 random bits). */
 #define MIRROR_ID_LEN		32
 
@@ -37,12 +46,20 @@ enum mirror_verdict {
 #undef MIRROR_VERDICT_ENUM
 };
 
+enum mirror_shadow {
+	MIRROR_SHADOW_UP,
+	MIRROR_SHADOW_DOWN_WAIT,	/* backing off: nothing sent */
+	MIRROR_SHADOW_PROBING		/* one request sent to try */
+};
+
 /* A worker's own mirroring state; only that worker touches it. */
 struct mirror_state {
 	uint64_t	 rng[2];	/* xorshift128+ */
 	size_t		 inflight;	/* exchanges alive */
-	uint64_t	 down_until_ms;	/* shadow refused: not before */
-	int		 down;		/* for logging the change once */
+	enum mirror_shadow shadow;	/* outlier detection */
+	unsigned int	 failures;	/* connection-level, in a row */
+	uint64_t	 backoff_ms;	/* the current one */
+	uint64_t	 down_until_ms;	/* down: the next probe, not before */
 };
 
 /* Seeds the state from the system's random source. */
@@ -58,10 +75,16 @@ const char	*mirror_sample_key(const struct config *,
 		    const struct http_msg *, size_t *);
 /* A new request id: MIRROR_ID_LEN hex digits and a NUL. */
 void		 mirror_new_id(struct mirror_state *, char *);
-/* The shadow refused a connection, or answered: for MIRROR_SHADOW_DOWN. */
-void		 mirror_shadow_refused(struct mirror_state *, uint64_t,
+/*
+ * Outlier detection (MIRROR_SHADOW_DOWN): a connection to the shadow
+ * failed (refused, reset, TLS, connect timeout) at NOW_MS, or the shadow
+ * answered (anything: an answer is not a connection failure); HOST is
+ * for the log. mirror_shadow_reset: a new shadow is up.
+ */
+void		 mirror_shadow_failed(struct mirror_state *, uint64_t,
 		    const char *);
 void		 mirror_shadow_answered(struct mirror_state *, const char *);
+void		 mirror_shadow_reset(struct mirror_state *);
 /* The counter of verdict V, a reason not to mirror (past NO_SHADOW). */
 enum stats_counter mirror_verdict_counter(enum mirror_verdict);
 /* A uniform double in [0, 1). */

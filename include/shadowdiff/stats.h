@@ -82,7 +82,9 @@
 	X(OVERLOADED, "overloaded", "dropped (too busy to read the "	\
 	    "shadow in time)")						\
 	X(RELOADED, "reloaded", "dropped (a reload changed the shadow "	\
-	    "before the request was read whole)")
+	    "before the request was read whole)")				\
+	X(SHUTDOWN, "shutdown", "dropped (still in flight when "	\
+	    "drain_timeout ran out)")
 
 /*
  * Why a shadow leg failed: diff_job.h's enum shadow_error, and the

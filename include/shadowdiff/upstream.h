@@ -32,6 +32,9 @@ struct upstream_pool;
 #define UPSTREAM_READ_MAX	(64 * 1024)	/* read watermark per socket */
 #define UPSTREAM_SLICE		(16 * 1024)	/* parsed per step */
 
+/* The reason of an UPSTREAM_TIMEOUT while connecting (TLS included). */
+#define UPSTREAM_CONNECT_TIMEOUT	"connect timeout"
+
 enum upstream_error {
 	UPSTREAM_REFUSED,	/* could not connect */
 	UPSTREAM_RESET,		/* closed or reset before the response ended */

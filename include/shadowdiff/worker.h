@@ -107,6 +107,7 @@ struct worker {
 	struct worker_list	 idle;		/* of conns, oldest first */
 	size_t			 nconns;
 	int			 draining;
+	int			 stopping;	/* drain_timeout ran out */
 
 	struct event		*ev_drain;	/* activated by the main thread */
 	struct event		*ev_stop;
