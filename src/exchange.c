@@ -360,6 +360,20 @@ exchange_pool_current(const struct exchange *ex)
 	    upstream_pool_backend(ex->w->shadow), &ex->cfg->shadow));
 }
 
+/*
+ * Counts the exchange as mirrored: when its request goes to the shadow,
+ * or when it is dropped before that (its client left mid-body, a reload
+ * changed the shadow). Every mirror then ends in exactly one outcome:
+ * compared, or dropped for one reason (docs/metrics.md). A body found
+ * over [shadow] max_body while it arrives is "not mirrored" instead.
+ */
+static void
+exchange_count_mirrored(struct exchange *ex)
+{
+	stats_inc(&ex->w->stats, STAT_MIRRORED);
+	stats_route_add(&ex->w->routes[exchange_route_id(ex)].mirrored, 1);
+}
+
 /* Sends the request to the shadow on a connection of USE. */
 static int
 exchange_send(struct exchange *ex, enum upstream_use use)
@@ -414,6 +428,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	if (!exchange_pool_current(ex)) {
 		ex->cancelled = 1;
 		ex->shadow_state = SH_OVER;
+		exchange_count_mirrored(ex);
 		stats_inc(&ex->w->stats, STAT_MIRROR_RELOADED);
 		return;
 	}
@@ -435,8 +450,7 @@ exchange_request_done(struct exchange *ex, const struct http_msg *m,
 	ex->shadow_state = SH_SENT;
 	exchange_shadow(ex)->start_us = util_now_us();
 	ex->sent = 1;
-	stats_inc(&ex->w->stats, STAT_MIRRORED);
-	stats_route_add(&ex->w->routes[exchange_route_id(ex)].mirrored, 1);
+	exchange_count_mirrored(ex);
 	/* Embedded, not allocated: one malloc less per mirror. */
 	evtimer_assign(&ex->timer, ex->w->base, exchange_timeout_cb, ex);
 	ex->timer_set = 1;
@@ -546,9 +560,12 @@ exchange_primary_done(struct exchange *ex)
 void
 exchange_abandon(struct exchange *ex)
 {
-	if (!ex->cancelled)
+	if (!ex->cancelled) {
+		if (!ex->sent)
+			exchange_count_mirrored(ex);
 		stats_inc(&ex->w->stats, ex->w->stopping && ex->sent ?
 		    STAT_MIRROR_SHUTDOWN : STAT_MIRROR_ABANDONED);
+	}
 	exchange_end(ex, 0);
 }
 
@@ -561,8 +578,11 @@ exchange_free_cb(void *arg)
 {
 	struct exchange	*ex = arg;
 
-	if (ex->sent && !ex->cancelled)
+	if (!ex->cancelled) {
+		if (!ex->sent)
+			exchange_count_mirrored(ex);
 		stats_inc(&ex->w->stats, STAT_MIRROR_SHUTDOWN);
+	}
 	exchange_end(ex, 0);
 }
 

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1189,6 +1190,45 @@ START_TEST(test_shutdown_counts)
 }
 END_TEST
 
+/*
+ * A mirror dropped before its request was read whole (the client left
+ * mid-body) is a mirror too: the exit summary's mirrored requests are
+ * each compared or dropped for one reason, and this one as abandoned.
+ */
+START_TEST(test_abandoned_unsent_counts)
+{
+	struct pollfd	 pfd;
+	char		 buf[64];
+	int		 admin, fd;
+
+	ck_assert_int_eq(tu_backend_start(&primary, "go", NULL), 0);
+	ck_assert_int_eq(tu_backend_start(&shadow, "rust", NULL), 0);
+	admin = start_faults(shadow.port, "", "methods = GET POST\n");
+	ck_assert_int_ne(fd = tu_connect(daemon_.port), -1);
+	/* Our 100 Continue says the head was read: the mirror exists. */
+	ck_assert_int_eq(tu_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 100\r\n"
+	    "Expect: 100-continue\r\n\r\n"), 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
+	ck_assert_int_gt(recv(fd, buf, sizeof(buf) - 1, 0), 12);
+	ck_assert(strncmp(buf, "HTTP/1.1 100 ", 13) == 0);
+	ck_assert_int_eq(tu_send_str(fd, "{\"a\":"), 0);
+	close(fd);
+	ck_assert_int_eq(stat_wait(admin, "mirrors_dropped", "abandoned", 1),
+	    1);
+	get_ok("/hello", NULL);
+	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
+	daemon_.pid = 0;
+	ck_assert_int_eq(summary_of("requests; not mirrored"), 2);
+	ck_assert_int_eq(summary_of("exchanges:") + summary_of("dropped (diff "
+	    "queue full)") + summary_of("abandoned (client") +
+	    summary_of("dropped (too busy") + summary_of("dropped (a reload") +
+	    summary_of("dropped (still in flight"), 2);
+}
+END_TEST
+
 /* Lines in FILE (0 if it is not there). */
 static long
 lines_of(const char *file)
@@ -1701,6 +1741,7 @@ shadow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_endless_many);
 	tcase_add_test(tc, test_shutdown_counts);
+	tcase_add_test(tc, test_abandoned_unsent_counts);
 	tcase_add_loop_test(tc, test_shadow_outlier, 0, nitems(outliers));
 	suite_add_tcase(s, tc);
 
