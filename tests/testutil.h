@@ -53,9 +53,9 @@ int	tu_validate_records(const char *);
 int	tu_daemon_start(struct tu_proc *, const char *, int);
 /* Sends SIG and waits for the exit (bounded); returns the exit status. */
 int	tu_proc_stop(struct tu_proc *, int);
-/* Whether the process's output file contains TEXT. */
 /* Waits (bounded) for P's output to hold PREFIX and a port: it, or -1. */
 int	tu_proc_port(struct tu_proc *, const char *);
+/* Whether the process's output file contains TEXT. */
 int	tu_proc_output_has(const struct tu_proc *, const char *);
 /* Waits at most MS for P's output to hold TEXT; whether it does. */
 int	tu_proc_wait_output(const struct tu_proc *, const char *, int);
