@@ -276,17 +276,10 @@ conn_drain(struct conn *c)
 		conn_finish(c);
 }
 
-/* Counts a response by status class. */
+/* Counts a response by status class, on its route. */
 static void
 conn_count_status(struct conn *c, int status)
 {
-	static const enum stats_counter classes[] = {
-		STAT_RESP_1XX, STAT_RESP_1XX, STAT_RESP_2XX, STAT_RESP_3XX,
-		STAT_RESP_4XX, STAT_RESP_5XX
-	};
-
-	if (status >= 100 && status < 600)
-		stats_inc(&c->w->stats, classes[status / 100]);
 	stats_route_status(c->w->routes, c->route_id, status);
 }
 

@@ -792,6 +792,7 @@ exchange_shadow_error_cb(void *arg, enum upstream_error err, const char *reason)
 	if (err == UPSTREAM_STALE && ex->retriable && !ex->retried &&
 	    exchange_pool_current(ex)) {
 		ex->retried = 1;
+		stats_inc(&ex->w->shadow_stats, STAT_UP_RETRIES);
 		if (exchange_send(ex, UPSTREAM_NEW) == 0)
 			return;
 		err = UPSTREAM_REFUSED;

@@ -160,6 +160,18 @@ static const struct report_value client_errors[] = {
 }, upstream_open[] = {
 	{ "primary", NULL, NULL, R_C(STAT_UP_OPEN) },
 	{ "shadow", NULL, NULL, R_SC(STAT_UP_OPEN) }
+}, upstream_connects[] = {
+	{ "primary", NULL, NULL, R_C(STAT_UP_CONNECTS) },
+	{ "shadow", NULL, NULL, R_SC(STAT_UP_CONNECTS) }
+}, upstream_reused[] = {
+	{ "primary", NULL, NULL, R_C(STAT_UP_REUSED) },
+	{ "shadow", NULL, NULL, R_SC(STAT_UP_REUSED) }
+}, upstream_stale[] = {
+	{ "primary", NULL, NULL, R_C(STAT_UP_STALE) },
+	{ "shadow", NULL, NULL, R_SC(STAT_UP_STALE) }
+}, upstream_retries[] = {
+	{ "primary", NULL, NULL, R_C(STAT_UP_RETRIES) },
+	{ "shadow", NULL, NULL, R_SC(STAT_UP_RETRIES) }
 };
 
 /* A figure of one value: its key in /stats, its words at exit, where. */
@@ -247,6 +259,14 @@ static const struct report_figure report_figures[] = {
 	    REPORT_ONE("generation", NULL, R_FIELD(generation)), NULL, NULL },
 	{ "shadowdiff_reloads_total", "counter", "SIGHUP reloads, by result.",
 	    "result", "config", 0, NULL, REPORT_ALL(reloads), NULL, NULL },
+	{ "shadowdiff_client_connections_accepted_total", "counter",
+	    "Client connections accepted.", NULL, "client", 0, NULL,
+	    REPORT_ONE("accepted", NULL, R_C(STAT_CONN_ACCEPTED)), NULL,
+	    NULL },
+	{ "shadowdiff_requests_received_total", "counter",
+	    "Requests whose head was read, on every route.", NULL, "client",
+	    0, NULL, REPORT_ONE("requests", NULL, R_C(STAT_REQUESTS)), NULL,
+	    NULL },
 	{ "shadowdiff_client_connections", "gauge",
 	    "Client connections open.", NULL, "connections", 0, NULL,
 	    REPORT_ONE("client", NULL, R_C(STAT_CONN_OPEN)), NULL, NULL },
@@ -268,6 +288,21 @@ static const struct report_figure report_figures[] = {
 	{ "shadowdiff_upstream_connections", "gauge",
 	    "Connections open to the backends.", "backend", "connections", 0,
 	    NULL, REPORT_ALL(upstream_open), NULL, NULL },
+	{ "shadowdiff_upstream_connects_total", "counter",
+	    "Connections opened to the backends.", "backend",
+	    "upstream_connects", 0, NULL, REPORT_ALL(upstream_connects), NULL,
+	    NULL },
+	{ "shadowdiff_upstream_reused_total", "counter",
+	    "Requests sent on a pooled connection.", "backend",
+	    "upstream_reused", 0, NULL, REPORT_ALL(upstream_reused), NULL,
+	    NULL },
+	{ "shadowdiff_upstream_stale_total", "counter",
+	    "Pooled connections found closed before use.", "backend",
+	    "upstream_stale", 0, NULL, REPORT_ALL(upstream_stale), NULL, NULL },
+	{ "shadowdiff_upstream_retries_total", "counter",
+	    "Idempotent requests sent again on a new connection after a "
+	    "pooled one failed.", "backend", "upstream_retries", 0, NULL,
+	    REPORT_ALL(upstream_retries), NULL, NULL },
 	{ "shadowdiff_tls_handshakes_total", "counter",
 	    "Client TLS handshakes done.", NULL, "tls", 0, NULL,
 	    REPORT_ONE("handshakes", NULL, R_C(STAT_TLS_HANDSHAKES)), NULL,

@@ -377,8 +377,6 @@ worker_handoff_cb(evutil_socket_t fd, short what, void *arg)
 	while ((n = worker_finished_take(w, batch, nitems(batch))) > 0) {
 		taken = w->differ != NULL ? differ_submit(w->differ, batch, n) :
 		    0;
-		stats_add(&w->stats, STAT_DIFF_QUEUED, (int64_t)taken);
-		stats_add(&w->stats, STAT_DIFF_DROPPED, (int64_t)(n - taken));
 		for (i = taken; i < n; i++)
 			diff_job_free(batch[i]);
 	}

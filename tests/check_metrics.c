@@ -251,6 +251,13 @@ START_TEST(test_exact_figures)
 	ck_assert_int_eq(at(o, "forgiven/timestamps"), from_records(NULL, NULL,
 	    "timestamps"));
 	ck_assert_int_eq(at(o, "config/generation"), 1);
+	/* A connection each; the request refused at its head is no request. */
+	ck_assert_int_eq(at(o, "client/accepted"), 8);
+	ck_assert_int_eq(at(o, "client/requests"), 7);
+	ck_assert_int_ge(at(o, "upstream_connects/primary"), 1);
+	ck_assert_int_ge(at(o, "upstream_connects/shadow"), 1);
+	ck_assert_int_eq(at(o, "upstream_connects/primary") +
+	    at(o, "upstream_reused/primary"), 7);
 	json_decref(o);
 
 	/* The same figures in the Prometheus text. */

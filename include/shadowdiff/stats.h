@@ -15,11 +15,6 @@
 	X(CONN_EVICTED, "idle client connections closed to make room")	\
 	X(CONN_OPEN, "client connections open")				\
 	X(REQUESTS, "requests received")				\
-	X(RESP_1XX, "final responses 1xx")				\
-	X(RESP_2XX, "responses 2xx")					\
-	X(RESP_3XX, "responses 3xx")					\
-	X(RESP_4XX, "responses 4xx")					\
-	X(RESP_5XX, "responses 5xx")					\
 	X(CLIENT_ABORTS, "clients gone before their response ended")	\
 	X(PRIMARY_CUT, "responses cut: the primary failed mid-response")\
 	X(TLS_HANDSHAKES, "client TLS handshakes done")			\
@@ -34,8 +29,6 @@
 	X(UP_TLS_FAILED, "upstream TLS handshakes failed")		\
 	X(MIRRORED, "requests mirrored to the shadow")			\
 	X(SHADOW_OK, "shadow responses received whole")		\
-	X(DIFF_QUEUED, "exchanges handed to the diff threads")		\
-	X(DIFF_DROPPED, "exchanges dropped: diff queue full")
 
 /*
  * Counter families: counters that are one figure with a label (a status,
