@@ -117,6 +117,11 @@ struct report_figure {
 	void			(*json_fn)(json_t *, const struct report *);
 };
 
+/* An upstream pool counter, by backend: the primary's and the shadow's. */
+#define UPSTREAM_VALUES(name, stat)	name[] = {			\
+	{ "primary", NULL, NULL, R_C(stat) },				\
+	{ "shadow", NULL, NULL, R_SC(stat) } }
+
 /* The counter families of stats.h, one value per member. */
 static const struct report_value client_errors[] = {
 #define REPORT_ERR(code, label, what)	{ label, NULL, what,		\
@@ -157,22 +162,12 @@ static const struct report_value client_errors[] = {
 }, responses_cut[] = {
 	{ "client", NULL, NULL, R_C(STAT_CLIENT_ABORTS) },
 	{ "primary", NULL, NULL, R_C(STAT_PRIMARY_CUT) }
-}, upstream_open[] = {
-	{ "primary", NULL, NULL, R_C(STAT_UP_OPEN) },
-	{ "shadow", NULL, NULL, R_SC(STAT_UP_OPEN) }
-}, upstream_connects[] = {
-	{ "primary", NULL, NULL, R_C(STAT_UP_CONNECTS) },
-	{ "shadow", NULL, NULL, R_SC(STAT_UP_CONNECTS) }
-}, upstream_reused[] = {
-	{ "primary", NULL, NULL, R_C(STAT_UP_REUSED) },
-	{ "shadow", NULL, NULL, R_SC(STAT_UP_REUSED) }
-}, upstream_stale[] = {
-	{ "primary", NULL, NULL, R_C(STAT_UP_STALE) },
-	{ "shadow", NULL, NULL, R_SC(STAT_UP_STALE) }
-}, upstream_retries[] = {
-	{ "primary", NULL, NULL, R_C(STAT_UP_RETRIES) },
-	{ "shadow", NULL, NULL, R_SC(STAT_UP_RETRIES) }
-};
+}, UPSTREAM_VALUES(upstream_open, STAT_UP_OPEN),
+    UPSTREAM_VALUES(upstream_connects, STAT_UP_CONNECTS),
+    UPSTREAM_VALUES(upstream_reused, STAT_UP_REUSED),
+    UPSTREAM_VALUES(upstream_stale, STAT_UP_STALE),
+    UPSTREAM_VALUES(upstream_retries, STAT_UP_RETRIES);
+#undef UPSTREAM_VALUES
 
 /* A figure of one value: its key in /stats, its words at exit, where. */
 #define REPORT_ONE(key, what, off)					\
