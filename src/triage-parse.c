@@ -63,7 +63,7 @@ static int
 scan_fail(struct scan *s, const char *why)
 {
 	if (s->why == NULL)
-		s->why = why;
+		s->why = s->p >= s->end ? "truncated" : why;
 	return (-1);
 }
 
@@ -149,14 +149,18 @@ scan_string(struct scan *s, struct triage_str *raw, int *esc)
 		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' &&
 		    *p < 0x80)
 			p++;
-		if (p == end)
-			return (scan_fail(s, "unterminated string"));
+		if (p == end) {
+			s->p = s->end;
+			return (scan_fail(s, "truncated"));
+		}
 		if (*p == '"')
 			break;
 		if (*p == '\\') {
 			*esc = 1;
-			if (end - p < 2)
-				return (scan_fail(s, "unterminated string"));
+			if (end - p < 2) {
+				s->p = s->end;
+				return (scan_fail(s, "truncated"));
+			}
 			switch (p[1]) {
 			case '"': case '\\': case '/': case 'b': case 'f':
 			case 'n': case 'r': case 't':

@@ -854,8 +854,7 @@ suggestions_json(struct route *r)
 			snprintf(buf, sizeof(buf), "%.*s", (int)f->key_len,
 			    f->key);
 			suggest(a, "ignore_headers", buf, f, f->records, m,
-			    "the value differs in nearly every mismatch "
-			    "record, present on both sides");
+			    "its value differs, present on both sides");
 		}
 		if (f->kind == TRIAGE_BODY && enough(f->records, m) &&
 		    f->same_shape == f->diffs && f->shape >= SHAPE_UUID &&
@@ -863,9 +862,8 @@ suggestions_json(struct route *r)
 		    memchr(f->key, ' ', f->key_len) == NULL) {
 			snprintf(buf, sizeof(buf), "%.*s %s", (int)f->key_len,
 			    f->key, shape_names[f->shape]);
-			snprintf(why, sizeof(why), "differs in nearly every "
-			    "mismatch record, always a %s string on both "
-			    "sides", shape_names[f->shape]);
+			snprintf(why, sizeof(why), "every change a %s string "
+			    "on both sides", shape_names[f->shape]);
 			suggest(a, "ignore_like", buf, f, f->records, m, why);
 		}
 		if (f->kind == TRIAGE_BODY && enough(f->reordered,

@@ -437,8 +437,9 @@ static void
 print_suggestions(const json_t *r)
 {
 	const json_t	*a = json_object_get(r, "suggestions"), *s;
-	char		 b1[32], b2[32], b3[32];
+	char		 b1[32], b2[32], b3[32], prefix[128];
 	size_t		 i;
+	int		 n;
 
 	if (json_array_size(a) == 0)
 		return;
@@ -447,11 +448,14 @@ print_suggestions(const json_t *r)
 	json_array_foreach(a, i, s) {
 		printf("    %s", sgr("\033[33m"));
 		put_cut(json_string_value(json_object_get(s, "line")), 94);
-		printf("%s\n      # %s of %s (%s): ", sgr("\033[0m"),
+		n = snprintf(prefix, sizeof(prefix), "      # %s of %s (%s): ",
 		    num(geti(s, "records"), b1, sizeof(b1)),
 		    num(geti(s, "of"), b2, sizeof(b2)),
 		    pct(json_object_get(s, "share"), b3, sizeof(b3)));
-		put_cut(json_string_value(json_object_get(s, "why")), 60);
+		printf("%s\n%s", sgr("\033[0m"), prefix);
+		put_cut(json_string_value(json_object_get(s, "why")),
+		    n > 0 && n < REPORT_WIDTH - 10 ? REPORT_WIDTH - 1 -
+		    (size_t)n : 10);
 		printf("\n");
 	}
 }
