@@ -234,7 +234,8 @@ read_log(struct triage *t, struct triage_parser *pp, struct reader *rd,
 	gzbuffer(gz, 256 * 1024);
 	for (;;) {
 		if (rd->cap - len < REPORT_CHUNK / 4) {
-			if (rd->cap >= REPORT_MAX_LINE + REPORT_CHUNK) {
+			/* Room for a line of REPORT_MAX_LINE, and a chunk. */
+			if (rd->cap == REPORT_MAX_LINE + REPORT_CHUNK) {
 				/* A line past the bound: counted, skipped. */
 				if (!skipping) {
 					triage_malformed(t, shown, n + 1,
@@ -245,6 +246,8 @@ read_log(struct triage *t, struct triage_parser *pp, struct reader *rd,
 				len = 0;
 			} else {
 				rd->cap = rd->cap ? rd->cap * 2 : REPORT_CHUNK;
+				if (rd->cap > REPORT_MAX_LINE + REPORT_CHUNK)
+					rd->cap = REPORT_MAX_LINE + REPORT_CHUNK;
 				rd->buf = xreallocarray(rd->buf, rd->cap, 1);
 			}
 		}
@@ -274,9 +277,11 @@ read_log(struct triage *t, struct triage_parser *pp, struct reader *rd,
 		    strerror(errno) : msg);
 		rc = -1;
 	} else if (errnum == Z_BUF_ERROR) {
-		/* A gzip stream cut short (a rotation copied mid-write). */
-		triage_malformed(t, shown, n + 1, "truncated gzip stream");
+		/* A gzip stream cut short (a rotation copied mid-write):
+		 * one malformed line, whether or not a part of it came. */
+		triage_malformed(t, shown, ++n, "truncated gzip stream");
 		bad++;
+		len = 0;
 	}
 	if (len > 0 && !skipping && rc == 0)
 		one_line(t, pp, f, shown, ++n, rd->buf, len, 1, &records, &bad);
