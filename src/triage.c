@@ -467,6 +467,7 @@ diff_add(struct triage *t, struct route *r, const struct triage_record *rec,
 	struct field		*f;
 	const char		*key = d->path.p;
 	size_t			 len = d->path.len;
+	uint64_t		 hp, hs;
 	uint32_t		 idx;
 	enum shape		 sp, ss;
 
@@ -516,9 +517,8 @@ diff_add(struct triage *t, struct route *r, const struct triage_record *rec,
 	    d->shadow.p != NULL) {
 		/* Sums and xors do not depend on order: equal for both
 		 * sides when the values were only moved. */
-		uint64_t hp = hash(d->primary.p, d->primary.len, 1);
-		uint64_t hs = hash(d->shadow.p, d->shadow.len, 1);
-
+		hp = hash(d->primary.p, d->primary.len, 1);
+		hs = hash(d->shadow.p, d->shadow.len, 1);
 		rf->changed++;
 		rf->psum += hp;
 		rf->ssum += hs;
