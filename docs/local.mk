@@ -4,3 +4,4 @@ dist_doc_DATA += README.md docs/architecture.md docs/configuration.md \
 	docs/divergence-log.md docs/divergence-log.schema.json \
 	docs/metrics.md docs/mirroring.md \
 	docs/tls.md
+dist_doc_DATA += docs/triage.md

@@ -3,6 +3,7 @@
 # file and the documentation directory, so they are made from their .in
 # sources with this build's $(sysconfdir) and $(docdir).
 dist_man1_MANS = man/shadowdiff-compare.1
+dist_man1_MANS += man/shadowdiff-report.1
 man_MANS += man/shadowdiff.8 man/shadowdiff.conf.5
 EXTRA_DIST += man/shadowdiff.8.in man/shadowdiff.conf.5.in
 CLEANFILES += man/shadowdiff.8 man/shadowdiff.conf.5

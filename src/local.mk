@@ -25,6 +25,7 @@ libshadowdiff_a_SOURCES = \
 	src/report.c \
 	src/metrics.c \
 	src/admin.c \
+	src/triage.c src/triage-parse.c \
 	src/util.c
 noinst_HEADERS = \
 	include/shadowdiff/log.h \
@@ -49,6 +50,7 @@ noinst_HEADERS = \
 	include/shadowdiff/report.h \
 	include/shadowdiff/metrics.h \
 	include/shadowdiff/admin.h \
+	include/shadowdiff/triage.h \
 	include/shadowdiff/util.h
 
 sbin_PROGRAMS += shadowdiff

@@ -3,14 +3,16 @@
 # prints nothing for each. Pages made at build time (their @sysconfdir@
 # and @docdir@ replaced) are checked in their .in source. Prints TAP.
 srcdir=${top_srcdir:-.}/man
-pages="shadowdiff.8 shadowdiff-compare.1 shadowdiff.conf.5"
+pages="shadowdiff.8 shadowdiff-compare.1 shadowdiff.conf.5 shadowdiff-report.1"
 
 if ! command -v mandoc >/dev/null 2>&1; then
 	echo "1..0 # SKIP mandoc not found"
 	exit 0
 fi
 
-echo "1..3"
+# shellcheck disable=SC2086 # the list is meant to split into words
+set -- $pages
+echo "1..$#"
 n=0
 for page in $pages; do
 	n=$((n + 1))

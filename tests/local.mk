@@ -22,6 +22,7 @@ TEST_PROGS = \
 	tests/check_upstream \
 	tests/check_diff \
 	tests/check_compare \
+	tests/check_triage \
 	tests/check_mirror \
 	tests/check_divlog \
 	tests/check_notify \
@@ -66,3 +67,6 @@ tests_check_diff_LDADD = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
 tests_check_compare_LDADD = tests/libtestutil.a $(JANSSON_LIBS) \
 	$(ZLIB_LIBS) $(CHECK_LIBS)
 EXTRA_tests_check_compare_DEPENDENCIES = shadowdiff-compare
+
+# check_triage runs the built shadowdiff-report on logs it writes.
+EXTRA_tests_check_triage_DEPENDENCIES = shadowdiff-report
