@@ -26,6 +26,7 @@ src/upstream.c :: deny :: ^shadowdiff/(mirror|exchange|conn)\.h$ :: upstream sen
 src/worker.c :: deny :: ^shadowdiff/exchange\.h$ :: a worker runs connections and hands jobs over; it knows nothing inside an exchange
 src/config.c src/config-table.c src/route.c :: deny :: ^(event2/.*|shadowdiff/(sock|upstream|worker|conn|exchange)\.h)$ :: config reads files; it touches no socket
 src/admin.c :: deny :: ^shadowdiff/(worker|conn|exchange|upstream|differ)\.h$ :: admin serves what report gathers; it reaches into no object of another thread
+src/triage.c src/triage-parse.c :: deny :: ^(event2/.*|shadowdiff/(worker|conn|exchange|upstream|sock|config)\.h)$ :: triage aggregates records; it runs in the report tool and, later, off the workers
 src/*.c tools/*.c :: deny :: ^shadowdiff/(daemon|listen)\.h$ :: only main, daemon and listen take part in start-up and reload
 '
 # Exempt from the last rule: the files that own start-up and reload.
