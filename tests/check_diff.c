@@ -2216,6 +2216,91 @@ START_TEST(test_regex_limit)
 }
 END_TEST
 
+/*
+ * One scratch through documents that grow, shrink, fail to parse and
+ * pass SCRATCH_KEEP (4 MiB per document): every result is the one
+ * diff_compare() gives without it.
+ */
+START_TEST(test_scratch)
+{
+	static const char	*small[] = {
+		"{\"a\":\"x\\u003cy\",\"b\":[1,2]}", "{\"b\":[1,2],\"a\":\"x<y\"}",
+		"{\"a\":[1,2", "{\"a\":[1,2]}",
+		"[\"\\n\",1.0]", "[\"\\n\",1]",
+		"{\"k\":1,\"k\":2}", "{\"k\":1,\"k\":3}"
+	};
+	struct diff_rules	*r;
+	struct diff_scratch	*scratch;
+	struct diff_response	 a, b;
+	struct diff_header	 ha, hb;
+	struct diff_result	*res[2];
+	struct {
+		char	*p;
+		size_t	 len;
+	}			 big[2];
+	char			*s[2];
+	size_t			 i, k, sizes[] = { 1000, 200000, 1500000, 10 };
+	int			 round, side;
+
+	r = diff_rules_new(NULL);
+	scratch = diff_scratch_new();
+	for (round = 0; round < 3; round++) {
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			/* [0,0,...,"\u0041"] against one 0 changed, reordered
+			   escapes: a tree per side, nodes and arena used. */
+			for (side = 0; side < 2; side++) {
+				big[side].p = malloc(sizes[k] * 2 + 32);
+				big[side].len = 0;
+				big[side].p[big[side].len++] = '[';
+				for (i = 0; i < sizes[k]; i++) {
+					big[side].p[big[side].len++] =
+					    side && i == sizes[k] / 2 ? '1' :
+					    '0';
+					big[side].p[big[side].len++] = ',';
+				}
+				memcpy(big[side].p + big[side].len,
+				    side ? "\"A\"]" : "\"\\u0041\"]", side ? 4 : 9);
+				big[side].len += side ? 4 : 9;
+			}
+			make_response(&a, &ha, NULL, big[0].p, big[0].len);
+			make_response(&b, &hb, NULL, big[1].p, big[1].len);
+			res[0] = diff_compare(r, &a, &b, 16 * 1024 * 1024);
+			res[1] = diff_compare_scratch(scratch, r, &a, &b,
+			    16 * 1024 * 1024);
+			s[0] = diff_result_json(res[0], 0);
+			s[1] = diff_result_json(res[1], 0);
+			ck_assert_str_eq(s[1], s[0]);
+			ck_assert_int_eq(diff_result_count(res[1]), 1);
+			for (side = 0; side < 2; side++) {
+				free(s[side]);
+				diff_result_free(res[side]);
+				free(big[side].p);
+			}
+			for (i = 0; i < sizeof(small) / sizeof(small[0]);
+			    i += 2) {
+				make_response(&a, &ha, NULL, small[i],
+				    strlen(small[i]));
+				make_response(&b, &hb, NULL, small[i + 1],
+				    strlen(small[i + 1]));
+				res[0] = diff_compare(r, &a, &b, 0);
+				res[1] = diff_compare_scratch(scratch, r, &a,
+				    &b, 0);
+				s[0] = diff_result_json(res[0], 0);
+				s[1] = diff_result_json(res[1], 0);
+				ck_assert_str_eq(s[1], s[0]);
+				for (side = 0; side < 2; side++) {
+					free(s[side]);
+					diff_result_free(res[side]);
+				}
+			}
+		}
+	}
+	diff_scratch_free(scratch);
+	diff_scratch_free(NULL);
+	diff_rules_free(r);
+}
+END_TEST
+
 START_TEST(test_mutations)
 {
 	static const char	*doc = "{\"items\":[{\"id\":1,\"tags\":[\"a\","
@@ -2228,10 +2313,11 @@ START_TEST(test_mutations)
 	struct diff_rules	*rules[3];
 	struct diff_response	 a, b;
 	struct diff_header	 ha, hb;
-	struct diff_result	*res;
+	struct diff_result	*res, *res2;
+	struct diff_scratch	*scratch;
 	uint64_t		 seed = 88172645463325252ULL;
 	size_t			 len = strlen(doc), i, k, n;
-	char			*m, *s;
+	char			*m, *s, *s2;
 	int			 round;
 
 	rules[0] = diff_rules_new(NULL);
@@ -2244,6 +2330,7 @@ START_TEST(test_mutations)
 	    "/items/*/tags\nallow_added = /items/*\nignore_like = /items/*/s "
 	    "regex:^(\\D|\\d)+$ /items/*/at rfc3339 /meta/e string");
 	m = malloc(len + 8);
+	scratch = diff_scratch_new();
 	for (round = 0; round < 20000; round++) {
 		memcpy(m, doc, len + 1);
 		n = 1 + round % 4;
@@ -2259,11 +2346,19 @@ START_TEST(test_mutations)
 		res = diff_compare(rules[round % 3], &a, &b, 0);
 		s = diff_result_json(res, 0);
 		ck_assert_ptr_nonnull(s);
+		/* A kept scratch changes nothing, whatever came before. */
+		res2 = diff_compare_scratch(scratch, rules[round % 3], &a, &b,
+		    0);
+		s2 = diff_result_json(res2, 0);
+		ck_assert_str_eq(s2, s);
+		free(s2);
+		diff_result_free(res2);
 		free(s);
 		s = diff_result_text(res, 0);
 		free(s);
 		diff_result_free(res);
 	}
+	diff_scratch_free(scratch);
 	free(m);
 	diff_rules_free(rules[0]);
 	diff_rules_free(rules[1]);
@@ -2320,6 +2415,7 @@ diff_suite(void)
 	tcase_add_test(tc, test_random_added);
 	tcase_add_test(tc, test_regex_limit);
 	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, test_scratch);
 	suite_add_tcase(s, tc);
 	return (s);
 }

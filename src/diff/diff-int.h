@@ -81,11 +81,17 @@ struct jnode {
 	uint8_t		 flags;	/* JF_* */
 };
 
+/*
+ * A parsed document. Its buffers outlive a parse: json_parse() reuses
+ * what an earlier parse left (a diff_scratch keeps them between
+ * comparisons), and json_free() releases them.
+ */
 struct jdoc {
 	struct jnode	*nodes;
 	uint32_t	 n;
 	uint32_t	 cap;
 	char		*arena;	/* decoded strings, at most the input size */
+	size_t		 arenacap;
 	uint32_t	*table;	/* duplicate-key detection, reused */
 	size_t		 tablecap;
 	const char	*err;	/* why parsing failed */
@@ -94,8 +100,10 @@ struct jdoc {
 
 int		 json_parse(struct jdoc *, const unsigned char *, size_t);
 void		 json_free(struct jdoc *);
+size_t		 json_size(const struct jdoc *);
 int		 json_stream_equal(const unsigned char *, size_t,
-		    const unsigned char *, size_t);
+		    const unsigned char *, size_t, struct jdoc *,
+		    struct jdoc *);
 int		 json_write(struct dbuf *, const struct jdoc *, uint32_t,
 		    size_t);
 /* Whether two node types are the same JSON type (true and false are). */
@@ -311,6 +319,15 @@ void		 body_decode(struct diff_result *, enum side,
 void		 body_clear(struct body *);
 int		 body_compare_bytes(struct diff_result *, const struct body *,
 		    const struct body *, int);
+
+/*
+ * diff.c: what a diff thread keeps between comparisons (diff.h): the
+ * two documents' buffers, each kept while at most SCRATCH_KEEP bytes.
+ */
+#define SCRATCH_KEEP	(4 * 1024 * 1024)
+struct diff_scratch {
+	struct jdoc	 doc[2];
+};
 
 /* compare.c: two parsed documents under the rules. */
 int		 compare_json(struct diff_result *, const struct diff_rules *,

@@ -43,6 +43,7 @@ struct lexer {
 	const unsigned char	*start;
 	const unsigned char	*end;
 	char			*arena;	/* decoded strings, input-sized */
+	size_t			 arenacap;
 	size_t			 used;
 	enum lex_state		 state;
 	uint32_t		 depth;
@@ -94,18 +95,31 @@ lex_plain8(const unsigned char *p)
 	return ((t & 0x8080808080808080ULL) == 0);
 }
 
-/* Starts tokenizing LEN bytes at BUF. */
+/*
+ * Starts tokenizing LEN bytes at BUF, decoding strings into D's arena
+ * (grown when first needed; lex_done() hands it back).
+ */
 static void
-lex_init(struct lexer *lx, const unsigned char *buf, size_t len)
+lex_init(struct lexer *lx, const unsigned char *buf, size_t len,
+    struct jdoc *d)
 {
 	lx->p = lx->start = buf;
 	lx->end = buf + len;
-	lx->arena = NULL;
+	lx->arena = d->arena;
+	lx->arenacap = d->arenacap;
 	lx->used = 0;
 	lx->state = LS_VALUE;
 	lx->depth = 0;
 	lx->err = NULL;
 	lx->erroff = 0;
+}
+
+/* Gives the arena back to D, for its strings or a later parse. */
+static void
+lex_done(struct lexer *lx, struct jdoc *d)
+{
+	d->arena = lx->arena;
+	d->arenacap = lx->arenacap;
 }
 
 /* Records why the input is not JSON, and where. */
@@ -237,9 +251,11 @@ lex_string(struct lexer *lx, struct token *t)
 		if (*p != '\\')
 			return (lex_fail(lx, p, "control character in string"));
 		if (out == NULL) {
-			if (lx->arena == NULL)
-				lx->arena = dx_malloc((size_t)(end -
-				    lx->start));
+			if (lx->arenacap < (size_t)(end - lx->start)) {
+				free(lx->arena);
+				lx->arenacap = (size_t)(end - lx->start);
+				lx->arena = dx_malloc(lx->arenacap);
+			}
 			out = lx->arena + lx->used;
 		}
 		memcpy(out + olen, run, (size_t)(p - run));
@@ -540,9 +556,10 @@ tree_dupcheck(struct jdoc *d, uint32_t obj)
 }
 
 /*
- * Parses LEN bytes into D. Returns 0, or -1 with d->err and d->erroff
- * saying why. Nodes take at most 24 bytes per byte of input, the arena
- * at most the input's size.
+ * Parses LEN bytes into D, zeroed or holding the buffers of an earlier
+ * parse (reused). Returns 0, or -1 with d->err and d->erroff saying
+ * why; json_free() it either way. Nodes take at most 24 bytes per byte
+ * of input, the arena at most the input's size.
  */
 int
 json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
@@ -553,14 +570,19 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 	uint32_t	 stack[DIFF_JSON_MAX_DEPTH], depth = 0, top;
 	int		 type;
 
-	memset(d, 0, sizeof(*d));
+	d->n = 0;
+	d->err = NULL;
+	d->erroff = 0;
 	if (len >= UINT32_MAX) {
 		d->err = "document too large";
 		return (-1);
 	}
-	d->cap = (uint32_t)(len / 8 + 16);
-	d->nodes = dx_reallocarray(NULL, d->cap, sizeof(*d->nodes));
-	lex_init(&lx, buf, len);
+	if (d->cap < len / 8 + 16) {
+		free(d->nodes);
+		d->cap = (uint32_t)(len / 8 + 16);
+		d->nodes = dx_reallocarray(NULL, d->cap, sizeof(*d->nodes));
+	}
+	lex_init(&lx, buf, len, d);
 	for (;;) {
 		type = lex_next(&lx, &t);
 		if (type == T_END)
@@ -568,11 +590,7 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 		if (type == T_ERROR) {
 			d->err = lx.err;
 			d->erroff = lx.erroff;
-			free(lx.arena);
-			free(d->nodes);
-			free(d->table);
-			d->nodes = NULL;
-			d->table = NULL;
+			lex_done(&lx, d);
 			return (-1);
 		}
 		if (type == T_CLOSE) {
@@ -593,7 +611,7 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 		else if (type == J_ARRAY || type == J_OBJECT)
 			stack[depth++] = d->n - 1;
 	}
-	d->arena = lx.arena;
+	lex_done(&lx, d);
 	return (0);
 }
 
@@ -607,15 +625,24 @@ json_free(struct jdoc *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* The bytes D's buffers hold. */
+size_t
+json_size(const struct jdoc *d)
+{
+	return ((size_t)d->cap * sizeof(*d->nodes) + d->arenacap +
+	    d->tablecap * sizeof(*d->table));
+}
+
 /*
  * Whether two documents are valid and equal token for token: the same
  * structure and key order, strings equal once decoded, numbers equal in
  * value. Whitespace, escapes and number spelling do not matter. 0 means
- * only "not shown equal this way"; the trees decide.
+ * only "not shown equal this way"; the trees decide. Strings are
+ * decoded into the arenas of DA and DB (zeroed, or reused).
  */
 int
 json_stream_equal(const unsigned char *a, size_t alen,
-    const unsigned char *b, size_t blen)
+    const unsigned char *b, size_t blen, struct jdoc *da, struct jdoc *db)
 {
 	struct lexer	*la, *lb;
 	struct token	 x, y;
@@ -624,8 +651,8 @@ json_stream_equal(const unsigned char *a, size_t alen,
 	/* Two lexers hold two DIFF_JSON_MAX_DEPTH stacks: not on ours. */
 	la = dx_malloc(sizeof(*la));
 	lb = dx_malloc(sizeof(*lb));
-	lex_init(la, a, alen);
-	lex_init(lb, b, blen);
+	lex_init(la, a, alen, da);
+	lex_init(lb, b, blen, db);
 	for (;;) {
 		ta = lex_next(la, &x);
 		tb = lex_next(lb, &y);
@@ -644,8 +671,8 @@ json_stream_equal(const unsigned char *a, size_t alen,
 				break;
 		}
 	}
-	free(la->arena);
-	free(lb->arena);
+	lex_done(la, da);
+	lex_done(lb, db);
 	free(la);
 	free(lb);
 	return (eq);
