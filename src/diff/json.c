@@ -79,12 +79,13 @@ static const uint8_t string_stop[256] = {
 };
 
 /*
- * Whether none of the 8 bytes at P ends a plain run: no byte below 0x20,
- * '"', '\\' or from 0x80 (each of those sets some lane's top bit; a
- * borrow only leaves a lane that has one, so nothing is missed).
+ * The bytes among the 8 at P that end a plain run, as their lanes' top
+ * bits: a byte below 0x20, '"', '\\' or from 0x80. Each of those sets
+ * its lane's top bit, and a borrow only leaves a lane that has one, so
+ * nothing is missed and the lowest lane set is always a true one.
  */
-static inline int
-lex_plain8(const unsigned char *p)
+static inline uint64_t
+lex_stop8(const unsigned char *p)
 {
 	uint64_t	 w, t;
 
@@ -92,7 +93,29 @@ lex_plain8(const unsigned char *p)
 	t = (w - 0x2020202020202020ULL) |
 	    ((w ^ 0x2222222222222222ULL) - 0x0101010101010101ULL) |
 	    ((w ^ 0x5c5c5c5c5c5c5c5cULL) - 0x0101010101010101ULL) | w;
-	return ((t & 0x8080808080808080ULL) == 0);
+	return (t & 0x8080808080808080ULL);
+}
+
+/* The first byte at or after P, before END, that ends a plain run. */
+static inline const unsigned char *
+lex_plain_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t	 m;
+
+	while (end - p >= 8) {
+		if ((m = lex_stop8(p)) != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* The first byte in memory is the lowest lane. */
+			return (p + (__builtin_ctzll(m) >> 3));
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && !string_stop[*p])
+		p++;
+	return (p);
 }
 
 /*
@@ -135,9 +158,15 @@ lex_fail(struct lexer *lx, const unsigned char *at, const char *why)
 static inline void
 lex_space(struct lexer *lx)
 {
-	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\n' ||
-	    *lx->p == '\r' || *lx->p == '\t'))
-		lx->p++;
+	const unsigned char	*p = lx->p;
+
+	/* Most tokens follow the last without a blank, or after one. */
+	if (p < lx->end && *p > ' ')
+		return;
+	while (p < lx->end && (*p == ' ' || *p == '\n' || *p == '\r' ||
+	    *p == '\t'))
+		p++;
+	lx->p = p;
 }
 
 /* Length of the valid UTF-8 sequence at P, or 0. */
@@ -224,7 +253,7 @@ lex_put_utf8(char *out, uint32_t cp)
  * input's size holds them all).
  */
 static int
-lex_string(struct lexer *lx, struct token *t)
+lex_string_slow(struct lexer *lx, struct token *t)
 {
 	const unsigned char	*p, *end = lx->end, *run, *esc;
 	char			*out = NULL;
@@ -234,10 +263,7 @@ lex_string(struct lexer *lx, struct token *t)
 	t->flags = 0;
 	run = p = lx->p + 1;
 	for (;;) {
-		while (end - p >= 8 && lex_plain8(p))
-			p += 8;
-		while (p < end && !string_stop[*p])
-			p++;
+		p = lex_plain_run(p, end);
 		if (p == end)
 			return (lex_fail(lx, lx->p, "unterminated string"));
 		if (*p == '"')
@@ -324,6 +350,25 @@ lex_string(struct lexer *lx, struct token *t)
 		t->s = (const char *)run;
 		t->len = (size_t)(p - run);
 	}
+	lx->p = p + 1;
+	return (J_STRING);
+}
+
+/*
+ * Reads the string at lx->p: here if it is plain ASCII without escapes,
+ * most strings, else with lex_string_slow().
+ */
+static inline int
+lex_string(struct lexer *lx, struct token *t)
+{
+	const unsigned char	*s = lx->p + 1, *p;
+
+	p = lex_plain_run(s, lx->end);
+	if (p == lx->end || *p != '"')
+		return (lex_string_slow(lx, t));
+	t->flags = 0;
+	t->s = (const char *)s;
+	t->len = (size_t)(p - s);
 	lx->p = p + 1;
 	return (J_STRING);
 }
@@ -422,7 +467,7 @@ lex_close(struct lexer *lx)
  * The next token: a value type (J_ARRAY and J_OBJECT open a container),
  * T_KEY (its ':' consumed), T_CLOSE, T_END or T_ERROR.
  */
-static int
+static inline __attribute__((always_inline)) int
 lex_next(struct lexer *lx, struct token *t)
 {
 	int	 obj, type;
@@ -443,7 +488,12 @@ again:
 		if (*lx->p == ',') {
 			lx->p++;
 			lx->state = obj ? LS_KEY : LS_VALUE;
-			goto again;
+			/* The usual case, no blank after ',': no second turn. */
+			if (lx->p == lx->end || *lx->p <= ' ')
+				goto again;
+			if (obj)
+				goto key;
+			break;
 		}
 		if (*lx->p == (obj ? '}' : ']'))
 			return (lex_close(lx));
@@ -454,6 +504,7 @@ again:
 			return (lex_close(lx));
 		/* FALLTHROUGH */
 	case LS_KEY:
+	key:
 		if (*lx->p != '"')
 			return (lex_fail(lx, lx->p, "expected a key"));
 		if ((type = lex_string(lx, t)) == T_ERROR)
@@ -634,6 +685,43 @@ json_size(const struct jdoc *d)
 }
 
 /*
+ * Whether the N bytes at A and B are equal: memcmp(3) inline, for the
+ * short strings of most documents (keys, ids, dates).
+ */
+static inline int
+lex_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t	 x, y;
+	uint32_t	 u, v;
+
+	if (n >= 8) {
+		for (; n > 8; a += 8, b += 8, n -= 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return (0);
+		}
+		/* The last 1 to 8 bytes, as 8 that may overlap. */
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return (x == y);
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return (0);
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return (u == v);
+	}
+	for (; n > 0; a++, b++, n--)
+		if (*a != *b)
+			return (0);
+	return (1);
+}
+
+/*
  * Whether two documents are valid and equal token for token: the same
  * structure and key order, strings equal once decoded, numbers equal in
  * value. Whitespace, escapes and number spelling do not matter. 0 means
@@ -663,10 +751,10 @@ json_stream_equal(const unsigned char *a, size_t alen,
 			break;
 		}
 		if (ta == J_STRING || ta == T_KEY) {
-			if (x.len != y.len || memcmp(x.s, y.s, x.len) != 0)
+			if (x.len != y.len || !lex_eq(x.s, y.s, x.len))
 				break;
 		} else if (ta == J_NUMBER) {
-			if ((x.len != y.len || memcmp(x.s, y.s, x.len) != 0) &&
+			if ((x.len != y.len || !lex_eq(x.s, y.s, x.len)) &&
 			    !num_equal(x.s, x.len, y.s, y.len))
 				break;
 		}
