@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "shadowdiff/diff.h"
+#include "diff-int.h"
 #include "testutil.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -471,6 +472,9 @@ static const struct body_case body_cases[] = {
 	    "\"o\":{\"x\":1}}", "{\"n\":2.5,\"s\":\"zz\",\"b\":false,"
 	    "\"o\":{\"x\":-1}}", "shape_only = yes", "",
 	    "{\"shape_only\":1}" },
+	{ "shape_only: an equal ignored member forgives nothing",
+	    "{\"x\":1,\"s\":[{\"id\":1}]}", "{\"s\":[{\"id\":1}],\"x\":1}",
+	    "shape_only = /s\nignore = /**/id", "", "{}" },
 	{ "shape_only: a type is reported", "{\"n\":1,\"s\":\"a\"}",
 	    "{\"n\":\"1\",\"s\":\"b\"}", "shape_only = yes", "/n type",
 	    "{\"shape_only\":1}" },
@@ -1974,6 +1978,44 @@ gen_count(const char *s, const char *what)
 }
 
 /*
+ * Asserts that compare_json() finds the same with and without the
+ * prefix json_stream_equal() reports (the subtrees it holds equal are
+ * skipped), for bodies A and B under RULES.
+ */
+static void
+check_prefix(const struct diff_rules *rules, const char *a, size_t alen,
+    const char *b, size_t blen)
+{
+	struct jdoc		 d[2];
+	struct diff_result	*res[2];
+	char			*s[2];
+	uint32_t		 prefix = 0;
+	int			 i;
+
+	memset(d, 0, sizeof(d));
+	if (json_stream_equal((const unsigned char *)a, alen,
+	    (const unsigned char *)b, blen, &d[0], &d[1], &prefix) ||
+	    json_parse(&d[0], (const unsigned char *)a, alen) == -1 ||
+	    json_parse(&d[1], (const unsigned char *)b, blen) == -1) {
+		json_free(&d[0]);
+		json_free(&d[1]);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		res[i] = calloc(1, sizeof(*res[i]));
+		compare_json(res[i], rules, &d[0], &d[1], i ? prefix : 0);
+		s[i] = diff_result_json(res[i], 0);
+	}
+	ck_assert_msg(strcmp(s[0], s[1]) == 0, "prefix %u: %s against %s\n"
+	    "%.*s\n%.*s", prefix, s[1], s[0], (int)alen, a, (int)blen, b);
+	for (i = 0; i < 2; i++) {
+		free(s[i]);
+		diff_result_free(res[i]);
+		json_free(&d[i]);
+	}
+}
+
+/*
  * Compares two bodies under RULES (may be NULL); the summary of the
  * differences in DIFFS, and the forgiven object in FORGIVEN if not NULL.
  */
@@ -2007,10 +2049,17 @@ compare_summary(const struct sbuf *a, const struct sbuf *b,
 
 START_TEST(test_random_documents)
 {
+	struct diff_rules *rules[2];
 	struct gen	 g;
 	struct sbuf	 a, b;
 	char		 diffs[8192], notes[512];
 	int		 round, leaves;
+
+	rules[0] = diff_rules_new(NULL);
+	rules[1] = diff_rules_new(NULL);
+	apply_rules(rules[1], "profile = go-rust\nunordered = /**\n"
+	    "missing_equals_default = yes\nignore = /**/id\n"
+	    "shape_only = /**/m~0n");
 
 	for (round = 0; round < 3000; round++) {
 		/* Written two ways: equal. */
@@ -2043,9 +2092,12 @@ START_TEST(test_random_documents)
 		    NULL);
 		ck_assert_msg(strcmp(diffs, g.want) == 0, "round %d: got \"%s\", "
 		    "want \"%s\"\n%s\n%s", round, diffs, g.want, a.p, b.p);
+		check_prefix(rules[round % 2], a.p, a.len, b.p, b.len);
 		free(a.p);
 		free(b.p);
 	}
+	diff_rules_free(rules[0]);
+	diff_rules_free(rules[1]);
 }
 END_TEST
 
@@ -2346,6 +2398,7 @@ START_TEST(test_mutations)
 		res = diff_compare(rules[round % 3], &a, &b, 0);
 		s = diff_result_json(res, 0);
 		ck_assert_ptr_nonnull(s);
+		check_prefix(rules[round % 3], doc, len, m, len);
 		/* A kept scratch changes nothing, whatever came before. */
 		res2 = diff_compare_scratch(scratch, rules[round % 3], &a, &b,
 		    0);

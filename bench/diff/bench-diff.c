@@ -194,6 +194,7 @@ run_once(struct work *w)
 {
 	struct diff_result	*res;
 	json_t			*ja, *jb;
+	uint32_t		 prefix;
 
 	switch (w->what) {
 	case W_COMPARE:
@@ -204,7 +205,7 @@ run_once(struct work *w)
 		break;
 	case W_STREAM:
 		w->ndiffs = !json_stream_equal(w->a.body, w->a.body_len,
-		    w->b.body, w->b.body_len, &w->doc[0], &w->doc[1]);
+		    w->b.body, w->b.body_len, &w->doc[0], &w->doc[1], &prefix);
 		break;
 	case W_TREES:
 	case W_TREES_CMP:
@@ -214,7 +215,7 @@ run_once(struct work *w)
 		if (w->what == W_TREES_CMP) {
 			res = dx_calloc(1, sizeof(*res));
 			w->ndiffs = (size_t)compare_json(res, w->rules,
-			    &w->doc[0], &w->doc[1]);
+			    &w->doc[0], &w->doc[1], 0);
 			diff_result_free(res);
 		}
 		break;

@@ -89,6 +89,7 @@ struct cmp {
 	int			 shape_forgave;	/* a value differed there */
 	size_t			 shape_work;	/* values compared there */
 	struct shape_scratch	 scratch;	/* ignore_like's regexes */
+	uint32_t		 prefix;	/* nodes equal token for token */
 };
 
 /* Where to return to after a segment. */
@@ -1082,37 +1083,51 @@ static int
 cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 {
 	struct match	 m;
-	int		 differs;
+	int		 differs, forgave;
 
+	/*
+	 * The same node on both sides, its subtree closed within the
+	 * prefix the token-stream pass found equal: equal under any rules
+	 * (rules only forgive differences), so nothing to find or count.
+	 */
+	if (a == b && a < c->prefix && NODE(c, 0, a)->end < c->prefix &&
+	    NODE(c, 1, b)->end < c->prefix)
+		return (0);
 	if (c->shape)
 		c->shape_work++;
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] == NULL)
 		return (cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m,
 		    member) : cmp_inner(c, a, b, &m, member));
-	if (c->quiet) {
-		c->forgave = 1;
-		return (0);
-	}
-	/* Ignored: forgiven, and counted only if it differs. */
+	/*
+	 * Ignored: forgiven, and counted only if it differs. Quiet, it
+	 * tells its caller it forgave only then too: a shape_only array
+	 * counts what its elements forgave.
+	 */
+	forgave = c->forgave;
 	c->quiet++;
 	c->noignore++;
 	differs = cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m, member) :
 	    cmp_inner(c, a, b, &m, member);
 	c->noignore--;
 	c->quiet--;
-	if (differs)
+	c->forgave = forgave;
+	if (differs && c->quiet)
+		c->forgave = 1;
+	else if (differs)
 		result_forgive(c->res, m.pat[RULE_IGNORE]->name, 1);
 	return (0);
 }
 
 /*
  * Compares documents A (primary) and B (shadow), either NULL for an
- * empty body, recording into RES. Returns 1 if they differ.
+ * empty body, recording into RES; their first PREFIX nodes are equal
+ * token for token (json_stream_equal()), 0 if not known. Returns 1 if
+ * they differ.
  */
 int
 compare_json(struct diff_result *res, const struct diff_rules *rules,
-    const struct jdoc *a, const struct jdoc *b)
+    const struct jdoc *a, const struct jdoc *b, uint32_t prefix)
 {
 	struct cmp	 c;
 	size_t		 i;
@@ -1125,6 +1140,7 @@ compare_json(struct diff_result *res, const struct diff_rules *rules,
 	c.doc[SIDE_PRIMARY] = a;
 	c.doc[SIDE_SHADOW] = b;
 	c.res = res;
+	c.prefix = a != NULL && b != NULL ? prefix : 0;
 	for (i = 0; i < RULE_NKINDS; i++)
 		c.mode[i] = rules_mode(rules, (int)i);
 	c.capps = rules->npats + 16;

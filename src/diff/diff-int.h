@@ -103,7 +103,7 @@ void		 json_free(struct jdoc *);
 size_t		 json_size(const struct jdoc *);
 int		 json_stream_equal(const unsigned char *, size_t,
 		    const unsigned char *, size_t, struct jdoc *,
-		    struct jdoc *);
+		    struct jdoc *, uint32_t *);
 int		 json_write(struct dbuf *, const struct jdoc *, uint32_t,
 		    size_t);
 /* Whether two node types are the same JSON type (true and false are). */
@@ -331,6 +331,6 @@ struct diff_scratch {
 
 /* compare.c: two parsed documents under the rules. */
 int		 compare_json(struct diff_result *, const struct diff_rules *,
-		    const struct jdoc *, const struct jdoc *);
+		    const struct jdoc *, const struct jdoc *, uint32_t);
 
 #endif

@@ -90,6 +90,7 @@ diff_bodies(struct diff_result *res, const struct diff_rules *r,
     const struct body *a, const struct body *b, struct jdoc *d)
 {
 	enum media	 ma, mb;
+	uint32_t	 prefix = 0;
 	int		 oka, okb;
 
 	if (a->len == b->len && (a->len == 0 ||
@@ -103,13 +104,14 @@ diff_bodies(struct diff_result *res, const struct diff_rules *r,
 		return;
 	}
 	if (a->len > 0 && b->len > 0 &&
-	    json_stream_equal(a->data, a->len, b->data, b->len, &d[0], &d[1]))
+	    json_stream_equal(a->data, a->len, b->data, b->len, &d[0], &d[1],
+	    &prefix))
 		return;
 	oka = a->len == 0 || diff_parse(res, SIDE_PRIMARY, a, ma, &d[0]) == 0;
 	okb = b->len == 0 || diff_parse(res, SIDE_SHADOW, b, mb, &d[1]) == 0;
 	if (oka && okb)
 		compare_json(res, r, a->len > 0 ? &d[0] : NULL,
-		    b->len > 0 ? &d[1] : NULL);
+		    b->len > 0 ? &d[1] : NULL, prefix);
 	else
 		diff_bytes(res, r, a, b);
 }

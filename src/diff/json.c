@@ -726,14 +726,18 @@ lex_eq(const char *a, const char *b, size_t n)
  * structure and key order, strings equal once decoded, numbers equal in
  * value. Whitespace, escapes and number spelling do not matter. 0 means
  * only "not shown equal this way"; the trees decide. Strings are
- * decoded into the arenas of DA and DB (zeroed, or reused).
+ * decoded into the arenas of DA and DB (zeroed, or reused). *PREFIX is
+ * set to the number of leading nodes (json_parse() numbering) that the
+ * two documents have equal token for token.
  */
 int
 json_stream_equal(const unsigned char *a, size_t alen,
-    const unsigned char *b, size_t blen, struct jdoc *da, struct jdoc *db)
+    const unsigned char *b, size_t blen, struct jdoc *da, struct jdoc *db,
+    uint32_t *prefix)
 {
 	struct lexer	*la, *lb;
 	struct token	 x, y;
+	uint32_t	 nodes = 0;
 	int		 ta, tb, eq = 0;
 
 	/* Two lexers hold two DIFF_JSON_MAX_DEPTH stacks: not on ours. */
@@ -758,7 +762,10 @@ json_stream_equal(const unsigned char *a, size_t alen,
 			    !num_equal(x.s, x.len, y.s, y.len))
 				break;
 		}
+		if (ta != T_CLOSE)
+			nodes++;
 	}
+	*prefix = nodes;
 	lex_done(la, da);
 	lex_done(lb, db);
 	free(la);

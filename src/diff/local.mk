@@ -23,6 +23,8 @@ DIFF_TEST_LIBS = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
 check_PROGRAMS += tests/check_diff
 TESTS += tests/check_diff
 tests_check_diff_SOURCES = tests/check_diff.c
+# It reaches the engine's private parts too (the token-stream prefix).
+tests_check_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/diff
 tests_check_diff_LDADD = $(DIFF_TEST_LIBS)
 
 # The engine's benchmark (docs/performance.md); built, never run by make.
