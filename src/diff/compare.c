@@ -838,6 +838,60 @@ cmp_object_rest(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 	return (differs);
 }
 
+/* Members left of an object that cmp_object_small() takes. */
+#define SMALL_MEMBERS	16
+
+/*
+ * cmp_object_rest() for objects without duplicate keys whose shadow has
+ * at most SMALL_MEMBERS members left (most objects): a scan of their
+ * keys on the stack instead of a table. Returns -1 if not such a pair.
+ */
+static int
+cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
+    uint32_t kb)
+{
+	const struct jnode	*x, *y;
+	struct mark		 mk;
+	uint32_t		 keys[SMALL_MEMBERS], ea = NODE(c, 0, a)->end;
+	uint32_t		 eb = NODE(c, 1, b)->end, n = 0, j, k;
+	uint8_t			 used[SMALL_MEMBERS];
+	int			 differs = 0;
+
+	for (; kb < eb; kb = NODE(c, 1, kb + 1)->end) {
+		if (n == SMALL_MEMBERS)
+			return (-1);
+		used[n] = 0;
+		keys[n++] = kb;
+	}
+	for (k = 0; ka < ea && !(differs && c->quiet);
+	    ka = NODE(c, 0, ka + 1)->end) {
+		x = NODE(c, 0, ka);
+		/* From where the last key was found: orders stay close. */
+		for (j = 0; j < n; j++, k = k + 1 == n ? 0 : k + 1) {
+			y = NODE(c, 1, keys[k]);
+			if (!used[k] && x->n == y->n && x->len == y->len &&
+			    memcmp(x->s, y->s, x->len) == 0)
+				break;
+		}
+		cmp_push(c, x->s, x->len, 0, &mk);
+		if (j < n) {
+			used[k] = 1;
+			differs |= cmp_value(c, ka + 1, keys[k] + 1, 1);
+		} else
+			differs |= cmp_value(c, ka + 1, J_NONE, 1);
+		cmp_pop(c, &mk);
+	}
+	for (k = 0; k < n && !(differs && c->quiet); k++) {
+		if (used[k])
+			continue;
+		y = NODE(c, 1, keys[k]);
+		cmp_push(c, y->s, y->len, 0, &mk);
+		differs |= cmp_value(c, J_NONE, keys[k] + 1, 1);
+		cmp_pop(c, &mk);
+	}
+	return (differs);
+}
+
 /*
  * Compares two objects. Members in the same order, the usual case, are
  * walked pairwise; from the first key that differs on, by key.
@@ -850,7 +904,7 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 	uint32_t		 ka = a + 1, kb = b + 1;
 	uint32_t		 ea = NODE(c, 0, a)->end;
 	uint32_t		 eb = NODE(c, 1, b)->end;
-	int			 differs = 0;
+	int			 differs = 0, rest;
 
 	if ((NODE(c, 0, a)->flags | NODE(c, 1, b)->flags) & JF_DUPKEYS)
 		return (cmp_object_rest(c, a, b, ka, kb));
@@ -870,7 +924,9 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 	}
 	if (ka == ea && kb == eb)
 		return (differs);
-	return (cmp_object_rest(c, a, b, ka, kb) | differs);
+	if ((rest = cmp_object_small(c, a, b, ka, kb)) == -1)
+		rest = cmp_object_rest(c, a, b, ka, kb);
+	return (rest | differs);
 }
 
 /*

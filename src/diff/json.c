@@ -424,7 +424,7 @@ lex_word(struct lexer *lx, const char *word, size_t len, int type)
 }
 
 /* Reads a value; containers only open here. */
-static int
+static inline __attribute__((always_inline)) int
 lex_value(struct lexer *lx, struct token *t)
 {
 	t->flags = 0;
@@ -564,14 +564,21 @@ tree_dupcheck(struct jdoc *d, uint32_t obj)
 {
 	struct jnode	*nodes = d->nodes, *k;
 	uint32_t	 keys[8], nk = 0, i, j, end = nodes[obj].end, mask;
+	uint64_t	 seen = 0, bit;
 	size_t		 size;
+	int		 maybe = 0;
 
 	if (nodes[obj].n < 2)
 		return;
 	if (nodes[obj].n <= 8) {
-		for (i = obj + 1; i < end; i = nodes[i + 1].end)
+		/* A bit per key hash: distinct bits, distinct keys. */
+		for (i = obj + 1; i < end; i = nodes[i + 1].end) {
 			keys[nk++] = i;
-		for (i = 1; i < nk; i++) {
+			bit = 1ULL << (nodes[i].n & 63);
+			maybe |= (seen & bit) != 0;
+			seen |= bit;
+		}
+		for (i = 1; maybe && i < nk; i++) {
 			for (j = 0; j < i; j++) {
 				if (tree_key_eq(&nodes[keys[i]],
 				    &nodes[keys[j]])) {
