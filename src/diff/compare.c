@@ -1138,8 +1138,10 @@ cmp_enter(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 static int
 cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 {
-	struct match	 m;
-	int		 differs, forgave;
+	static const struct match	 none;	/* no pattern alive */
+	const struct jnode		*x, *y;
+	struct match			 m;
+	int				 differs, forgave;
 
 	/*
 	 * The same node on both sides, its subtree closed within the
@@ -1151,6 +1153,18 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 		return (0);
 	if (c->shape)
 		c->shape_work++;
+	/* Equal scalars, most values, are equal whatever the rules. */
+	if (a != J_NONE && b != J_NONE) {
+		x = NODE(c, 0, a);
+		y = NODE(c, 1, b);
+		if (x->type == y->type && (x->type <= J_TRUE ||
+		    ((x->type == J_STRING || x->type == J_NUMBER) &&
+		    dx_memeq(x->s, x->len, y->s, y->len))))
+			return (0);
+	}
+	if (c->lo == c->hi)
+		return (cmp_shape_starts(c, &none) ? cmp_enter(c, a, b, &none,
+		    member) : cmp_inner(c, a, b, &none, member));
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] == NULL)
 		return (cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m,

@@ -374,7 +374,7 @@ lex_string(struct lexer *lx, struct token *t)
 }
 
 /* Reads the number at lx->p; its token is its text. */
-static int
+static inline __attribute__((always_inline)) int
 lex_number(struct lexer *lx, struct token *t)
 {
 	const unsigned char	*p = lx->p, *end = lx->end;
