@@ -97,6 +97,8 @@ enum jtype {
 #define JF_INTEGER	0x01	/* number: no fraction, no exponent */
 #define JF_DUPKEYS	0x02	/* object: a key appears more than once */
 #define JF_DUP		0x04	/* key: an earlier key of its object is equal */
+#define JF_MAYBEDUP	0x08	/* object, while parsed: two of its keys'
+				   hashes set one bit of a 64-bit filter */
 
 #define J_NONE		UINT32_MAX	/* no node: the key is absent */
 

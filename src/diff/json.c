@@ -558,27 +558,22 @@ tree_key_eq(const struct jnode *a, const struct jnode *b)
  * Marks the keys of object OBJ that repeat an earlier key. Small
  * objects compare their keys' hashes pairwise; larger ones use an open
  * addressing table sized to the object (reused between objects).
+ * json_parse() calls it only for objects whose keys' hashes collide in
+ * a 64-bit filter (JF_MAYBEDUP): equal keys always do, most others not.
  */
 static void
 tree_dupcheck(struct jdoc *d, uint32_t obj)
 {
 	struct jnode	*nodes = d->nodes, *k;
 	uint32_t	 keys[8], nk = 0, i, j, end = nodes[obj].end, mask;
-	uint64_t	 seen = 0, bit;
 	size_t		 size;
-	int		 maybe = 0;
 
 	if (nodes[obj].n < 2)
 		return;
 	if (nodes[obj].n <= 8) {
-		/* A bit per key hash: distinct bits, distinct keys. */
-		for (i = obj + 1; i < end; i = nodes[i + 1].end) {
+		for (i = obj + 1; i < end; i = nodes[i + 1].end)
 			keys[nk++] = i;
-			bit = 1ULL << (nodes[i].n & 63);
-			maybe |= (seen & bit) != 0;
-			seen |= bit;
-		}
-		for (i = 1; maybe && i < nk; i++) {
+		for (i = 1; i < nk; i++) {
 			for (j = 0; j < i; j++) {
 				if (tree_key_eq(&nodes[keys[i]],
 				    &nodes[keys[j]])) {
@@ -626,6 +621,7 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 	struct token	 t;
 	struct jnode	*parent, *n;
 	uint32_t	 stack[DIFF_JSON_MAX_DEPTH], depth = 0, top;
+	uint64_t	 seen[DIFF_JSON_MAX_DEPTH], bit;	/* key hash bits */
 	int		 type;
 
 	d->n = 0;
@@ -654,8 +650,10 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 		if (type == T_CLOSE) {
 			top = stack[--depth];
 			d->nodes[top].end = d->n;
-			if (d->nodes[top].type == J_OBJECT)
+			if (d->nodes[top].flags & JF_MAYBEDUP) {
+				d->nodes[top].flags &= ~JF_MAYBEDUP;
 				tree_dupcheck(d, top);
+			}
 			continue;
 		}
 		if (depth > 0) {
@@ -664,10 +662,16 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 				parent->n++;
 		}
 		n = tree_add(d, type == T_KEY ? J_STRING : type, &t);
-		if (type == T_KEY)
+		if (type == T_KEY) {
 			n->n = (uint32_t)dx_hash(t.s, t.len, 0);
-		else if (type == J_ARRAY || type == J_OBJECT)
+			bit = 1ULL << (n->n & 63);
+			if (seen[depth - 1] & bit)
+				d->nodes[stack[depth - 1]].flags |= JF_MAYBEDUP;
+			seen[depth - 1] |= bit;
+		} else if (type == J_ARRAY || type == J_OBJECT) {
+			seen[depth] = 0;
 			stack[depth++] = d->n - 1;
+		}
 	}
 	lex_done(&lx, d);
 	return (0);
