@@ -853,6 +853,7 @@ cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 	const struct jnode	*x, *y;
 	struct mark		 mk;
 	uint32_t		 keys[SMALL_MEMBERS], ea = NODE(c, 0, a)->end;
+	uint32_t		 hash[SMALL_MEMBERS];
 	uint32_t		 eb = NODE(c, 1, b)->end, n = 0, j, k;
 	uint8_t			 used[SMALL_MEMBERS];
 	int			 differs = 0;
@@ -861,6 +862,7 @@ cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 		if (n == SMALL_MEMBERS)
 			return (-1);
 		used[n] = 0;
+		hash[n] = NODE(c, 1, kb)->n;
 		keys[n++] = kb;
 	}
 	for (k = 0; ka < ea && !(differs && c->quiet);
@@ -868,9 +870,10 @@ cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 		x = NODE(c, 0, ka);
 		/* From where the last key was found: orders stay close. */
 		for (j = 0; j < n; j++, k = k + 1 == n ? 0 : k + 1) {
+			if (hash[k] != x->n || used[k])
+				continue;
 			y = NODE(c, 1, keys[k]);
-			if (!used[k] && x->n == y->n && x->len == y->len &&
-			    memcmp(x->s, y->s, x->len) == 0)
+			if (dx_memeq(x->s, x->len, y->s, y->len))
 				break;
 		}
 		cmp_push(c, x->s, x->len, 0, &mk);
@@ -911,8 +914,7 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 	while (ka < ea && kb < eb) {
 		x = NODE(c, 0, ka);
 		y = NODE(c, 1, kb);
-		if (x->n != y->n || x->len != y->len ||
-		    memcmp(x->s, y->s, x->len) != 0)
+		if (x->n != y->n || !dx_memeq(x->s, x->len, y->s, y->len))
 			break;
 		cmp_push(c, x->s, x->len, 0, &mk);
 		differs |= cmp_value(c, ka + 1, kb + 1, 1);

@@ -45,7 +45,6 @@ void		 dbuf_free(struct dbuf *);
 void		 dbuf_add_jstring(struct dbuf *, const void *, size_t);
 size_t		 utf8_cut(const char *, size_t, size_t);
 int		 utf8_valid(const char *);
-int		 dx_memeq(const void *, size_t, const void *, size_t);
 int		 dx_casecmp(const char *, size_t, const char *, size_t);
 int		 dx_eqcase(const char *, size_t, const char *, size_t);
 
@@ -81,6 +80,52 @@ dx_hash(const void *p, size_t len, uint64_t h)
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 29;
 	return (h);
+}
+
+/*
+ * Whether the N bytes at A and B are equal (either may be NULL if N is
+ * 0): memcmp(3) inline, for the short strings of most documents (keys,
+ * ids, dates).
+ */
+static inline int
+dx_eq(const void *pa, const void *pb, size_t n)
+{
+	const unsigned char	*a = pa, *b = pb;
+	uint64_t		 x, y;
+	uint32_t		 u, v;
+
+	if (n >= 8) {
+		for (; n > 8; a += 8, b += 8, n -= 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return (0);
+		}
+		/* The last 1 to 8 bytes, as 8 that may overlap. */
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return (x == y);
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return (0);
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return (u == v);
+	}
+	for (; n > 0; a++, b++, n--)
+		if (*a != *b)
+			return (0);
+	return (1);
+}
+
+/* Whether two counted strings are equal (either may be NULL if empty). */
+static inline int
+dx_memeq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return (alen == blen && dx_eq(a, b, alen));
 }
 
 /* json.c: the tokenizer, the flat tree and the token-stream comparison. */

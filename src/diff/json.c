@@ -550,8 +550,7 @@ tree_add(struct jdoc *d, int type, const struct token *t)
 static inline int
 tree_key_eq(const struct jnode *a, const struct jnode *b)
 {
-	return (a->n == b->n && a->len == b->len &&
-	    memcmp(a->s, b->s, a->len) == 0);
+	return (a->n == b->n && dx_memeq(a->s, a->len, b->s, b->len));
 }
 
 /*
@@ -696,43 +695,6 @@ json_size(const struct jdoc *d)
 }
 
 /*
- * Whether the N bytes at A and B are equal: memcmp(3) inline, for the
- * short strings of most documents (keys, ids, dates).
- */
-static inline int
-lex_eq(const char *a, const char *b, size_t n)
-{
-	uint64_t	 x, y;
-	uint32_t	 u, v;
-
-	if (n >= 8) {
-		for (; n > 8; a += 8, b += 8, n -= 8) {
-			memcpy(&x, a, 8);
-			memcpy(&y, b, 8);
-			if (x != y)
-				return (0);
-		}
-		/* The last 1 to 8 bytes, as 8 that may overlap. */
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return (x == y);
-	}
-	if (n >= 4) {
-		memcpy(&u, a, 4);
-		memcpy(&v, b, 4);
-		if (u != v)
-			return (0);
-		memcpy(&u, a + n - 4, 4);
-		memcpy(&v, b + n - 4, 4);
-		return (u == v);
-	}
-	for (; n > 0; a++, b++, n--)
-		if (*a != *b)
-			return (0);
-	return (1);
-}
-
-/*
  * Whether two documents are valid and equal token for token: the same
  * structure and key order, strings equal once decoded, numbers equal in
  * value. Whitespace, escapes and number spelling do not matter. 0 means
@@ -766,10 +728,10 @@ json_stream_equal(const unsigned char *a, size_t alen,
 			break;
 		}
 		if (ta == J_STRING || ta == T_KEY) {
-			if (x.len != y.len || !lex_eq(x.s, y.s, x.len))
+			if (x.len != y.len || !dx_eq(x.s, y.s, x.len))
 				break;
 		} else if (ta == J_NUMBER) {
-			if ((x.len != y.len || !lex_eq(x.s, y.s, x.len)) &&
+			if ((x.len != y.len || !dx_eq(x.s, y.s, x.len)) &&
 			    !num_equal(x.s, x.len, y.s, y.len))
 				break;
 		}

@@ -284,13 +284,6 @@ utf8_cut(const char *s, size_t len, size_t max)
 	return (n);
 }
 
-/* Whether two counted strings are equal (either may be NULL if empty). */
-int
-dx_memeq(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0));
-}
-
 /* Compares two counted strings ignoring ASCII case, in qsort(3) order. */
 int
 dx_casecmp(const char *a, size_t alen, const char *b, size_t blen)
