@@ -78,6 +78,12 @@ static const uint8_t string_stop[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
 
+/* What the one-character escapes stand for (\\u aside); 0: none. */
+static const char unescape[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f',
+	['n'] = '\n', ['r'] = '\r', ['t'] = '\t'
+};
+
 /*
  * The bytes among the 8 at P that end a plain run, as their lanes' top
  * bits: a byte below 0x20, '"', '\\' or from 0x80. Each of those sets
@@ -289,55 +295,27 @@ lex_string_slow(struct lexer *lx, struct token *t)
 		esc = p++;
 		if (p == end)
 			return (lex_fail(lx, lx->p, "unterminated string"));
-		switch (*p++) {
-		case '"':
-			out[olen++] = '"';
-			break;
-		case '\\':
-			out[olen++] = '\\';
-			break;
-		case '/':
-			out[olen++] = '/';
-			break;
-		case 'b':
-			out[olen++] = '\b';
-			break;
-		case 'f':
-			out[olen++] = '\f';
-			break;
-		case 'n':
-			out[olen++] = '\n';
-			break;
-		case 'r':
-			out[olen++] = '\r';
-			break;
-		case 't':
-			out[olen++] = '\t';
-			break;
-		case 'u':
-			if ((cp = lex_hex4(p, end)) == -1)
-				return (lex_fail(lx, esc,
-				    "invalid \\u escape"));
-			p += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
+		if (unescape[*p] != 0) {
+			out[olen++] = unescape[*p++];
+			run = p;
+			continue;
+		}
+		if (*p++ != 'u')
+			return (lex_fail(lx, esc, "invalid escape"));
+		if ((cp = lex_hex4(p, end)) == -1)
+			return (lex_fail(lx, esc, "invalid \\u escape"));
+		p += 4;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return (lex_fail(lx, esc, "lone UTF-16 surrogate"));
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+			    (lo = lex_hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
 				return (lex_fail(lx, esc,
 				    "lone UTF-16 surrogate"));
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - p < 6 || p[0] != '\\' ||
-				    p[1] != 'u' ||
-				    (lo = lex_hex4(p + 2, end)) < 0xdc00 ||
-				    lo > 0xdfff)
-					return (lex_fail(lx, esc,
-					    "lone UTF-16 surrogate"));
-				p += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
-			}
-			olen += lex_put_utf8(out + olen, (uint32_t)cp);
-			break;
-		default:
-			return (lex_fail(lx, esc, "invalid escape"));
+			p += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		}
+		olen += lex_put_utf8(out + olen, (uint32_t)cp);
 		run = p;
 	}
 	if (out != NULL) {
