@@ -372,6 +372,26 @@ cmp_missing(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 	return (cmp_report(c, a == J_NONE ? OP_ADDED : OP_REMOVED, a, b));
 }
 
+/*
+ * Whether A and B (either may be J_NONE) are scalars of one type with
+ * equal bytes: equal under any rules, with nothing to count, so their
+ * path is not needed. Not in a shape_only subtree, where every value
+ * compared counts towards SHAPE_WORK_MAX.
+ */
+static inline int
+cmp_scalar_eq(const struct cmp *c, uint32_t a, uint32_t b)
+{
+	const struct jnode	*x, *y;
+
+	if (a == J_NONE || b == J_NONE || c->shape)
+		return (0);
+	x = NODE(c, 0, a);
+	y = NODE(c, 1, b);
+	return (x->type == y->type && (x->type <= J_TRUE ||
+	    ((x->type == J_STRING || x->type == J_NUMBER) &&
+	    dx_memeq(x->s, x->len, y->s, y->len))));
+}
+
 /* Compares two arrays element by element. */
 static int
 cmp_array(struct cmp *c, uint32_t a, uint32_t b)
@@ -382,6 +402,11 @@ cmp_array(struct cmp *c, uint32_t a, uint32_t b)
 	int		 differs = 0;
 
 	for (i = 0; ia < ea || ib < eb; i++) {
+		if (ia < ea && ib < eb && cmp_scalar_eq(c, ia, ib)) {
+			ia = NODE(c, 0, ia)->end;
+			ib = NODE(c, 1, ib)->end;
+			continue;
+		}
 		cmp_push(c, NULL, 0, i, &mk);
 		differs |= cmp_value(c, ia < ea ? ia : J_NONE,
 		    ib < eb ? ib : J_NONE, 0);
@@ -876,12 +901,13 @@ cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 			if (dx_memeq(x->s, x->len, y->s, y->len))
 				break;
 		}
-		cmp_push(c, x->s, x->len, 0, &mk);
-		if (j < n) {
+		if (j < n)
 			used[k] = 1;
-			differs |= cmp_value(c, ka + 1, keys[k] + 1, 1);
-		} else
-			differs |= cmp_value(c, ka + 1, J_NONE, 1);
+		if (j < n && cmp_scalar_eq(c, ka + 1, keys[k] + 1))
+			continue;
+		cmp_push(c, x->s, x->len, 0, &mk);
+		differs |= cmp_value(c, ka + 1, j < n ? keys[k] + 1 : J_NONE,
+		    1);
 		cmp_pop(c, &mk);
 	}
 	for (k = 0; k < n && !(differs && c->quiet); k++) {
@@ -916,11 +942,13 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 		y = NODE(c, 1, kb);
 		if (x->n != y->n || !dx_memeq(x->s, x->len, y->s, y->len))
 			break;
-		cmp_push(c, x->s, x->len, 0, &mk);
-		differs |= cmp_value(c, ka + 1, kb + 1, 1);
-		cmp_pop(c, &mk);
-		if (differs && c->quiet)
-			return (1);
+		if (!cmp_scalar_eq(c, ka + 1, kb + 1)) {
+			cmp_push(c, x->s, x->len, 0, &mk);
+			differs |= cmp_value(c, ka + 1, kb + 1, 1);
+			cmp_pop(c, &mk);
+			if (differs && c->quiet)
+				return (1);
+		}
 		ka = NODE(c, 0, ka + 1)->end;
 		kb = NODE(c, 1, kb + 1)->end;
 	}
@@ -1141,7 +1169,6 @@ static int
 cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 {
 	static const struct match	 none;	/* no pattern alive */
-	const struct jnode		*x, *y;
 	struct match			 m;
 	int				 differs, forgave;
 
@@ -1156,14 +1183,8 @@ cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 	if (c->shape)
 		c->shape_work++;
 	/* Equal scalars, most values, are equal whatever the rules. */
-	if (a != J_NONE && b != J_NONE) {
-		x = NODE(c, 0, a);
-		y = NODE(c, 1, b);
-		if (x->type == y->type && (x->type <= J_TRUE ||
-		    ((x->type == J_STRING || x->type == J_NUMBER) &&
-		    dx_memeq(x->s, x->len, y->s, y->len))))
-			return (0);
-	}
+	if (cmp_scalar_eq(c, a, b))
+		return (0);
 	if (c->lo == c->hi)
 		return (cmp_shape_starts(c, &none) ? cmp_enter(c, a, b, &none,
 		    member) : cmp_inner(c, a, b, &none, member));
