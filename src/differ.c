@@ -120,11 +120,13 @@ differ_response(const struct diff_capture *c, struct diff_response *r)
 }
 
 /*
- * Compares the job's primary and shadow; the result goes to *RESP (NULL
- * after a shadow error), for the caller to count and free.
+ * Compares the job's primary and shadow with the thread's scratch; the
+ * result goes to *RESP (NULL after a shadow error), for the caller to
+ * count and free.
  */
 static enum record_verdict
-differ_compare(const struct diff_job *job, struct diff_result **resp)
+differ_compare(const struct diff_job *job, struct diff_scratch *scratch,
+    struct diff_result **resp)
 {
 	const struct config		*cfg = job->cfg;
 	const struct diff_capture	*p = &job->legs[DIFF_LEG_PRIMARY];
@@ -145,7 +147,8 @@ differ_compare(const struct diff_job *job, struct diff_result **resp)
 		pr.body_len = sr.body_len = 0;
 		pr.body_truncated = sr.body_truncated = 0;
 	}
-	res = diff_compare(job->rules, &pr, &sr, cfg->diff_max_body);
+	res = diff_compare_scratch(scratch, job->rules, &pr, &sr,
+	    cfg->diff_max_body);
 	if (pr.body_truncated && sr.body_truncated) {
 		record_digest(p->digest, pd);
 		record_digest(s->digest, sd);
@@ -170,9 +173,12 @@ differ_main(void *arg)
 	struct diff_job		*batch[DIFFER_BATCH];
 	char			*lines[DIFFER_BATCH];
 	struct diff_result	*res;
+	struct diff_scratch	*scratch;
 	enum record_verdict	 v;
 	size_t			 n, i, nlines, size;
 
+	/* The parse buffers, kept between comparisons (diff.h says why). */
+	scratch = diff_scratch_new();
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		while (d->len == 0 && !d->stopping && d->running <= d->want)
@@ -190,7 +196,7 @@ differ_main(void *arg)
 		size = 0;
 		for (i = nlines = 0; i < n; i++) {
 			size += diff_job_size(batch[i]);
-			v = differ_compare(batch[i], &res);
+			v = differ_compare(batch[i], scratch, &res);
 			lines[nlines] = record_job(batch[i], v, res);
 			if (lines[nlines] != NULL)
 				nlines++;
@@ -218,6 +224,7 @@ differ_main(void *arg)
 	/* What a wake-up meant for this thread goes to another. */
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	diff_scratch_free(scratch);
 	return (NULL);
 }
 

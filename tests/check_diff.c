@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "shadowdiff/diff.h"
+#include "diff-int.h"
 #include "testutil.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -99,6 +100,11 @@ static const struct body_case body_cases[] = {
 	{ "1, 1e0, 10E-1, 0.1e1", "[1,1,1,1,1]",
 	    "[1.0,1e0,10E-1,0.1e1,100e-2]", NULL, "" },
 	{ "-0 vs 0", "[-0,0,-0.0]", "[0,-0,0e5]", NULL, "" },
+	{ "trailing fraction zeros", "[12.34,1,0.1,-5,10,2.5e3]",
+	    "[12.340,1.000,0.10,-5.0,10.0,2.50e3]", NULL, "" },
+	{ "a zero tail that is not a fraction's", "[1,10,1.5,1.0,1]",
+	    "[10,100,1.05,1.0e1,1.01]", NULL,
+	    "/0 changed, /1 changed, /2 changed, /3 changed, /4 changed" },
 	{ "1e16 vs 10000000000000000", "{\"n\":1e16}",
 	    "{\"n\":10000000000000000}", NULL, "" },
 	{ "1e-6 vs 0.000001", "{\"n\":1e-6}", "{\"n\":0.000001}", NULL, "" },
@@ -471,6 +477,9 @@ static const struct body_case body_cases[] = {
 	    "\"o\":{\"x\":1}}", "{\"n\":2.5,\"s\":\"zz\",\"b\":false,"
 	    "\"o\":{\"x\":-1}}", "shape_only = yes", "",
 	    "{\"shape_only\":1}" },
+	{ "shape_only: an equal ignored member forgives nothing",
+	    "{\"x\":1,\"s\":[{\"id\":1}]}", "{\"s\":[{\"id\":1}],\"x\":1}",
+	    "shape_only = /s\nignore = /**/id", "", "{}" },
 	{ "shape_only: a type is reported", "{\"n\":1,\"s\":\"a\"}",
 	    "{\"n\":\"1\",\"s\":\"b\"}", "shape_only = yes", "/n type",
 	    "{\"shape_only\":1}" },
@@ -2096,6 +2105,44 @@ gen_count(const char *s, const char *what)
 }
 
 /*
+ * Asserts that compare_json() finds the same with and without the
+ * prefix json_stream_equal() reports (the subtrees it holds equal are
+ * skipped), for bodies A and B under RULES.
+ */
+static void
+check_prefix(const struct diff_rules *rules, const char *a, size_t alen,
+    const char *b, size_t blen)
+{
+	struct jdoc		 d[2];
+	struct diff_result	*res[2];
+	char			*s[2];
+	uint32_t		 prefix = 0;
+	int			 i;
+
+	memset(d, 0, sizeof(d));
+	if (json_stream_equal((const unsigned char *)a, alen,
+	    (const unsigned char *)b, blen, &d[0], &d[1], &prefix) ||
+	    json_parse(&d[0], (const unsigned char *)a, alen) == -1 ||
+	    json_parse(&d[1], (const unsigned char *)b, blen) == -1) {
+		json_free(&d[0]);
+		json_free(&d[1]);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		res[i] = calloc(1, sizeof(*res[i]));
+		compare_json(res[i], rules, &d[0], &d[1], i ? prefix : 0);
+		s[i] = diff_result_json(res[i], 0);
+	}
+	ck_assert_msg(strcmp(s[0], s[1]) == 0, "prefix %u: %s against %s\n"
+	    "%.*s\n%.*s", prefix, s[1], s[0], (int)alen, a, (int)blen, b);
+	for (i = 0; i < 2; i++) {
+		free(s[i]);
+		diff_result_free(res[i]);
+		json_free(&d[i]);
+	}
+}
+
+/*
  * Compares two bodies under RULES (may be NULL); the summary of the
  * differences in DIFFS, and the forgiven object in FORGIVEN if not NULL.
  */
@@ -2129,10 +2176,17 @@ compare_summary(const struct sbuf *a, const struct sbuf *b,
 
 START_TEST(test_random_documents)
 {
+	struct diff_rules *rules[2];
 	struct gen	 g;
 	struct sbuf	 a, b;
 	char		 diffs[8192], notes[512];
 	int		 round, leaves;
+
+	rules[0] = diff_rules_new(NULL);
+	rules[1] = diff_rules_new(NULL);
+	apply_rules(rules[1], "profile = go-rust\nunordered = /**\n"
+	    "missing_equals_default = yes\nignore = /**/id\n"
+	    "shape_only = /**/m~0n");
 
 	for (round = 0; round < 3000; round++) {
 		/* Written two ways: equal. */
@@ -2165,9 +2219,12 @@ START_TEST(test_random_documents)
 		    NULL);
 		ck_assert_msg(strcmp(diffs, g.want) == 0, "round %d: got \"%s\", "
 		    "want \"%s\"\n%s\n%s", round, diffs, g.want, a.p, b.p);
+		check_prefix(rules[round % 2], a.p, a.len, b.p, b.len);
 		free(a.p);
 		free(b.p);
 	}
+	diff_rules_free(rules[0]);
+	diff_rules_free(rules[1]);
 }
 END_TEST
 
@@ -2338,6 +2395,91 @@ START_TEST(test_regex_limit)
 }
 END_TEST
 
+/*
+ * One scratch through documents that grow, shrink, fail to parse and
+ * pass SCRATCH_KEEP (4 MiB per document): every result is the one
+ * diff_compare() gives without it.
+ */
+START_TEST(test_scratch)
+{
+	static const char	*small[] = {
+		"{\"a\":\"x\\u003cy\",\"b\":[1,2]}", "{\"b\":[1,2],\"a\":\"x<y\"}",
+		"{\"a\":[1,2", "{\"a\":[1,2]}",
+		"[\"\\n\",1.0]", "[\"\\n\",1]",
+		"{\"k\":1,\"k\":2}", "{\"k\":1,\"k\":3}"
+	};
+	struct diff_rules	*r;
+	struct diff_scratch	*scratch;
+	struct diff_response	 a, b;
+	struct diff_header	 ha, hb;
+	struct diff_result	*res[2];
+	struct {
+		char	*p;
+		size_t	 len;
+	}			 big[2];
+	char			*s[2];
+	size_t			 i, k, sizes[] = { 1000, 200000, 1500000, 10 };
+	int			 round, side;
+
+	r = diff_rules_new(NULL);
+	scratch = diff_scratch_new();
+	for (round = 0; round < 3; round++) {
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			/* [0,0,...,"\u0041"] against one 0 changed, reordered
+			   escapes: a tree per side, nodes and arena used. */
+			for (side = 0; side < 2; side++) {
+				big[side].p = malloc(sizes[k] * 2 + 32);
+				big[side].len = 0;
+				big[side].p[big[side].len++] = '[';
+				for (i = 0; i < sizes[k]; i++) {
+					big[side].p[big[side].len++] =
+					    side && i == sizes[k] / 2 ? '1' :
+					    '0';
+					big[side].p[big[side].len++] = ',';
+				}
+				memcpy(big[side].p + big[side].len,
+				    side ? "\"A\"]" : "\"\\u0041\"]", side ? 4 : 9);
+				big[side].len += side ? 4 : 9;
+			}
+			make_response(&a, &ha, NULL, big[0].p, big[0].len);
+			make_response(&b, &hb, NULL, big[1].p, big[1].len);
+			res[0] = diff_compare(r, &a, &b, 16 * 1024 * 1024);
+			res[1] = diff_compare_scratch(scratch, r, &a, &b,
+			    16 * 1024 * 1024);
+			s[0] = diff_result_json(res[0], 0);
+			s[1] = diff_result_json(res[1], 0);
+			ck_assert_str_eq(s[1], s[0]);
+			ck_assert_int_eq(diff_result_count(res[1]), 1);
+			for (side = 0; side < 2; side++) {
+				free(s[side]);
+				diff_result_free(res[side]);
+				free(big[side].p);
+			}
+			for (i = 0; i < sizeof(small) / sizeof(small[0]);
+			    i += 2) {
+				make_response(&a, &ha, NULL, small[i],
+				    strlen(small[i]));
+				make_response(&b, &hb, NULL, small[i + 1],
+				    strlen(small[i + 1]));
+				res[0] = diff_compare(r, &a, &b, 0);
+				res[1] = diff_compare_scratch(scratch, r, &a,
+				    &b, 0);
+				s[0] = diff_result_json(res[0], 0);
+				s[1] = diff_result_json(res[1], 0);
+				ck_assert_str_eq(s[1], s[0]);
+				for (side = 0; side < 2; side++) {
+					free(s[side]);
+					diff_result_free(res[side]);
+				}
+			}
+		}
+	}
+	diff_scratch_free(scratch);
+	diff_scratch_free(NULL);
+	diff_rules_free(r);
+}
+END_TEST
+
 START_TEST(test_mutations)
 {
 	static const char	*doc = "{\"items\":[{\"id\":1,\"tags\":[\"a\","
@@ -2350,10 +2492,11 @@ START_TEST(test_mutations)
 	struct diff_rules	*rules[3];
 	struct diff_response	 a, b;
 	struct diff_header	 ha, hb;
-	struct diff_result	*res;
+	struct diff_result	*res, *res2;
+	struct diff_scratch	*scratch;
 	uint64_t		 seed = 88172645463325252ULL;
 	size_t			 len = strlen(doc), i, k, n;
-	char			*m, *s;
+	char			*m, *s, *s2;
 	int			 round;
 
 	rules[0] = diff_rules_new(NULL);
@@ -2366,6 +2509,7 @@ START_TEST(test_mutations)
 	    "/items/*/tags\nallow_added = /items/*\nignore_like = /items/*/s "
 	    "regex:^(\\D|\\d)+$ /items/*/at rfc3339 /meta/e string");
 	m = malloc(len + 8);
+	scratch = diff_scratch_new();
 	for (round = 0; round < 20000; round++) {
 		memcpy(m, doc, len + 1);
 		n = 1 + round % 4;
@@ -2381,11 +2525,20 @@ START_TEST(test_mutations)
 		res = diff_compare(rules[round % 3], &a, &b, 0);
 		s = diff_result_json(res, 0);
 		ck_assert_ptr_nonnull(s);
+		check_prefix(rules[round % 3], doc, len, m, len);
+		/* A kept scratch changes nothing, whatever came before. */
+		res2 = diff_compare_scratch(scratch, rules[round % 3], &a, &b,
+		    0);
+		s2 = diff_result_json(res2, 0);
+		ck_assert_str_eq(s2, s);
+		free(s2);
+		diff_result_free(res2);
 		free(s);
 		s = diff_result_text(res, 0);
 		free(s);
 		diff_result_free(res);
 	}
+	diff_scratch_free(scratch);
 	free(m);
 	diff_rules_free(rules[0]);
 	diff_rules_free(rules[1]);
@@ -2444,6 +2597,7 @@ diff_suite(void)
 	tcase_add_test(tc, test_random_added);
 	tcase_add_test(tc, test_regex_limit);
 	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, test_scratch);
 	suite_add_tcase(s, tc);
 	return (s);
 }

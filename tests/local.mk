@@ -59,7 +59,9 @@ EXTRA_DIST += $(TEST_SH)
 EXTRA_DIST += tests/validate-records.py tests/gen-certs.sh
 check_DATA = systemd/shadowdiff.service
 
-# check_diff links only the diff engine, not the daemon's modules.
+# check_diff links only the diff engine, not the daemon's modules, and
+# reaches the engine's private parts too (the token-stream prefix).
+tests_check_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/diff
 tests_check_diff_LDADD = libsddiff.a tests/libtestutil.a $(JANSSON_LIBS) \
 	$(ZLIB_LIBS) $(PCRE2_LIBS) $(CHECK_LIBS)
 

@@ -17,7 +17,14 @@
  * json_loadb() for reference. Throughput is the size of ONE document
  * divided by the time to compare the pair (parsing both).
  *
- * usage: bench-diff [-t seconds per figure]
+ * usage: bench-diff [-t seconds per figure] [-n calls] [-s size]
+ *                   [-p pair]
+ *
+ * -n runs diff_compare() exactly that many times per pair and prints no
+ * timing, for instruction counts (valgrind --tool=callgrind
+ * --toggle-collect=diff_compare); -s keeps only the documents of about
+ * that many bytes (1024, 65536 or 1048576), -p only the pair of that
+ * number (0 identical to 4 one deep diff).
  */
 #include "config.h"
 
@@ -41,6 +48,9 @@ enum variant {
 };
 
 static double	 min_seconds = 0.5;
+static long	 fixed_calls;	/* -n: that many calls, no timing */
+static size_t	 only_size;	/* -s: only this size */
+static int	 only_pair = -1; /* -p: only this pair */
 
 /* Seconds on the monotonic clock. */
 static double
@@ -166,6 +176,8 @@ struct work {
 	struct diff_response	 b;
 	int			 what;
 	size_t			 ndiffs;
+	struct diff_scratch	*scratch;	/* kept, as a diff thread does */
+	struct jdoc		 doc[2];	/* likewise, for the parts */
 };
 
 enum {
@@ -181,32 +193,31 @@ static void
 run_once(struct work *w)
 {
 	struct diff_result	*res;
-	struct jdoc		 da, db;
 	json_t			*ja, *jb;
+	uint32_t		 prefix;
 
 	switch (w->what) {
 	case W_COMPARE:
-		res = diff_compare(w->rules, &w->a, &w->b, 16 * 1024 * 1024);
+		res = diff_compare_scratch(w->scratch, w->rules, &w->a, &w->b,
+		    16 * 1024 * 1024);
 		w->ndiffs = diff_result_count(res);
 		diff_result_free(res);
 		break;
 	case W_STREAM:
 		w->ndiffs = !json_stream_equal(w->a.body, w->a.body_len,
-		    w->b.body, w->b.body_len);
+		    w->b.body, w->b.body_len, &w->doc[0], &w->doc[1], &prefix);
 		break;
 	case W_TREES:
 	case W_TREES_CMP:
-		if (json_parse(&da, w->a.body, w->a.body_len) == -1 ||
-		    json_parse(&db, w->b.body, w->b.body_len) == -1)
+		if (json_parse(&w->doc[0], w->a.body, w->a.body_len) == -1 ||
+		    json_parse(&w->doc[1], w->b.body, w->b.body_len) == -1)
 			abort();
 		if (w->what == W_TREES_CMP) {
 			res = dx_calloc(1, sizeof(*res));
-			w->ndiffs = (size_t)compare_json(res, w->rules, &da,
-			    &db);
+			w->ndiffs = (size_t)compare_json(res, w->rules,
+			    &w->doc[0], &w->doc[1], 0);
 			diff_result_free(res);
 		}
-		json_free(&da);
-		json_free(&db);
 		break;
 	case W_JANSSON:
 		ja = json_loadb((const char *)w->a.body, w->a.body_len,
@@ -258,14 +269,22 @@ main(int argc, char **argv)
 	struct work		 w;
 	char			*a, *b;
 	size_t			 si, alen, blen;
+	long			 n;
 	double			 t, tp, tt, ts, tj;
 	int			 v, ch;
 
-	while ((ch = getopt(argc, argv, "t:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:p:s:t:")) != -1) {
 		if (ch == 't')
 			min_seconds = atof(optarg);
+		else if (ch == 'n')
+			fixed_calls = atol(optarg);
+		else if (ch == 'p')
+			only_pair = atoi(optarg);
+		else if (ch == 's')
+			only_size = (size_t)atol(optarg);
 		else {
-			fprintf(stderr, "usage: bench-diff [-t seconds]\n");
+			fprintf(stderr, "usage: bench-diff [-t seconds] "
+			    "[-n calls] [-s size] [-p pair]\n");
 			return (2);
 		}
 	}
@@ -282,7 +301,11 @@ main(int argc, char **argv)
 	printf("| size | pair | compare, us | MB/s | diffs | parse share |\n");
 	printf("| ---: | --- | ---: | ---: | ---: | ---: |\n");
 	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		if (only_size != 0 && sizes[si] != only_size)
+			continue;
 		for (v = V_IDENTICAL; v <= V_DEEP_DIFF; v++) {
+			if (only_pair != -1 && v != only_pair)
+				continue;
 			a = generate(sizes[si], v, 0, &alen);
 			b = generate(sizes[si], v, 1, &blen);
 			memset(&w, 0, sizeof(w));
@@ -294,7 +317,18 @@ main(int argc, char **argv)
 			w.a.body_len = alen;
 			w.b.body = (unsigned char *)b;
 			w.b.body_len = blen;
+			w.scratch = diff_scratch_new();
 			w.what = W_COMPARE;
+			if (fixed_calls > 0) {
+				for (n = 0; n < fixed_calls; n++)
+					run_once(&w);
+				printf("| %zu | %s | %ld calls | - | %zu | - |\n",
+				    alen, names[v], fixed_calls, w.ndiffs);
+				diff_scratch_free(w.scratch);
+				free(a);
+				free(b);
+				continue;
+			}
 			t = measure(&w);
 			if (v == V_IDENTICAL)
 				printf("| %zu | %s | %.1f | %.0f | %zu | - |\n",
@@ -327,6 +361,9 @@ main(int argc, char **argv)
 				    alen / tp / 1e6, (tt - tp) * 1e6,
 				    alen / tj / 1e6);
 			}
+			diff_scratch_free(w.scratch);
+			json_free(&w.doc[0]);
+			json_free(&w.doc[1]);
 			free(a);
 			free(b);
 		}

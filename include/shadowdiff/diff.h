@@ -5,8 +5,9 @@
  *
  * No I/O, no libevent, no mutable globals: rules are built once from the
  * configuration and then shared read-only by any number of threads, and
- * each diff_compare() call owns everything it touches. Out of memory
- * aborts, like the daemon's x* helpers.
+ * each diff_compare() call owns everything it touches, but for the
+ * buffers a caller's diff_scratch lends it. Out of memory aborts, like
+ * the daemon's x* helpers.
  */
 #ifndef SHADOWDIFF_DIFF_H
 #define SHADOWDIFF_DIFF_H
@@ -71,6 +72,24 @@ struct diff_response {
  * be compared is noted in the result.
  */
 struct diff_result	*diff_compare(const struct diff_rules *,
+			    const struct diff_response *,
+			    const struct diff_response *, size_t);
+/*
+ * What a thread that compares many responses keeps between its
+ * comparisons: the buffers of the two parsed documents, so that each
+ * comparison does not map and fault in fresh memory (glibc serves
+ * allocations past its mmap threshold, 128 KiB at first, with mmap(2)
+ * and gives them back with munmap(2)). A scratch holds at most 4 MiB
+ * per document after a comparison (a larger one is freed); it belongs
+ * to one thread at a time. The results do not depend on it.
+ */
+struct diff_scratch;
+struct diff_scratch	*diff_scratch_new(void);
+/* Frees a scratch (NULL is fine). */
+void			 diff_scratch_free(struct diff_scratch *);
+/* diff_compare() with the buffers of scratch S (NULL: its own). */
+struct diff_result	*diff_compare_scratch(struct diff_scratch *,
+			    const struct diff_rules *,
 			    const struct diff_response *,
 			    const struct diff_response *, size_t);
 /* 1 if any difference was not forgiven by a rule, else 0. */

@@ -89,6 +89,7 @@ struct cmp {
 	int			 shape_forgave;	/* a value differed there */
 	size_t			 shape_work;	/* values compared there */
 	struct shape_scratch	 scratch;	/* ignore_like's regexes */
+	uint32_t		 prefix;	/* nodes equal token for token */
 };
 
 /* Where to return to after a segment. */
@@ -371,6 +372,26 @@ cmp_missing(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 	return (cmp_report(c, a == J_NONE ? OP_ADDED : OP_REMOVED, a, b));
 }
 
+/*
+ * Whether A and B (either may be J_NONE) are scalars of one type with
+ * equal bytes: equal under any rules, with nothing to count, so their
+ * path is not needed. Not in a shape_only subtree, where every value
+ * compared counts towards SHAPE_WORK_MAX.
+ */
+static inline int
+cmp_scalar_eq(const struct cmp *c, uint32_t a, uint32_t b)
+{
+	const struct jnode	*x, *y;
+
+	if (a == J_NONE || b == J_NONE || c->shape)
+		return (0);
+	x = NODE(c, 0, a);
+	y = NODE(c, 1, b);
+	return (x->type == y->type && (x->type <= J_TRUE ||
+	    ((x->type == J_STRING || x->type == J_NUMBER) &&
+	    dx_memeq(x->s, x->len, y->s, y->len))));
+}
+
 /* Compares two arrays element by element. */
 static int
 cmp_array(struct cmp *c, uint32_t a, uint32_t b)
@@ -381,6 +402,11 @@ cmp_array(struct cmp *c, uint32_t a, uint32_t b)
 	int		 differs = 0;
 
 	for (i = 0; ia < ea || ib < eb; i++) {
+		if (ia < ea && ib < eb && cmp_scalar_eq(c, ia, ib)) {
+			ia = NODE(c, 0, ia)->end;
+			ib = NODE(c, 1, ib)->end;
+			continue;
+		}
 		cmp_push(c, NULL, 0, i, &mk);
 		differs |= cmp_value(c, ia < ea ? ia : J_NONE,
 		    ib < eb ? ib : J_NONE, 0);
@@ -837,6 +863,64 @@ cmp_object_rest(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
 	return (differs);
 }
 
+/* Members left of an object that cmp_object_small() takes. */
+#define SMALL_MEMBERS	16
+
+/*
+ * cmp_object_rest() for objects without duplicate keys whose shadow has
+ * at most SMALL_MEMBERS members left (most objects): a scan of their
+ * keys on the stack instead of a table. Returns -1 if not such a pair.
+ */
+static int
+cmp_object_small(struct cmp *c, uint32_t a, uint32_t b, uint32_t ka,
+    uint32_t kb)
+{
+	const struct jnode	*x, *y;
+	struct mark		 mk;
+	uint32_t		 keys[SMALL_MEMBERS], ea = NODE(c, 0, a)->end;
+	uint32_t		 hash[SMALL_MEMBERS];
+	uint32_t		 eb = NODE(c, 1, b)->end, n = 0, j, k;
+	uint8_t			 used[SMALL_MEMBERS];
+	int			 differs = 0;
+
+	for (; kb < eb; kb = NODE(c, 1, kb + 1)->end) {
+		if (n == SMALL_MEMBERS)
+			return (-1);
+		used[n] = 0;
+		hash[n] = NODE(c, 1, kb)->n;
+		keys[n++] = kb;
+	}
+	for (k = 0; ka < ea && !(differs && c->quiet);
+	    ka = NODE(c, 0, ka + 1)->end) {
+		x = NODE(c, 0, ka);
+		/* From where the last key was found: orders stay close. */
+		for (j = 0; j < n; j++, k = k + 1 == n ? 0 : k + 1) {
+			if (hash[k] != x->n || used[k])
+				continue;
+			y = NODE(c, 1, keys[k]);
+			if (dx_memeq(x->s, x->len, y->s, y->len))
+				break;
+		}
+		if (j < n)
+			used[k] = 1;
+		if (j < n && cmp_scalar_eq(c, ka + 1, keys[k] + 1))
+			continue;
+		cmp_push(c, x->s, x->len, 0, &mk);
+		differs |= cmp_value(c, ka + 1, j < n ? keys[k] + 1 : J_NONE,
+		    1);
+		cmp_pop(c, &mk);
+	}
+	for (k = 0; k < n && !(differs && c->quiet); k++) {
+		if (used[k])
+			continue;
+		y = NODE(c, 1, keys[k]);
+		cmp_push(c, y->s, y->len, 0, &mk);
+		differs |= cmp_value(c, J_NONE, keys[k] + 1, 1);
+		cmp_pop(c, &mk);
+	}
+	return (differs);
+}
+
 /*
  * Compares two objects. Members in the same order, the usual case, are
  * walked pairwise; from the first key that differs on, by key.
@@ -849,27 +933,30 @@ cmp_object(struct cmp *c, uint32_t a, uint32_t b)
 	uint32_t		 ka = a + 1, kb = b + 1;
 	uint32_t		 ea = NODE(c, 0, a)->end;
 	uint32_t		 eb = NODE(c, 1, b)->end;
-	int			 differs = 0;
+	int			 differs = 0, rest;
 
 	if ((NODE(c, 0, a)->flags | NODE(c, 1, b)->flags) & JF_DUPKEYS)
 		return (cmp_object_rest(c, a, b, ka, kb));
 	while (ka < ea && kb < eb) {
 		x = NODE(c, 0, ka);
 		y = NODE(c, 1, kb);
-		if (x->n != y->n || x->len != y->len ||
-		    memcmp(x->s, y->s, x->len) != 0)
+		if (x->n != y->n || !dx_memeq(x->s, x->len, y->s, y->len))
 			break;
-		cmp_push(c, x->s, x->len, 0, &mk);
-		differs |= cmp_value(c, ka + 1, kb + 1, 1);
-		cmp_pop(c, &mk);
-		if (differs && c->quiet)
-			return (1);
+		if (!cmp_scalar_eq(c, ka + 1, kb + 1)) {
+			cmp_push(c, x->s, x->len, 0, &mk);
+			differs |= cmp_value(c, ka + 1, kb + 1, 1);
+			cmp_pop(c, &mk);
+			if (differs && c->quiet)
+				return (1);
+		}
 		ka = NODE(c, 0, ka + 1)->end;
 		kb = NODE(c, 1, kb + 1)->end;
 	}
 	if (ka == ea && kb == eb)
 		return (differs);
-	return (cmp_object_rest(c, a, b, ka, kb) | differs);
+	if ((rest = cmp_object_small(c, a, b, ka, kb)) == -1)
+		rest = cmp_object_rest(c, a, b, ka, kb);
+	return (rest | differs);
 }
 
 /*
@@ -1081,38 +1168,59 @@ cmp_enter(struct cmp *c, uint32_t a, uint32_t b, const struct match *m,
 static int
 cmp_value(struct cmp *c, uint32_t a, uint32_t b, int member)
 {
-	struct match	 m;
-	int		 differs;
+	static const struct match	 none;	/* no pattern alive */
+	struct match			 m;
+	int				 differs, forgave;
 
+	/*
+	 * The same node on both sides, its subtree closed within the
+	 * prefix the token-stream pass found equal: equal under any rules
+	 * (rules only forgive differences), so nothing to find or count.
+	 */
+	if (a == b && a < c->prefix && NODE(c, 0, a)->end < c->prefix &&
+	    NODE(c, 1, b)->end < c->prefix)
+		return (0);
 	if (c->shape)
 		c->shape_work++;
+	/* Equal scalars, most values, are equal whatever the rules. */
+	if (cmp_scalar_eq(c, a, b))
+		return (0);
+	if (c->lo == c->hi)
+		return (cmp_shape_starts(c, &none) ? cmp_enter(c, a, b, &none,
+		    member) : cmp_inner(c, a, b, &none, member));
 	cmp_match(c, &m);
 	if (m.pat[RULE_IGNORE] == NULL)
 		return (cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m,
 		    member) : cmp_inner(c, a, b, &m, member));
-	if (c->quiet) {
-		c->forgave = 1;
-		return (0);
-	}
-	/* Ignored: forgiven, and counted only if it differs. */
+	/*
+	 * Ignored: forgiven, and counted only if it differs. Quiet, it
+	 * tells its caller it forgave only then too: a shape_only array
+	 * counts what its elements forgave.
+	 */
+	forgave = c->forgave;
 	c->quiet++;
 	c->noignore++;
 	differs = cmp_shape_starts(c, &m) ? cmp_enter(c, a, b, &m, member) :
 	    cmp_inner(c, a, b, &m, member);
 	c->noignore--;
 	c->quiet--;
-	if (differs)
+	c->forgave = forgave;
+	if (differs && c->quiet)
+		c->forgave = 1;
+	else if (differs)
 		result_forgive(c->res, m.pat[RULE_IGNORE]->name, 1);
 	return (0);
 }
 
 /*
  * Compares documents A (primary) and B (shadow), either NULL for an
- * empty body, recording into RES. Returns 1 if they differ.
+ * empty body, recording into RES; their first PREFIX nodes are equal
+ * token for token (json_stream_equal()), 0 if not known. Returns 1 if
+ * they differ.
  */
 int
 compare_json(struct diff_result *res, const struct diff_rules *rules,
-    const struct jdoc *a, const struct jdoc *b)
+    const struct jdoc *a, const struct jdoc *b, uint32_t prefix)
 {
 	struct cmp	 c;
 	size_t		 i;
@@ -1125,6 +1233,7 @@ compare_json(struct diff_result *res, const struct diff_rules *rules,
 	c.doc[SIDE_PRIMARY] = a;
 	c.doc[SIDE_SHADOW] = b;
 	c.res = res;
+	c.prefix = a != NULL && b != NULL ? prefix : 0;
 	for (i = 0; i < RULE_NKINDS; i++)
 		c.mode[i] = rules_mode(rules, (int)i);
 	c.capps = rules->npats + 16;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "shadowdiff/diff.h"
 
@@ -44,10 +45,88 @@ void		 dbuf_free(struct dbuf *);
 void		 dbuf_add_jstring(struct dbuf *, const void *, size_t);
 size_t		 utf8_cut(const char *, size_t, size_t);
 int		 utf8_valid(const char *);
-uint64_t	 dx_hash(const void *, size_t, uint64_t);
-int		 dx_memeq(const void *, size_t, const void *, size_t);
 int		 dx_casecmp(const char *, size_t, const char *, size_t);
 int		 dx_eqcase(const char *, size_t, const char *, size_t);
+
+/*
+ * A fast 64-bit hash of LEN bytes; for in-process tables only. Inline:
+ * the parser hashes every object key.
+ */
+static inline uint64_t
+dx_hash(const void *p, size_t len, uint64_t h)
+{
+	const unsigned char	*s = p;
+	uint64_t		 w;
+	uint32_t		 lo, hi;
+
+	h ^= (uint64_t)len * 0x9e3779b97f4a7c15ULL;
+	while (len > 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+		s += 8;
+		len -= 8;
+	}
+	/* The last 1 to 8 bytes, as two loads that may overlap. */
+	if (len >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + len - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (len > 0)
+		w = (uint64_t)s[0] << 16 | (uint64_t)s[len / 2] << 8 |
+		    s[len - 1];
+	else
+		w = 0;
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return (h);
+}
+
+/*
+ * Whether the N bytes at A and B are equal (either may be NULL if N is
+ * 0): memcmp(3) inline, for the short strings of most documents (keys,
+ * ids, dates).
+ */
+static inline int
+dx_eq(const void *pa, const void *pb, size_t n)
+{
+	const unsigned char	*a = pa, *b = pb;
+	uint64_t		 x, y;
+	uint32_t		 u, v;
+
+	if (n >= 8) {
+		for (; n > 8; a += 8, b += 8, n -= 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return (0);
+		}
+		/* The last 1 to 8 bytes, as 8 that may overlap. */
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return (x == y);
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return (0);
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return (u == v);
+	}
+	for (; n > 0; a++, b++, n--)
+		if (*a != *b)
+			return (0);
+	return (1);
+}
+
+/* Whether two counted strings are equal (either may be NULL if empty). */
+static inline int
+dx_memeq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return (alen == blen && dx_eq(a, b, alen));
+}
 
 /* json.c: the tokenizer, the flat tree and the token-stream comparison. */
 enum jtype {
@@ -63,6 +142,8 @@ enum jtype {
 #define JF_INTEGER	0x01	/* number: no fraction, no exponent */
 #define JF_DUPKEYS	0x02	/* object: a key appears more than once */
 #define JF_DUP		0x04	/* key: an earlier key of its object is equal */
+#define JF_MAYBEDUP	0x08	/* object, while parsed: two of its keys'
+				   hashes set one bit of a 64-bit filter */
 
 #define J_NONE		UINT32_MAX	/* no node: the key is absent */
 
@@ -81,11 +162,17 @@ struct jnode {
 	uint8_t		 flags;	/* JF_* */
 };
 
+/*
+ * A parsed document. Its buffers outlive a parse: json_parse() reuses
+ * what an earlier parse left (a diff_scratch keeps them between
+ * comparisons), and json_free() releases them.
+ */
 struct jdoc {
 	struct jnode	*nodes;
 	uint32_t	 n;
 	uint32_t	 cap;
 	char		*arena;	/* decoded strings, at most the input size */
+	size_t		 arenacap;
 	uint32_t	*table;	/* duplicate-key detection, reused */
 	size_t		 tablecap;
 	const char	*err;	/* why parsing failed */
@@ -94,8 +181,10 @@ struct jdoc {
 
 int		 json_parse(struct jdoc *, const unsigned char *, size_t);
 void		 json_free(struct jdoc *);
+size_t		 json_size(const struct jdoc *);
 int		 json_stream_equal(const unsigned char *, size_t,
-		    const unsigned char *, size_t);
+		    const unsigned char *, size_t, struct jdoc *,
+		    struct jdoc *, uint32_t *);
 int		 json_write(struct dbuf *, const struct jdoc *, uint32_t,
 		    size_t);
 /* Whether two node types are the same JSON type (true and false are). */
@@ -312,8 +401,17 @@ void		 body_clear(struct body *);
 int		 body_compare_bytes(struct diff_result *, const struct body *,
 		    const struct body *, int);
 
+/*
+ * diff.c: what a diff thread keeps between comparisons (diff.h): the
+ * two documents' buffers, each kept while at most SCRATCH_KEEP bytes.
+ */
+#define SCRATCH_KEEP	(4 * 1024 * 1024)
+struct diff_scratch {
+	struct jdoc	 doc[2];
+};
+
 /* compare.c: two parsed documents under the rules. */
 int		 compare_json(struct diff_result *, const struct diff_rules *,
-		    const struct jdoc *, const struct jdoc *);
+		    const struct jdoc *, const struct jdoc *, uint32_t);
 
 #endif

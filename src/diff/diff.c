@@ -83,14 +83,14 @@ diff_parse(struct diff_result *res, enum side side, const struct body *b,
 	return (-1);
 }
 
-/* Compares two decoded bodies. */
+/* Compares two decoded bodies, parsing into the documents D. */
 static void
 diff_bodies(struct diff_result *res, const struct diff_rules *r,
     const struct diff_response *pa, const struct diff_response *pb,
-    const struct body *a, const struct body *b)
+    const struct body *a, const struct body *b, struct jdoc *d)
 {
-	struct jdoc	 da, db;
 	enum media	 ma, mb;
+	uint32_t	 prefix = 0;
 	int		 oka, okb;
 
 	if (a->len == b->len && (a->len == 0 ||
@@ -104,19 +104,34 @@ diff_bodies(struct diff_result *res, const struct diff_rules *r,
 		return;
 	}
 	if (a->len > 0 && b->len > 0 &&
-	    json_stream_equal(a->data, a->len, b->data, b->len))
+	    json_stream_equal(a->data, a->len, b->data, b->len, &d[0], &d[1],
+	    &prefix))
 		return;
-	memset(&da, 0, sizeof(da));
-	memset(&db, 0, sizeof(db));
-	oka = a->len == 0 || diff_parse(res, SIDE_PRIMARY, a, ma, &da) == 0;
-	okb = b->len == 0 || diff_parse(res, SIDE_SHADOW, b, mb, &db) == 0;
+	oka = a->len == 0 || diff_parse(res, SIDE_PRIMARY, a, ma, &d[0]) == 0;
+	okb = b->len == 0 || diff_parse(res, SIDE_SHADOW, b, mb, &d[1]) == 0;
 	if (oka && okb)
-		compare_json(res, r, a->len > 0 ? &da : NULL,
-		    b->len > 0 ? &db : NULL);
+		compare_json(res, r, a->len > 0 ? &d[0] : NULL,
+		    b->len > 0 ? &d[1] : NULL, prefix);
 	else
 		diff_bytes(res, r, a, b);
-	json_free(&da);
-	json_free(&db);
+}
+
+/* A scratch for diff_compare_scratch(); see diff.h. */
+struct diff_scratch *
+diff_scratch_new(void)
+{
+	return (dx_calloc(1, sizeof(struct diff_scratch)));
+}
+
+/* Frees a scratch and the buffers it kept (NULL is fine). */
+void
+diff_scratch_free(struct diff_scratch *s)
+{
+	if (s == NULL)
+		return;
+	json_free(&s->doc[0]);
+	json_free(&s->doc[1]);
+	free(s);
 }
 
 /* Compares PRIMARY and SHADOW under RULES; see diff.h. */
@@ -124,6 +139,15 @@ struct diff_result *
 diff_compare(const struct diff_rules *rules, const struct diff_response *a,
     const struct diff_response *b, size_t cap)
 {
+	return (diff_compare_scratch(NULL, rules, a, b, cap));
+}
+
+/* Compares PRIMARY and SHADOW under RULES with buffers of S; see diff.h. */
+struct diff_result *
+diff_compare_scratch(struct diff_scratch *s, const struct diff_rules *rules,
+    const struct diff_response *a, const struct diff_response *b, size_t cap)
+{
+	struct diff_scratch	 local;
 	struct diff_result	*res;
 	struct diff_entry	*e;
 	struct body		 ba, bb;
@@ -147,7 +171,14 @@ diff_compare(const struct diff_rules *rules, const struct diff_response *a,
 	body_decode(res, SIDE_PRIMARY, a, cap, &ba);
 	body_decode(res, SIDE_SHADOW, b, cap, &bb);
 	headers_compare(res, rules, a, b, ba.decoded && bb.decoded);
-	diff_bodies(res, rules, a, b, &ba, &bb);
+	if (s == NULL)
+		memset(&local, 0, sizeof(local));
+	diff_bodies(res, rules, a, b, &ba, &bb, s != NULL ? s->doc :
+	    local.doc);
+	/* What a large document needed is not held on to. */
+	for (n = 0; n < 2; n++)
+		if (s == NULL || json_size(&s->doc[n]) > SCRATCH_KEEP)
+			json_free(s != NULL ? &s->doc[n] : &local.doc[n]);
 	body_clear(&ba);
 	body_clear(&bb);
 	return (res);

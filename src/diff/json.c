@@ -43,6 +43,7 @@ struct lexer {
 	const unsigned char	*start;
 	const unsigned char	*end;
 	char			*arena;	/* decoded strings, input-sized */
+	size_t			 arenacap;
 	size_t			 used;
 	enum lex_state		 state;
 	uint32_t		 depth;
@@ -77,13 +78,20 @@ static const uint8_t string_stop[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
 
+/* What the one-character escapes stand for (\\u aside); 0: none. */
+static const char unescape[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f',
+	['n'] = '\n', ['r'] = '\r', ['t'] = '\t'
+};
+
 /*
- * Whether none of the 8 bytes at P ends a plain run: no byte below 0x20,
- * '"', '\\' or from 0x80 (each of those sets some lane's top bit; a
- * borrow only leaves a lane that has one, so nothing is missed).
+ * The bytes among the 8 at P that end a plain run, as their lanes' top
+ * bits: a byte below 0x20, '"', '\\' or from 0x80. Each of those sets
+ * its lane's top bit, and a borrow only leaves a lane that has one, so
+ * nothing is missed and the lowest lane set is always a true one.
  */
-static inline int
-lex_plain8(const unsigned char *p)
+static inline uint64_t
+lex_stop8(const unsigned char *p)
 {
 	uint64_t	 w, t;
 
@@ -91,21 +99,56 @@ lex_plain8(const unsigned char *p)
 	t = (w - 0x2020202020202020ULL) |
 	    ((w ^ 0x2222222222222222ULL) - 0x0101010101010101ULL) |
 	    ((w ^ 0x5c5c5c5c5c5c5c5cULL) - 0x0101010101010101ULL) | w;
-	return ((t & 0x8080808080808080ULL) == 0);
+	return (t & 0x8080808080808080ULL);
 }
 
-/* Starts tokenizing LEN bytes at BUF. */
+/* The first byte at or after P, before END, that ends a plain run. */
+static inline const unsigned char *
+lex_plain_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t	 m;
+
+	while (end - p >= 8) {
+		if ((m = lex_stop8(p)) != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* The first byte in memory is the lowest lane. */
+			return (p + (__builtin_ctzll(m) >> 3));
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && !string_stop[*p])
+		p++;
+	return (p);
+}
+
+/*
+ * Starts tokenizing LEN bytes at BUF, decoding strings into D's arena
+ * (grown when first needed; lex_done() hands it back).
+ */
 static void
-lex_init(struct lexer *lx, const unsigned char *buf, size_t len)
+lex_init(struct lexer *lx, const unsigned char *buf, size_t len,
+    struct jdoc *d)
 {
 	lx->p = lx->start = buf;
 	lx->end = buf + len;
-	lx->arena = NULL;
+	lx->arena = d->arena;
+	lx->arenacap = d->arenacap;
 	lx->used = 0;
 	lx->state = LS_VALUE;
 	lx->depth = 0;
 	lx->err = NULL;
 	lx->erroff = 0;
+}
+
+/* Gives the arena back to D, for its strings or a later parse. */
+static void
+lex_done(struct lexer *lx, struct jdoc *d)
+{
+	d->arena = lx->arena;
+	d->arenacap = lx->arenacap;
 }
 
 /* Records why the input is not JSON, and where. */
@@ -121,9 +164,15 @@ lex_fail(struct lexer *lx, const unsigned char *at, const char *why)
 static inline void
 lex_space(struct lexer *lx)
 {
-	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\n' ||
-	    *lx->p == '\r' || *lx->p == '\t'))
-		lx->p++;
+	const unsigned char	*p = lx->p;
+
+	/* Most tokens follow the last without a blank, or after one. */
+	if (p < lx->end && *p > ' ')
+		return;
+	while (p < lx->end && (*p == ' ' || *p == '\n' || *p == '\r' ||
+	    *p == '\t'))
+		p++;
+	lx->p = p;
 }
 
 /* Length of the valid UTF-8 sequence at P, or 0. */
@@ -210,7 +259,7 @@ lex_put_utf8(char *out, uint32_t cp)
  * input's size holds them all).
  */
 static int
-lex_string(struct lexer *lx, struct token *t)
+lex_string_slow(struct lexer *lx, struct token *t)
 {
 	const unsigned char	*p, *end = lx->end, *run, *esc;
 	char			*out = NULL;
@@ -220,10 +269,7 @@ lex_string(struct lexer *lx, struct token *t)
 	t->flags = 0;
 	run = p = lx->p + 1;
 	for (;;) {
-		while (end - p >= 8 && lex_plain8(p))
-			p += 8;
-		while (p < end && !string_stop[*p])
-			p++;
+		p = lex_plain_run(p, end);
 		if (p == end)
 			return (lex_fail(lx, lx->p, "unterminated string"));
 		if (*p == '"')
@@ -237,9 +283,11 @@ lex_string(struct lexer *lx, struct token *t)
 		if (*p != '\\')
 			return (lex_fail(lx, p, "control character in string"));
 		if (out == NULL) {
-			if (lx->arena == NULL)
-				lx->arena = dx_malloc((size_t)(end -
-				    lx->start));
+			if (lx->arenacap < (size_t)(end - lx->start)) {
+				free(lx->arena);
+				lx->arenacap = (size_t)(end - lx->start);
+				lx->arena = dx_malloc(lx->arenacap);
+			}
 			out = lx->arena + lx->used;
 		}
 		memcpy(out + olen, run, (size_t)(p - run));
@@ -247,55 +295,27 @@ lex_string(struct lexer *lx, struct token *t)
 		esc = p++;
 		if (p == end)
 			return (lex_fail(lx, lx->p, "unterminated string"));
-		switch (*p++) {
-		case '"':
-			out[olen++] = '"';
-			break;
-		case '\\':
-			out[olen++] = '\\';
-			break;
-		case '/':
-			out[olen++] = '/';
-			break;
-		case 'b':
-			out[olen++] = '\b';
-			break;
-		case 'f':
-			out[olen++] = '\f';
-			break;
-		case 'n':
-			out[olen++] = '\n';
-			break;
-		case 'r':
-			out[olen++] = '\r';
-			break;
-		case 't':
-			out[olen++] = '\t';
-			break;
-		case 'u':
-			if ((cp = lex_hex4(p, end)) == -1)
-				return (lex_fail(lx, esc,
-				    "invalid \\u escape"));
-			p += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
+		if (unescape[*p] != 0) {
+			out[olen++] = unescape[*p++];
+			run = p;
+			continue;
+		}
+		if (*p++ != 'u')
+			return (lex_fail(lx, esc, "invalid escape"));
+		if ((cp = lex_hex4(p, end)) == -1)
+			return (lex_fail(lx, esc, "invalid \\u escape"));
+		p += 4;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return (lex_fail(lx, esc, "lone UTF-16 surrogate"));
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+			    (lo = lex_hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
 				return (lex_fail(lx, esc,
 				    "lone UTF-16 surrogate"));
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - p < 6 || p[0] != '\\' ||
-				    p[1] != 'u' ||
-				    (lo = lex_hex4(p + 2, end)) < 0xdc00 ||
-				    lo > 0xdfff)
-					return (lex_fail(lx, esc,
-					    "lone UTF-16 surrogate"));
-				p += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
-			}
-			olen += lex_put_utf8(out + olen, (uint32_t)cp);
-			break;
-		default:
-			return (lex_fail(lx, esc, "invalid escape"));
+			p += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		}
+		olen += lex_put_utf8(out + olen, (uint32_t)cp);
 		run = p;
 	}
 	if (out != NULL) {
@@ -312,8 +332,27 @@ lex_string(struct lexer *lx, struct token *t)
 	return (J_STRING);
 }
 
+/*
+ * Reads the string at lx->p: here if it is plain ASCII without escapes,
+ * most strings, else with lex_string_slow().
+ */
+static inline int
+lex_string(struct lexer *lx, struct token *t)
+{
+	const unsigned char	*s = lx->p + 1, *p;
+
+	p = lex_plain_run(s, lx->end);
+	if (p == lx->end || *p != '"')
+		return (lex_string_slow(lx, t));
+	t->flags = 0;
+	t->s = (const char *)s;
+	t->len = (size_t)(p - s);
+	lx->p = p + 1;
+	return (J_STRING);
+}
+
 /* Reads the number at lx->p; its token is its text. */
-static int
+static inline __attribute__((always_inline)) int
 lex_number(struct lexer *lx, struct token *t)
 {
 	const unsigned char	*p = lx->p, *end = lx->end;
@@ -363,7 +402,7 @@ lex_word(struct lexer *lx, const char *word, size_t len, int type)
 }
 
 /* Reads a value; containers only open here. */
-static int
+static inline __attribute__((always_inline)) int
 lex_value(struct lexer *lx, struct token *t)
 {
 	t->flags = 0;
@@ -406,7 +445,7 @@ lex_close(struct lexer *lx)
  * The next token: a value type (J_ARRAY and J_OBJECT open a container),
  * T_KEY (its ':' consumed), T_CLOSE, T_END or T_ERROR.
  */
-static int
+static inline __attribute__((always_inline)) int
 lex_next(struct lexer *lx, struct token *t)
 {
 	int	 obj, type;
@@ -427,7 +466,12 @@ again:
 		if (*lx->p == ',') {
 			lx->p++;
 			lx->state = obj ? LS_KEY : LS_VALUE;
-			goto again;
+			/* The usual case, no blank after ',': no second turn. */
+			if (lx->p == lx->end || *lx->p <= ' ')
+				goto again;
+			if (obj)
+				goto key;
+			break;
 		}
 		if (*lx->p == (obj ? '}' : ']'))
 			return (lex_close(lx));
@@ -438,6 +482,7 @@ again:
 			return (lex_close(lx));
 		/* FALLTHROUGH */
 	case LS_KEY:
+	key:
 		if (*lx->p != '"')
 			return (lex_fail(lx, lx->p, "expected a key"));
 		if ((type = lex_string(lx, t)) == T_ERROR)
@@ -483,14 +528,15 @@ tree_add(struct jdoc *d, int type, const struct token *t)
 static inline int
 tree_key_eq(const struct jnode *a, const struct jnode *b)
 {
-	return (a->n == b->n && a->len == b->len &&
-	    memcmp(a->s, b->s, a->len) == 0);
+	return (a->n == b->n && dx_memeq(a->s, a->len, b->s, b->len));
 }
 
 /*
  * Marks the keys of object OBJ that repeat an earlier key. Small
  * objects compare their keys' hashes pairwise; larger ones use an open
  * addressing table sized to the object (reused between objects).
+ * json_parse() calls it only for objects whose keys' hashes collide in
+ * a 64-bit filter (JF_MAYBEDUP): equal keys always do, most others not.
  */
 static void
 tree_dupcheck(struct jdoc *d, uint32_t obj)
@@ -540,9 +586,10 @@ tree_dupcheck(struct jdoc *d, uint32_t obj)
 }
 
 /*
- * Parses LEN bytes into D. Returns 0, or -1 with d->err and d->erroff
- * saying why. Nodes take at most 24 bytes per byte of input, the arena
- * at most the input's size.
+ * Parses LEN bytes into D, zeroed or holding the buffers of an earlier
+ * parse (reused). Returns 0, or -1 with d->err and d->erroff saying
+ * why; json_free() it either way. Nodes take at most 24 bytes per byte
+ * of input, the arena at most the input's size.
  */
 int
 json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
@@ -551,16 +598,22 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 	struct token	 t;
 	struct jnode	*parent, *n;
 	uint32_t	 stack[DIFF_JSON_MAX_DEPTH], depth = 0, top;
+	uint64_t	 seen[DIFF_JSON_MAX_DEPTH], bit;	/* key hash bits */
 	int		 type;
 
-	memset(d, 0, sizeof(*d));
+	d->n = 0;
+	d->err = NULL;
+	d->erroff = 0;
 	if (len >= UINT32_MAX) {
 		d->err = "document too large";
 		return (-1);
 	}
-	d->cap = (uint32_t)(len / 8 + 16);
-	d->nodes = dx_reallocarray(NULL, d->cap, sizeof(*d->nodes));
-	lex_init(&lx, buf, len);
+	if (d->cap < len / 8 + 16) {
+		free(d->nodes);
+		d->cap = (uint32_t)(len / 8 + 16);
+		d->nodes = dx_reallocarray(NULL, d->cap, sizeof(*d->nodes));
+	}
+	lex_init(&lx, buf, len, d);
 	for (;;) {
 		type = lex_next(&lx, &t);
 		if (type == T_END)
@@ -568,18 +621,16 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 		if (type == T_ERROR) {
 			d->err = lx.err;
 			d->erroff = lx.erroff;
-			free(lx.arena);
-			free(d->nodes);
-			free(d->table);
-			d->nodes = NULL;
-			d->table = NULL;
+			lex_done(&lx, d);
 			return (-1);
 		}
 		if (type == T_CLOSE) {
 			top = stack[--depth];
 			d->nodes[top].end = d->n;
-			if (d->nodes[top].type == J_OBJECT)
+			if (d->nodes[top].flags & JF_MAYBEDUP) {
+				d->nodes[top].flags &= ~JF_MAYBEDUP;
 				tree_dupcheck(d, top);
+			}
 			continue;
 		}
 		if (depth > 0) {
@@ -588,12 +639,18 @@ json_parse(struct jdoc *d, const unsigned char *buf, size_t len)
 				parent->n++;
 		}
 		n = tree_add(d, type == T_KEY ? J_STRING : type, &t);
-		if (type == T_KEY)
+		if (type == T_KEY) {
 			n->n = (uint32_t)dx_hash(t.s, t.len, 0);
-		else if (type == J_ARRAY || type == J_OBJECT)
+			bit = 1ULL << (n->n & 63);
+			if (seen[depth - 1] & bit)
+				d->nodes[stack[depth - 1]].flags |= JF_MAYBEDUP;
+			seen[depth - 1] |= bit;
+		} else if (type == J_ARRAY || type == J_OBJECT) {
+			seen[depth] = 0;
 			stack[depth++] = d->n - 1;
+		}
 	}
-	d->arena = lx.arena;
+	lex_done(&lx, d);
 	return (0);
 }
 
@@ -607,25 +664,38 @@ json_free(struct jdoc *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* The bytes D's buffers hold. */
+size_t
+json_size(const struct jdoc *d)
+{
+	return ((size_t)d->cap * sizeof(*d->nodes) + d->arenacap +
+	    d->tablecap * sizeof(*d->table));
+}
+
 /*
  * Whether two documents are valid and equal token for token: the same
  * structure and key order, strings equal once decoded, numbers equal in
  * value. Whitespace, escapes and number spelling do not matter. 0 means
- * only "not shown equal this way"; the trees decide.
+ * only "not shown equal this way"; the trees decide. Strings are
+ * decoded into the arenas of DA and DB (zeroed, or reused). *PREFIX is
+ * set to the number of leading nodes (json_parse() numbering) that the
+ * two documents have equal token for token.
  */
 int
 json_stream_equal(const unsigned char *a, size_t alen,
-    const unsigned char *b, size_t blen)
+    const unsigned char *b, size_t blen, struct jdoc *da, struct jdoc *db,
+    uint32_t *prefix)
 {
 	struct lexer	*la, *lb;
 	struct token	 x, y;
+	uint32_t	 nodes = 0;
 	int		 ta, tb, eq = 0;
 
 	/* Two lexers hold two DIFF_JSON_MAX_DEPTH stacks: not on ours. */
 	la = dx_malloc(sizeof(*la));
 	lb = dx_malloc(sizeof(*lb));
-	lex_init(la, a, alen);
-	lex_init(lb, b, blen);
+	lex_init(la, a, alen, da);
+	lex_init(lb, b, blen, db);
 	for (;;) {
 		ta = lex_next(la, &x);
 		tb = lex_next(lb, &y);
@@ -636,16 +706,19 @@ json_stream_equal(const unsigned char *a, size_t alen,
 			break;
 		}
 		if (ta == J_STRING || ta == T_KEY) {
-			if (x.len != y.len || memcmp(x.s, y.s, x.len) != 0)
+			if (x.len != y.len || !dx_eq(x.s, y.s, x.len))
 				break;
 		} else if (ta == J_NUMBER) {
-			if ((x.len != y.len || memcmp(x.s, y.s, x.len) != 0) &&
+			if ((x.len != y.len || !dx_eq(x.s, y.s, x.len)) &&
 			    !num_equal(x.s, x.len, y.s, y.len))
 				break;
 		}
+		if (ta != T_CLOSE)
+			nodes++;
 	}
-	free(la->arena);
-	free(lb->arena);
+	*prefix = nodes;
+	lex_done(la, da);
+	lex_done(lb, db);
 	free(la);
 	free(lb);
 	return (eq);

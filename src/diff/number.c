@@ -88,12 +88,47 @@ dec_read(struct dec *d, const char *s, size_t len)
 	d->point = (int64_t)d->ilen + exp - (int64_t)d->first;
 }
 
+/*
+ * Whether the longer of two number texts is the shorter followed by
+ * fraction zeros ("12.34" and "12.340", "1" and "1.00"): how encoders
+ * most often differ, told without reading the digits.
+ */
+static int
+num_zero_tail(const char *s, size_t slen, const char *l, size_t llen)
+{
+	size_t	 i;
+	int	 point = 0;
+
+	if (slen >= llen || memcmp(s, l, slen) != 0)
+		return (0);
+	for (i = 0; i < slen; i++) {
+		if (s[i] == 'e' || s[i] == 'E')
+			return (0);
+		point |= s[i] == '.';
+	}
+	if (!point) {
+		if (l[slen] != '.')
+			return (0);
+		/* "1." is not JSON: a digit follows the point. */
+		i = slen + 1;
+	} else
+		i = slen;
+	for (; i < llen; i++)
+		if (l[i] != '0')
+			return (0);
+	return (1);
+}
+
 /* Whether two JSON number texts have the same decimal value. */
 int
 num_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
 	struct dec	 x, y;
 	size_t		 k;
+
+	if (alen < blen ? num_zero_tail(a, alen, b, blen) :
+	    num_zero_tail(b, blen, a, alen))
+		return (1);
 
 	dec_read(&x, a, alen);
 	dec_read(&y, b, blen);

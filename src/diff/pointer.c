@@ -98,10 +98,10 @@ pointer_unquote(const char *word, size_t *len, char **cause)
 	if (*len == 0 || word[0] != '"')
 		return (dx_strndup(word, *len));
 	/* Quoted: a JSON string, decoded by the JSON parser. */
+	memset(&d, 0, sizeof(d));
 	if (json_parse(&d, (const unsigned char *)word, *len) == -1 ||
 	    d.nodes[0].type != J_STRING) {
-		if (d.nodes != NULL)
-			json_free(&d);
+		json_free(&d);
 		*cause = dx_asprintf("a valid JSON string, not %.*s",
 		    (int)*len, word);
 		return (NULL);

@@ -413,6 +413,7 @@ redact_text(const struct diff_redact *r, uint64_t *masks,
 	struct redact_walk	 w;
 	struct jdoc		 d;
 
+	memset(&d, 0, sizeof(d));	/* json_parse reuses what it finds */
 	if (json_parse(&d, s, len) == -1 || d.n == 0) {
 		if (d.nodes != NULL)
 			json_free(&d);
@@ -567,6 +568,7 @@ redact_header_entry(const struct diff_redact *r, struct diff_entry *e)
 		if (e->value[s] == NULL)
 			continue;
 		/* A header's value is a JSON string (a list if repeated). */
+		memset(&d, 0, sizeof(d));	/* json_parse reuses buffers */
 		if (json_parse(&d, (const unsigned char *)e->value[s],
 		    e->value_len[s]) == -1 || d.n == 0 ||
 		    d.nodes[0].type != J_STRING) {

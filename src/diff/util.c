@@ -284,44 +284,6 @@ utf8_cut(const char *s, size_t len, size_t max)
 	return (n);
 }
 
-/* A fast 64-bit hash of LEN bytes; for in-process tables only. */
-uint64_t
-dx_hash(const void *p, size_t len, uint64_t h)
-{
-	const unsigned char	*s = p;
-	uint64_t		 w;
-	uint32_t		 lo, hi;
-
-	h ^= (uint64_t)len * 0x9e3779b97f4a7c15ULL;
-	while (len > 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-		s += 8;
-		len -= 8;
-	}
-	/* The last 1 to 8 bytes, as two loads that may overlap. */
-	if (len >= 4) {
-		memcpy(&lo, s, 4);
-		memcpy(&hi, s + len - 4, 4);
-		w = (uint64_t)hi << 32 | lo;
-	} else if (len > 0)
-		w = (uint64_t)s[0] << 16 | (uint64_t)s[len / 2] << 8 |
-		    s[len - 1];
-	else
-		w = 0;
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	return (h);
-}
-
-/* Whether two counted strings are equal (either may be NULL if empty). */
-int
-dx_memeq(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0));
-}
-
 /* Compares two counted strings ignoring ASCII case, in qsort(3) order. */
 int
 dx_casecmp(const char *a, size_t alen, const char *b, size_t blen)
