@@ -3,7 +3,8 @@
 # FAILED_MSG; it sets BUILD (the script's first argument, else $BUILD,
 # else ./build) and the wrk settings' defaults (DURATION, WARMUP,
 # CONNECTIONS, THREADS, WORKERS), and sources tools/proc.sh (PIDS, DIR,
-# alive, start_backend and the trap that stops everything on exit). $DIR
+# alive, wait_line, reap, start_backend and the trap that stops
+# everything on exit). $DIR
 # must be set before any function here is called.
 # shellcheck shell=sh disable=SC2034 # it sets variables for its callers
 
@@ -51,13 +52,7 @@ wait_hello() {
 # it off $PIDS.
 stop_pid() {
 	kill "$1" 2>/dev/null || true
-	n=0
-	while alive "$1" && [ $n -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
+	reap "$1" 100
 	rest=""
 	for pid in $PIDS; do
 		[ "$pid" = "$1" ] || rest="$rest $pid"
@@ -225,14 +220,7 @@ sd_start() {
 	    >"$DIR/$1.out" 2>"$DIR/$1.log" &
 	SD_PID=$!
 	PIDS="$PIDS $SD_PID"
-	n=0
-	while ! grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
-	    [ $n -lt $TRIES ]; do
-		alive "$SD_PID" || break
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
+	if wait_line "listening on 127.0.0.1:$2" "$DIR/$1.log" "$SD_PID" &&
 	    wait_hello "${SD_SCHEME:-http}://127.0.0.1:$2/hello" "$SD_PID"; then
 		return 0
 	fi
