@@ -35,6 +35,18 @@ row() {
 	fi
 }
 
+# Measures URL $2 as target $1 and prints its row, or prints note $3 as
+# its row if there is no URL; sets RES to measure's five fields, or "".
+bench() {
+	RES=""
+	if [ -n "$2" ]; then
+		RES=$(measure "$2")
+		row "$1" "$RES"
+	else
+		row "$1" "$3"
+	fi
+}
+
 for tool in wrk curl python3; do
 	command -v "$tool" >/dev/null 2>&1 ||
 	    die "$tool not found (tools/deps.sh installs it)"
@@ -93,24 +105,12 @@ echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)"
 echo
 printf '%-11s %10s %8s %8s %8s %7s\n' target req/s p50_ms p90_ms p99_ms errors
 
-DIRECT=$(measure "$DIRECT_URL")
-row direct "$DIRECT"
-
-NGINX_RES=""
-if [ -n "$NGINX_URL" ]; then
-	NGINX_RES=$(measure "$NGINX_URL")
-	row nginx "$NGINX_RES"
-else
-	row nginx "$NGINX_NOTE"
-fi
-
-SD_RES=""
-if [ -n "$SD_URL" ]; then
-	SD_RES=$(measure "$SD_URL")
-	row shadowdiff "$SD_RES"
-else
-	row shadowdiff "$SD_NOTE"
-fi
+bench direct "$DIRECT_URL" ""
+DIRECT=$RES
+bench nginx "$NGINX_URL" "$NGINX_NOTE"
+NGINX_RES=$RES
+bench shadowdiff "$SD_URL" "$SD_NOTE"
+SD_RES=$RES
 
 direct_rps=${DIRECT%% *}
 nginx_rps=${NGINX_RES%% *}
