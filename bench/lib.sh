@@ -25,6 +25,30 @@ die() {
 	exit 1
 }
 
+# Dies unless each command named in the arguments is installed.
+need_tools() {
+	for tool; do
+		command -v "$tool" >/dev/null 2>&1 ||
+		    die "$tool not found (tools/deps.sh installs it)"
+	done
+}
+
+# Dies unless each program named in the arguments is built in $BUILD.
+need_built() {
+	for prog; do
+		[ -x "$BUILD/$prog" ] ||
+		    die "$BUILD/$prog not found: build first (make -C $BUILD)"
+	done
+}
+
+# Says whether $1 is measure's five fields (req/s p50 p90 p99 errors)
+# rather than a note.
+measured() {
+	# shellcheck disable=SC2086 # split the five fields
+	set -- $1
+	[ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null
+}
+
 # Prints a TCP port that is free on 127.0.0.1 now.
 free_port() {
 	python3 -c 'import socket

@@ -51,14 +51,12 @@ FAILED_MSG=""
 # Prints one row of the table: $1 the target, $2 measure's five fields
 # (req/s p50 p90 p99 errors; p90 is left out) or a note.
 row() {
-	target=$1
-	note=$2
-	# shellcheck disable=SC2086 # split the five fields
-	set -- $2
-	if [ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null; then
-		printf '%-13s %10s %8s %8s %7s\n' "$target" "$1" "$2" "$4" "$5"
+	if measured "$2"; then
+		# shellcheck disable=SC2086 # split the five fields
+		set -- "$1" $2
+		printf '%-13s %10s %8s %8s %7s\n' "$1" "$2" "$3" "$5" "$6"
 	else
-		printf '%-13s %s\n' "$target" "$note"
+		printf '%-13s %s\n' "$1" "$2"
 	fi
 }
 
@@ -213,14 +211,8 @@ start_hang() {
 	HANG_PORT=$STARTED_PORT
 }
 
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
-for prog in shadowdiff tests/sd-backend tests/sd-misbehave; do
-	[ -x "$BUILD/$prog" ] ||
-	    die "$BUILD/$prog not found: build first (make -C $BUILD)"
-done
+need_tools wrk curl python3
+need_built shadowdiff tests/sd-backend tests/sd-misbehave
 find_nginx
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-bench.XXXXXX")
 

@@ -24,14 +24,11 @@ FAILED_MSG=""
 # Prints one row of the table: $1 the target, $2 measure's five fields
 # or a note.
 row() {
-	target=$1
-	note=$2
-	# shellcheck disable=SC2086 # split the five fields
-	set -- $2
-	if [ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null; then
-		printf '%-11s %10s %8s %8s %8s %7s\n' "$target" "$@"
+	if measured "$2"; then
+		# shellcheck disable=SC2086 # split the five fields
+		printf '%-11s %10s %8s %8s %8s %7s\n' "$1" $2
 	else
-		printf '%-11s %s\n' "$target" "$note"
+		printf '%-11s %s\n' "$1" "$2"
 	fi
 }
 
@@ -47,12 +44,8 @@ bench() {
 	fi
 }
 
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
-[ -x "$BUILD/tests/sd-backend" ] ||
-    die "$BUILD/tests/sd-backend not found: build first (make -C $BUILD)"
+need_tools wrk curl python3
+need_built tests/sd-backend
 find_nginx
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-bench.XXXXXX")
 

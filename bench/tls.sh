@@ -18,10 +18,7 @@ FAILED_MSG=""
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for tool in wrk curl python3 openssl; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
+need_tools wrk curl python3 openssl
 if [ ! -x "$BUILD/tests/sd-backend" ] || [ ! -x "$BUILD/shadowdiff" ]; then
 	die "$BUILD/shadowdiff or tests/sd-backend not found: build first"
 fi

@@ -16,15 +16,16 @@ alive() {
 }
 
 # Waits until file $2 has a line that matches $1 (grep), while process
-# $3 lives, $TRIES tenths of a second at most; says whether it has.
+# $3 lives, $TRIES tenths of a second at most (the file may not exist
+# yet); says whether it has.
 wait_line() {
 	n=0
-	while ! grep -q "$1" "$2" && [ $n -lt "$TRIES" ]; do
+	while ! grep -q "$1" "$2" 2>/dev/null && [ $n -lt "$TRIES" ]; do
 		alive "$3" || break
 		sleep 0.1
 		n=$((n + 1))
 	done
-	grep -q "$1" "$2"
+	grep -q "$1" "$2" 2>/dev/null
 }
 
 # Waits $2 tenths of a second at most for process $1, one of ours that
