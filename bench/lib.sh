@@ -235,6 +235,22 @@ nginx_start() {
 	return 1
 }
 
+# Prints the configuration of a shadowdiff with $WORKERS workers that
+# listens on 127.0.0.1:$1 (its admin endpoint on a free port) in front
+# of the primary 127.0.0.1:$2; the caller may add sections after it.
+sd_conf() {
+	cat <<EOF
+[server]
+workers = $WORKERS
+[listen]
+address = 127.0.0.1:$1
+[admin]
+listen = 127.0.0.1:0
+[primary]
+url = http://127.0.0.1:$2
+EOF
+}
+
 # Starts $BUILD/shadowdiff with the configuration $DIR/$1.conf, which
 # listens on 127.0.0.1:$2 (and nowhere else), stdout in $DIR/$1.out and
 # messages in $DIR/$1.log; sets SD_PID and returns 0 once it is

@@ -140,16 +140,7 @@ bench() {
 sd_target() {
 	port=$(free_port)
 	{
-		cat <<EOF
-[server]
-workers = $WORKERS
-[listen]
-address = 127.0.0.1:$port
-[admin]
-listen = 127.0.0.1:0
-[primary]
-url = http://127.0.0.1:$GO_PORT
-EOF
+		sd_conf "$port" "$GO_PORT"
 		if [ -n "$2" ]; then
 			cat <<EOF
 [shadow]

@@ -72,16 +72,7 @@ SD_NOTE="not built"
 SD_FAILED=0
 if [ -x "$BUILD/shadowdiff" ]; then
 	port=$(free_port)
-	cat >"$DIR/shadowdiff.conf" <<EOF
-[server]
-workers = $WORKERS
-[listen]
-address = 127.0.0.1:$port
-[admin]
-listen = 127.0.0.1:0
-[primary]
-url = http://127.0.0.1:$BACKEND_PORT
-EOF
+	sd_conf "$port" "$BACKEND_PORT" >"$DIR/shadowdiff.conf"
 	if sd_start shadowdiff "$port"; then
 		SD_URL=http://127.0.0.1:$port/hello
 	else
