@@ -126,6 +126,14 @@ ratio() {
 	fi
 }
 
+# Prints what the figures are measured on: the CPUs, their model and
+# the kernel.
+machine() {
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
+	    2>/dev/null || true)
+	echo "$(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr)"
+}
+
 # Sets NGINX to the nginx binary, or to "" if there is none.
 find_nginx() {
 	NGINX=$(command -v nginx 2>/dev/null || true)

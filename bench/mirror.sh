@@ -219,11 +219,9 @@ wait_hello "http://127.0.0.1:$RUST_PORT/hello" "$BACKEND_PID" ||
 start_hang
 HANG_BEFORE=0
 
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
-    2>/dev/null || true)
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up" \
     "$WARMUP), GET $TARGET; workers $WORKERS, diff threads $DIFF_THREADS"
-echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)"
+echo "machine: $(machine)"
 echo
 printf '%-13s %10s %8s %8s %7s\n' target req/s p50_ms p99_ms errors
 

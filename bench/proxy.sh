@@ -81,11 +81,9 @@ if [ -x "$BUILD/shadowdiff" ]; then
 	fi
 fi
 
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
-    2>/dev/null || true)
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up" \
     "$WARMUP), GET /hello; workers $WORKERS"
-echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)"
+echo "machine: $(machine)"
 echo
 printf '%-11s %10s %8s %8s %8s %7s\n' target req/s p50_ms p90_ms p99_ms errors
 
