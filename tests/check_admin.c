@@ -903,9 +903,7 @@ admin_suite(void)
 	Suite	*s = suite_create("admin");
 	TCase	*tc;
 
-	tc = tcase_create("endpoint");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tu_tcase("endpoint", 30, setup, teardown);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_healthz);
@@ -920,21 +918,16 @@ admin_suite(void)
 	tcase_add_test(tc, test_bind_error);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cap");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup_long, teardown);
+	tc = tu_tcase("cap", 30, setup_long, teardown);
 	tcase_add_test(tc, test_max_conns);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("timeout");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup_short, teardown);
+	tc = tu_tcase("timeout", 30, setup_short, teardown);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_slow_head);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("writer");
-	tcase_set_timeout(tc, 30);
+	tc = tu_tcase("writer", 30, NULL, NULL);
 	tcase_add_test(tc, test_writer_escaping);
 	tcase_add_test(tc, test_writer_double);
 	tcase_add_test(tc, test_writer_histogram);

@@ -457,9 +457,8 @@ static Suite *
 divlog_suite(void)
 {
 	Suite	*s = suite_create("divlog");
-	TCase	*tc = tcase_create("writer");
+	TCase	*tc = tu_tcase("writer", 30, NULL, NULL);
 
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_lines_in_order);
 	tcase_add_test(tc, test_queue_full_drops);
 	tcase_add_test(tc, test_reopen_loses_nothing);

@@ -524,10 +524,8 @@ static Suite *
 metrics_suite(void)
 {
 	Suite	*s = suite_create("metrics");
-	TCase	*tc = tcase_create("admin");
+	TCase	*tc = tu_tcase("admin", 60, NULL, teardown);
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_exact_figures);
 	tcase_add_test(tc, test_reload_figures);
 	tcase_add_test(tc, test_health_and_errors);

@@ -50,6 +50,21 @@ tu_run(Suite *s)
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
+/*
+ * A test case NAME whose tests may take TIMEOUT seconds each, with SETUP
+ * and TEARDOWN (NULL for none) around each test, in its process.
+ */
+TCase *
+tu_tcase(const char *name, double timeout, SFun setup, SFun teardown)
+{
+	TCase	*tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout);
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	return (tc);
+}
+
 /* The path of a built program, under $top_builddir (or "."). */
 const char *
 tu_build_path(const char *name)
