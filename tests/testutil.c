@@ -51,15 +51,17 @@ tu_run(Suite *s)
 }
 
 /*
- * A test case NAME whose tests may take TIMEOUT seconds each, with SETUP
- * and TEARDOWN (NULL for none) around each test, in its process.
+ * A test case NAME whose tests may take TIMEOUT seconds each (0: Check's
+ * default), with SETUP and TEARDOWN (NULL for none) around each test, in
+ * its process.
  */
 TCase *
 tu_tcase(const char *name, double timeout, SFun setup, SFun teardown)
 {
 	TCase	*tc = tcase_create(name);
 
-	tcase_set_timeout(tc, timeout);
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
 	if (setup != NULL || teardown != NULL)
 		tcase_add_checked_fixture(tc, setup, teardown);
 	return (tc);

@@ -11,8 +11,9 @@
 /* Runs one suite with TAP output on stdout; returns the exit status. */
 int	tu_run(Suite *);
 /*
- * A test case whose tests may take TIMEOUT seconds each, with SETUP and
- * TEARDOWN (NULL for none) around each test, in its process.
+ * A test case whose tests may take TIMEOUT seconds each (0: Check's
+ * default), with SETUP and TEARDOWN (NULL for none) around each test, in
+ * its process.
  */
 TCase	*tu_tcase(const char *, double, SFun, SFun);
 
