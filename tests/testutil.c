@@ -208,11 +208,26 @@ tu_proc_port(struct tu_proc *p, const char *prefix)
 	return (-1);
 }
 
+/*
+ * Starts test server ARGV, its output in the temporary directory's
+ * NAME.N.out, and waits until it says its port (as tu_wait_port).
+ */
+static int
+server_spawn(struct tu_proc *p, const char *name, char *const argv[])
+{
+	static int	 n;
+
+	snprintf(p->out, sizeof(p->out), "%s/%s.%d.out", tu_tmpdir(), name,
+	    n++);
+	if (tu_spawn(p, argv, NULL) == -1)
+		return (-1);
+	return (tu_wait_port(p, "port "));
+}
+
 /* Starts sd-backend with FLAVOR (and one extra argument, or NULL). */
 int
 tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 {
-	static int	 n;
 	char		 bin[PATH_MAX], f[] = "-f", fl[16], ex[2 * PATH_MAX];
 	char		*argv[3 + TU_BACKEND_ARGS + 1], *save = NULL, *w;
 	size_t		 i = 0;
@@ -228,18 +243,13 @@ tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 	    TU_BACKEND_ARGS; w = strtok_r(NULL, " ", &save))
 		argv[i++] = w;
 	argv[i] = NULL;
-	snprintf(p->out, sizeof(p->out), "%s/backend.%d.out", tu_tmpdir(),
-	    n++);
-	if (tu_spawn(p, argv, NULL) == -1)
-		return (-1);
-	return (tu_wait_port(p, "port "));
+	return (server_spawn(p, "backend", argv));
 }
 
 /* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
 int
 tu_misbehave_start(struct tu_proc *p, const char *mode, const char *log)
 {
-	static int	 n;
 	char		 bin[PATH_MAX], m[] = "-m", md[64], c[] = "-c";
 	char		 lg[PATH_MAX];
 	char *const	 argv[] = { bin, m, md, log ? c : NULL, lg, NULL };
@@ -248,11 +258,7 @@ tu_misbehave_start(struct tu_proc *p, const char *mode, const char *log)
 	snprintf(md, sizeof(md), "%s", mode);
 	snprintf(lg, sizeof(lg), "%s", log ? log : "");
 	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-misbehave"));
-	snprintf(p->out, sizeof(p->out), "%s/misbehave.%d.out", tu_tmpdir(),
-	    n++);
-	if (tu_spawn(p, argv, NULL) == -1)
-		return (-1);
-	return (tu_wait_port(p, "port "));
+	return (server_spawn(p, "misbehave", argv));
 }
 
 /*
