@@ -3,7 +3,8 @@
 # FAILED_MSG; it sets BUILD (the script's first argument, else $BUILD,
 # else ./build) and the wrk settings' defaults (DURATION, WARMUP,
 # CONNECTIONS, THREADS, WORKERS), and sources tools/proc.sh (PIDS, DIR,
-# alive, start_backend and the trap that stops everything on exit). $DIR
+# alive, wait_line, reap, start_backend and the trap that stops
+# everything on exit). $DIR
 # must be set before any function here is called.
 # shellcheck shell=sh disable=SC2034 # it sets variables for its callers
 
@@ -22,6 +23,30 @@ TRIES=100		# readiness polls of 0.1 s: 10 s at most
 die() {
 	echo "${0##*/}: $*" >&2
 	exit 1
+}
+
+# Dies unless each command named in the arguments is installed.
+need_tools() {
+	for tool; do
+		command -v "$tool" >/dev/null 2>&1 ||
+		    die "$tool not found (tools/deps.sh installs it)"
+	done
+}
+
+# Dies unless each program named in the arguments is built in $BUILD.
+need_built() {
+	for prog; do
+		[ -x "$BUILD/$prog" ] ||
+		    die "$BUILD/$prog not found: build first (make -C $BUILD)"
+	done
+}
+
+# Says whether $1 is measure's five fields (req/s p50 p90 p99 errors)
+# rather than a note.
+measured() {
+	# shellcheck disable=SC2086 # split the five fields
+	set -- $1
+	[ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null
 }
 
 # Prints a TCP port that is free on 127.0.0.1 now.
@@ -51,13 +76,7 @@ wait_hello() {
 # it off $PIDS.
 stop_pid() {
 	kill "$1" 2>/dev/null || true
-	n=0
-	while alive "$1" && [ $n -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
+	reap "$1" 100
 	rest=""
 	for pid in $PIDS; do
 		[ "$pid" = "$1" ] || rest="$rest $pid"
@@ -105,6 +124,14 @@ ratio() {
 	else
 		awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'
 	fi
+}
+
+# Prints what the figures are measured on: the CPUs, their model and
+# the kernel.
+machine() {
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
+	    2>/dev/null || true)
+	echo "$(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr)"
 }
 
 # Sets NGINX to the nginx binary, or to "" if there is none.
@@ -216,6 +243,22 @@ nginx_start() {
 	return 1
 }
 
+# Prints the configuration of a shadowdiff with $WORKERS workers that
+# listens on 127.0.0.1:$1 (its admin endpoint on a free port) in front
+# of the primary 127.0.0.1:$2; the caller may add sections after it.
+sd_conf() {
+	cat <<EOF
+[server]
+workers = $WORKERS
+[listen]
+address = 127.0.0.1:$1
+[admin]
+listen = 127.0.0.1:0
+[primary]
+url = http://127.0.0.1:$2
+EOF
+}
+
 # Starts $BUILD/shadowdiff with the configuration $DIR/$1.conf, which
 # listens on 127.0.0.1:$2 (and nowhere else), stdout in $DIR/$1.out and
 # messages in $DIR/$1.log; sets SD_PID and returns 0 once it is
@@ -225,14 +268,7 @@ sd_start() {
 	    >"$DIR/$1.out" 2>"$DIR/$1.log" &
 	SD_PID=$!
 	PIDS="$PIDS $SD_PID"
-	n=0
-	while ! grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
-	    [ $n -lt $TRIES ]; do
-		alive "$SD_PID" || break
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
+	if wait_line "listening on 127.0.0.1:$2" "$DIR/$1.log" "$SD_PID" &&
 	    wait_hello "${SD_SCHEME:-http}://127.0.0.1:$2/hello" "$SD_PID"; then
 		return 0
 	fi

@@ -51,14 +51,12 @@ FAILED_MSG=""
 # Prints one row of the table: $1 the target, $2 measure's five fields
 # (req/s p50 p90 p99 errors; p90 is left out) or a note.
 row() {
-	target=$1
-	note=$2
-	# shellcheck disable=SC2086 # split the five fields
-	set -- $2
-	if [ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null; then
-		printf '%-13s %10s %8s %8s %7s\n' "$target" "$1" "$2" "$4" "$5"
+	if measured "$2"; then
+		# shellcheck disable=SC2086 # split the five fields
+		set -- "$1" $2
+		printf '%-13s %10s %8s %8s %7s\n' "$1" "$2" "$3" "$5" "$6"
 	else
-		printf '%-13s %s\n' "$target" "$note"
+		printf '%-13s %s\n' "$1" "$2"
 	fi
 }
 
@@ -142,16 +140,7 @@ bench() {
 sd_target() {
 	port=$(free_port)
 	{
-		cat <<EOF
-[server]
-workers = $WORKERS
-[listen]
-address = 127.0.0.1:$port
-[admin]
-listen = 127.0.0.1:0
-[primary]
-url = http://127.0.0.1:$GO_PORT
-EOF
+		sd_conf "$port" "$GO_PORT"
 		if [ -n "$2" ]; then
 			cat <<EOF
 [shadow]
@@ -213,14 +202,8 @@ start_hang() {
 	HANG_PORT=$STARTED_PORT
 }
 
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
-for prog in shadowdiff tests/sd-backend tests/sd-misbehave; do
-	[ -x "$BUILD/$prog" ] ||
-	    die "$BUILD/$prog not found: build first (make -C $BUILD)"
-done
+need_tools wrk curl python3
+need_built shadowdiff tests/sd-backend tests/sd-misbehave
 find_nginx
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-bench.XXXXXX")
 
@@ -236,11 +219,9 @@ wait_hello "http://127.0.0.1:$RUST_PORT/hello" "$BACKEND_PID" ||
 start_hang
 HANG_BEFORE=0
 
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
-    2>/dev/null || true)
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up" \
     "$WARMUP), GET $TARGET; workers $WORKERS, diff threads $DIFF_THREADS"
-echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)"
+echo "machine: $(machine)"
 echo
 printf '%-13s %10s %8s %8s %7s\n' target req/s p50_ms p99_ms errors
 

@@ -24,23 +24,28 @@ FAILED_MSG=""
 # Prints one row of the table: $1 the target, $2 measure's five fields
 # or a note.
 row() {
-	target=$1
-	note=$2
-	# shellcheck disable=SC2086 # split the five fields
-	set -- $2
-	if [ $# -eq 5 ] && [ "$1" -eq "$1" ] 2>/dev/null; then
-		printf '%-11s %10s %8s %8s %8s %7s\n' "$target" "$@"
+	if measured "$2"; then
+		# shellcheck disable=SC2086 # split the five fields
+		printf '%-11s %10s %8s %8s %8s %7s\n' "$1" $2
 	else
-		printf '%-11s %s\n' "$target" "$note"
+		printf '%-11s %s\n' "$1" "$2"
 	fi
 }
 
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
-[ -x "$BUILD/tests/sd-backend" ] ||
-    die "$BUILD/tests/sd-backend not found: build first (make -C $BUILD)"
+# Measures URL $2 as target $1 and prints its row, or prints note $3 as
+# its row if there is no URL; sets RES to measure's five fields, or "".
+bench() {
+	RES=""
+	if [ -n "$2" ]; then
+		RES=$(measure "$2")
+		row "$1" "$RES"
+	else
+		row "$1" "$3"
+	fi
+}
+
+need_tools wrk curl python3
+need_built tests/sd-backend
 find_nginx
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/sd-bench.XXXXXX")
 
@@ -67,16 +72,7 @@ SD_NOTE="not built"
 SD_FAILED=0
 if [ -x "$BUILD/shadowdiff" ]; then
 	port=$(free_port)
-	cat >"$DIR/shadowdiff.conf" <<EOF
-[server]
-workers = $WORKERS
-[listen]
-address = 127.0.0.1:$port
-[admin]
-listen = 127.0.0.1:0
-[primary]
-url = http://127.0.0.1:$BACKEND_PORT
-EOF
+	sd_conf "$port" "$BACKEND_PORT" >"$DIR/shadowdiff.conf"
 	if sd_start shadowdiff "$port"; then
 		SD_URL=http://127.0.0.1:$port/hello
 	else
@@ -85,32 +81,18 @@ EOF
 	fi
 fi
 
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
-    2>/dev/null || true)
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up" \
     "$WARMUP), GET /hello; workers $WORKERS"
-echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)"
+echo "machine: $(machine)"
 echo
 printf '%-11s %10s %8s %8s %8s %7s\n' target req/s p50_ms p90_ms p99_ms errors
 
-DIRECT=$(measure "$DIRECT_URL")
-row direct "$DIRECT"
-
-NGINX_RES=""
-if [ -n "$NGINX_URL" ]; then
-	NGINX_RES=$(measure "$NGINX_URL")
-	row nginx "$NGINX_RES"
-else
-	row nginx "$NGINX_NOTE"
-fi
-
-SD_RES=""
-if [ -n "$SD_URL" ]; then
-	SD_RES=$(measure "$SD_URL")
-	row shadowdiff "$SD_RES"
-else
-	row shadowdiff "$SD_NOTE"
-fi
+bench direct "$DIRECT_URL" ""
+DIRECT=$RES
+bench nginx "$NGINX_URL" "$NGINX_NOTE"
+NGINX_RES=$RES
+bench shadowdiff "$SD_URL" "$SD_NOTE"
+SD_RES=$RES
 
 direct_rps=${DIRECT%% *}
 nginx_rps=${NGINX_RES%% *}

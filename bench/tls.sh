@@ -18,10 +18,7 @@ FAILED_MSG=""
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for tool in wrk curl python3 openssl; do
-	command -v "$tool" >/dev/null 2>&1 ||
-	    die "$tool not found (tools/deps.sh installs it)"
-done
+need_tools wrk curl python3 openssl
 if [ ! -x "$BUILD/tests/sd-backend" ] || [ ! -x "$BUILD/shadowdiff" ]; then
 	die "$BUILD/shadowdiff or tests/sd-backend not found: build first"
 fi
@@ -56,12 +53,9 @@ url = http://127.0.0.1:$BACKEND_PORT
 EOF
 SD_SCHEME=https sd_start shadowdiff "$SD_PORT" || die "shadowdiff: $START_NOTE"
 
-CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo \
-    2>/dev/null || true)
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (warm-up" \
     "$WARMUP), GET /hello over TLS (P-256 certificate); workers $WORKERS"
-echo "machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(uname -sr)," \
-    "$(openssl version)"
+echo "machine: $(machine), $(openssl version)"
 echo
 # Prints one row: $1 the target, then measure's five fields.
 row() {

@@ -29,6 +29,20 @@
 #define KIB(n)	((uint64_t)(n) << 10)
 #define GIB(n)	((uint64_t)(n) << 30)
 
+/*
+ * The keys [primary] and [shadow] both have, with the same defaults: the
+ * pool of connections to the backend and how they are verified.
+ */
+#define UPSTREAM_KEYS(sect, up)						\
+	{ sect, "idle_timeout", OPT_DURATION,				\
+	    OFF(up.idle_timeout_ms), "30s", MS(1), S(86400), 0 },	\
+	{ sect, "pool_size", OPT_UINT, OFF(up.pool_size), "64",		\
+	    0, 100000, 0 },						\
+	{ sect, "ca_file", OPT_STRING, OFF(up.ca_file), "", 0, 0, 0,	\
+	    check_ca_file },						\
+	{ sect, "verify", OPT_BOOL, OFF(up.verify), "yes", 0, 0, 0 },	\
+	{ sect, "certificate", OPT_CERT, OFF(up.cert), "", 0, 0, 0 }
+
 static int	check_token(const char *, char **);
 static int	check_sample_key(const char *, char **);
 static int	check_log_path(const char *, char **);
@@ -86,28 +100,14 @@ const struct option config_options[] = {
 	    OFF(primary.connect_timeout_ms), "2s", MS(1), S(3600), 0 },
 	{ "primary", "read_timeout", OPT_DURATION,
 	    OFF(primary.read_timeout_ms), "60s", MS(1), S(86400), 0 },
-	{ "primary", "idle_timeout", OPT_DURATION,
-	    OFF(primary.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
-	{ "primary", "pool_size", OPT_UINT, OFF(primary.pool_size), "64",
-	    0, 100000, 0 },
-	{ "primary", "ca_file", OPT_STRING, OFF(primary.ca_file), "", 0, 0, 0,
-	    check_ca_file },
-	{ "primary", "verify", OPT_BOOL, OFF(primary.verify), "yes", 0, 0, 0 },
-	{ "primary", "certificate", OPT_CERT, OFF(primary.cert), "", 0, 0, 0 },
+	UPSTREAM_KEYS("primary", primary),
 
 	{ "shadow", "url", OPT_URL, OFF(shadow), "", 0, 0, 0 },
 	{ "shadow", "connect_timeout", OPT_DURATION,
 	    OFF(shadow.connect_timeout_ms), "1s", MS(1), S(3600), 0 },
 	{ "shadow", "timeout", OPT_DURATION, OFF(shadow_timeout_ms), "5s",
 	    MS(1), S(3600), 0 },
-	{ "shadow", "idle_timeout", OPT_DURATION,
-	    OFF(shadow.idle_timeout_ms), "30s", MS(1), S(86400), 0 },
-	{ "shadow", "pool_size", OPT_UINT, OFF(shadow.pool_size), "64",
-	    0, 100000, 0 },
-	{ "shadow", "ca_file", OPT_STRING, OFF(shadow.ca_file), "", 0, 0, 0,
-	    check_ca_file },
-	{ "shadow", "verify", OPT_BOOL, OFF(shadow.verify), "yes", 0, 0, 0 },
-	{ "shadow", "certificate", OPT_CERT, OFF(shadow.cert), "", 0, 0, 0 },
+	UPSTREAM_KEYS("shadow", shadow),
 	{ "shadow", "sample", OPT_PERCENT, OFF(sample), "100%", 0, 0, 0 },
 	{ "shadow", "sample_key", OPT_STRING, OFF(sample_key), "", 0, 0, 0,
 	    check_sample_key },

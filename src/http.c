@@ -107,17 +107,29 @@ on_message_begin(llhttp_t *ll)
 	return (0);
 }
 
+/*
+ * Copies the next piece of a span (llhttp may hand one over in pieces)
+ * into the arena: *OFF and *SPAN locate the whole. STATUS past the bound.
+ */
+static int
+msg_append_span(struct http_parser *p, const char *at, size_t len,
+    uint32_t *off, uint32_t *span, int status)
+{
+	if (*span == 0)
+		*off = (uint32_t)p->msg.len;
+	if (msg_append(p, at, len, status) == -1)
+		return (-1);
+	*span += (uint32_t)len;
+	return (0);
+}
+
 static int
 on_url(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser	*p = parser_of(ll);
 
-	if (p->msg.target_len == 0)
-		p->msg.target_off = (uint32_t)p->msg.len;
-	if (msg_append(p, at, len, 414) == -1)
-		return (-1);
-	p->msg.target_len += (uint32_t)len;
-	return (0);
+	return (msg_append_span(p, at, len, &p->msg.target_off,
+	    &p->msg.target_len, 414));
 }
 
 static int
@@ -125,12 +137,8 @@ on_status(llhttp_t *ll, const char *at, size_t len)
 {
 	struct http_parser	*p = parser_of(ll);
 
-	if (p->msg.reason_len == 0)
-		p->msg.reason_off = (uint32_t)p->msg.len;
-	if (msg_append(p, at, len, 502) == -1)
-		return (-1);
-	p->msg.reason_len += (uint32_t)len;
-	return (0);
+	return (msg_append_span(p, at, len, &p->msg.reason_off,
+	    &p->msg.reason_len, 502));
 }
 
 /* A new header slot, named from the arena's end; NULL past the limit. */

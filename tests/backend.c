@@ -148,6 +148,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "servers-common.h"
+
 #define PIECE_SIZE	(256 * 1024)	/* one /bytes write; the only buffer */
 #define MAX_BYTES	(UINT64_C(1) << 50)
 #define MAX_SLEEP_MS	(3600 * 1000)
@@ -252,7 +254,7 @@ static const char orders_user1_rust[] =
 static const char hello_body[] = "hello\n";
 
 static void	usage(void) __attribute__((noreturn));
-static int	parse_uint(const char *, uint64_t, uint64_t *);
+static int	parse_arg(const char *, uint64_t, uint64_t *);
 static const char *method_name(enum evhttp_cmd_type);
 static void	reply(struct evhttp_request *, int);
 static void	reply_text(struct evhttp_request *, int, const char *);
@@ -302,26 +304,13 @@ usage(void)
 	exit(2);
 }
 
-/* Parses a decimal number of at most max; 0 on success, -1 if invalid. */
+/* Parses argument S, a decimal number of at most max; 0 or -1 if invalid. */
 static int
-parse_uint(const char *s, uint64_t max, uint64_t *out)
+parse_arg(const char *s, uint64_t max, uint64_t *out)
 {
-	uint64_t	v = 0;
-	size_t		i;
-
-	if (s == NULL || s[0] == '\0')
+	if (s == NULL)
 		return (-1);
-	for (i = 0; s[i] != '\0' && i < 20; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return (-1);
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (s[i] != '\0')
-		return (-1);
-	*out = v;
-	return (0);
+	return (parse_uint(s, strlen(s), max, out));
 }
 
 /* Returns the name of an evhttp method. */
@@ -461,7 +450,7 @@ handle_bytes(struct backend *be, struct evhttp_request *req,
 	char			 len[32];
 	int			 chunked;
 
-	if (parse_uint(arg, MAX_BYTES, &n) == -1) {
+	if (parse_arg(arg, MAX_BYTES, &n) == -1) {
 		reply_text(req, 400, "bad byte count\n");
 		return;
 	}
@@ -567,7 +556,7 @@ handle_status(struct evhttp_request *req, const char *arg)
 	uint64_t	code;
 	char		text[32];
 
-	if (parse_uint(arg, 599, &code) == -1 || code < 100) {
+	if (parse_arg(arg, 599, &code) == -1 || code < 100) {
 		reply_text(req, 400, "bad status\n");
 		return;
 	}
@@ -587,7 +576,7 @@ handle_sleep(struct backend *be, struct evhttp_request *req, const char *arg)
 	struct timeval	 tv;
 	uint64_t	 ms;
 
-	if (parse_uint(arg, MAX_SLEEP_MS, &ms) == -1) {
+	if (parse_arg(arg, MAX_SLEEP_MS, &ms) == -1) {
 		reply_text(req, 400, "bad duration\n");
 		return;
 	}
@@ -814,7 +803,7 @@ handle_json(struct backend *be, struct evhttp_request *req, const char *arg)
 	uint64_t	 n;
 	char		*body;
 
-	if (parse_uint(arg, JSON_MAX, &n) == -1 || n == 0) {
+	if (parse_arg(arg, JSON_MAX, &n) == -1 || n == 0) {
 		reply_text(req, 400, "bad size\n");
 		return;
 	}
@@ -1137,36 +1126,12 @@ tls_setup(const char *pair, const char *cafile)
 static int
 listen_on(struct backend *be, const char *address, const char *port)
 {
-	struct sockaddr_storage	 ss;
 	struct evconnlistener	*lev;
-	socklen_t		 sslen;
-	uint64_t		 want;
-	int			 len;
-	unsigned int		 bound;
 
-	/* evutil_parse_sockaddr_port refuses port 0: set the port apart. */
-	len = (int)sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	if (parse_uint(port, 65535, &want) == -1 ||
-	    evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss,
-	    &len) == -1) {
-		fprintf(stderr, "sd-backend: bad address %s port %s\n",
-		    address, port);
-		return (-1);
-	}
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)want);
-	else
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)want);
 	/* Our own listener: evhttp_bind_socket's backlog is only 128. */
-	lev = evconnlistener_new_bind(be->base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-	    -1, (struct sockaddr *)&ss, len);
-	if (lev == NULL) {
-		fprintf(stderr, "sd-backend: listen on %s port %s: %s\n",
-		    address, port, strerror(errno));
+	if ((lev = server_listen(be->base, "sd-backend", address, port, NULL,
+	    NULL)) == NULL)
 		return (-1);
-	}
 	/* Accepted sockets inherit it: TLS writes records one by one. */
 	(void)setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_NODELAY,
 	    &(int){ 1 }, sizeof(int));
@@ -1175,20 +1140,7 @@ listen_on(struct backend *be, const char *address, const char *port)
 		fprintf(stderr, "sd-backend: evhttp_bind_listener failed\n");
 		return (-1);
 	}
-	sslen = sizeof(ss);
-	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
-	    &sslen) == -1) {
-		fprintf(stderr, "sd-backend: getsockname: %s\n",
-		    strerror(errno));
-		return (-1);
-	}
-	if (ss.ss_family == AF_INET6)
-		bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	else
-		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	printf("port %u\n", bound);
-	fflush(stdout);
-	return (0);
+	return (server_print_port("sd-backend", lev));
 }
 
 int

@@ -203,6 +203,27 @@ ask(int fd, const char *raw, struct tu_resp *r)
 }
 
 /*
+ * Asks for /healthz on FD: the answer must have STATUS and BODY, as plain
+ * text that is not cached.
+ */
+static void
+ask_healthz(int fd, int status, const char *body)
+{
+	struct tu_resp	 r;
+	char		 len[32];
+
+	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+	    &r), 0);
+	ck_assert_int_eq(r.status, status);
+	ck_assert_str_eq(r.body, body);
+	ck_assert_str_eq(hdr(&r, "Content-Type"), "text/plain");
+	snprintf(len, sizeof(len), "%zu", strlen(body));
+	ck_assert_str_eq(hdr(&r, "Content-Length"), len);
+	ck_assert_str_eq(hdr(&r, "Cache-Control"), "no-store");
+	tu_resp_free(&r);
+}
+
+/*
  * Sends RAW on a new connection: the answer must have STATUS, say
  * Connection: close and be followed by the server closing. The response
  * is left in *R, for more checks.
@@ -244,6 +265,23 @@ ask_raw(const char *raw, char *buf, size_t len)
 	n = recv(fd, buf + off, 1, MSG_DONTWAIT);
 	close(fd);
 	return (n == 0 ? (ssize_t)off : -1);
+}
+
+/*
+ * Sends HEAD PATH on a new connection that closes and reads the answer
+ * into BUF (LEN bytes): it must be the head and not one byte more.
+ */
+static void
+ask_head(const char *path, char *buf, size_t len)
+{
+	char	 req[256];
+	ssize_t	 n;
+
+	snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: close\r\n\r\n", path);
+	n = ask_raw(req, buf, len);
+	ck_assert_int_gt(n, 4);
+	ck_assert_ptr_eq(strstr(buf, "\r\n\r\n"), buf + n - 4);
 }
 
 /* A request head of exactly LEN bytes for /healthz, in BUF. */
@@ -321,33 +359,14 @@ END_TEST
 
 START_TEST(test_healthz)
 {
-	struct tu_resp	 r;
-	int		 fd;
+	int	 fd;
 
 	ck_assert_int_ge(fd = tu_connect(srv_port), 0);
-	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-	    &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(r.body, "ok\n");
-	ck_assert_str_eq(hdr(&r, "Content-Type"), "text/plain");
-	ck_assert_str_eq(hdr(&r, "Content-Length"), "3");
-	ck_assert_str_eq(hdr(&r, "Cache-Control"), "no-store");
-	tu_resp_free(&r);
-
+	ask_healthz(fd, 200, "ok\n");
 	atomic_store(&stub_healthy, 0);
-	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-	    &r), 0);
-	ck_assert_int_eq(r.status, 503);
-	ck_assert_str_eq(r.body, "draining\n");
-	ck_assert_str_eq(hdr(&r, "Content-Type"), "text/plain");
-	ck_assert_str_eq(hdr(&r, "Cache-Control"), "no-store");
-	tu_resp_free(&r);
-
+	ask_healthz(fd, 503, "draining\n");
 	atomic_store(&stub_healthy, 1);
-	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-	    &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	tu_resp_free(&r);
+	ask_healthz(fd, 200, "ok\n");
 	close(fd);
 }
 END_TEST
@@ -416,7 +435,6 @@ START_TEST(test_head)
 	struct tu_resp	 r;
 	char		 buf[4096], want[64];
 	size_t		 len;
-	ssize_t		 n;
 
 	ck_assert_int_eq(tu_exchange(srv_port, "GET /metrics HTTP/1.1\r\n"
 	    "Host: t\r\n\r\n", &r), 0);
@@ -424,30 +442,20 @@ START_TEST(test_head)
 	ck_assert_uint_gt(len, 0);
 	tu_resp_free(&r);
 
-	/* Everything until the close: the head and not one byte more. */
-	n = ask_raw("HEAD /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-	    "\r\n", buf, sizeof(buf));
-	ck_assert_int_gt(n, 4);
+	ask_head("/metrics", buf, sizeof(buf));
 	ck_assert_msg(strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", buf);
 	snprintf(want, sizeof(want), "\r\nContent-Length: %zu\r\n", len);
 	ck_assert_ptr_nonnull(strstr(buf, want));
 	ck_assert_ptr_nonnull(strstr(buf, "\r\nContent-Type: " METRICS_TYPE
 	    "\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\r\nCache-Control: no-store\r\n"));
-	ck_assert_ptr_eq(strstr(buf, "\r\n\r\n"), buf + n - 4);
 
-	n = ask_raw("HEAD /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-	    "\r\n", buf, sizeof(buf));
-	ck_assert_int_gt(n, 4);
+	ask_head("/healthz", buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "\r\nContent-Length: 3\r\n"));
-	ck_assert_ptr_eq(strstr(buf, "\r\n\r\n"), buf + n - 4);
 
-	n = ask_raw("HEAD /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-	    "\r\n", buf, sizeof(buf));
-	ck_assert_int_gt(n, 4);
+	ask_head("/nope", buf, sizeof(buf));
 	ck_assert_msg(strncmp(buf, "HTTP/1.1 404 ", 13) == 0, "%s", buf);
 	ck_assert_ptr_nonnull(strstr(buf, "\r\nContent-Length: 14\r\n"));
-	ck_assert_ptr_eq(strstr(buf, "\r\n\r\n"), buf + n - 4);
 }
 END_TEST
 
@@ -635,20 +643,12 @@ START_TEST(test_max_conns)
 
 	for (i = 0; i < ADMIN_MAX_CONNS; i++) {
 		ck_assert_int_ge(fds[i] = tu_connect(srv_port), 0);
-		ck_assert_int_eq(ask(fds[i], "GET /healthz HTTP/1.1\r\n"
-		    "Host: t\r\n\r\n", &r), 0);
-		ck_assert_int_eq(r.status, 200);
-		tu_resp_free(&r);
+		ask_healthz(fds[i], 200, "ok\n");
 	}
 	/* fds[1] asks again: fds[0] is now the one idle longest. */
-	ck_assert_int_eq(ask(fds[1], "GET /healthz HTTP/1.1\r\nHost: t\r\n"
-	    "\r\n", &r), 0);
-	tu_resp_free(&r);
+	ask_healthz(fds[1], 200, "ok\n");
 	ck_assert_int_ge(fd = tu_connect(srv_port), 0);
-	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-	    &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	tu_resp_free(&r);
+	ask_healthz(fd, 200, "ok\n");
 	ck_assert(closed_now(fds[0]));
 	for (i = 1; i < ADMIN_MAX_CONNS; i++)
 		ck_assert_msg(!closed_now(fds[i]), "fds[%d] closed", i);
@@ -709,7 +709,6 @@ END_TEST
 /* A silent connection is closed after the (short) timeout. */
 START_TEST(test_idle_timeout)
 {
-	struct tu_resp	 r;
 	long long	 t0, dt;
 	int		 fd;
 
@@ -722,10 +721,7 @@ START_TEST(test_idle_timeout)
 
 	/* After a response too: the keep-alive wait is bounded. */
 	ck_assert_int_ge(fd = tu_connect(srv_port), 0);
-	ck_assert_int_eq(ask(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-	    &r), 0);
-	ck_assert_int_eq(r.status, 200);
-	tu_resp_free(&r);
+	ask_healthz(fd, 200, "ok\n");
 	ck_assert(tu_wait_closed(fd, CLOSE_WAIT_MS));
 	close(fd);
 }
@@ -907,9 +903,7 @@ admin_suite(void)
 	Suite	*s = suite_create("admin");
 	TCase	*tc;
 
-	tc = tcase_create("endpoint");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tu_tcase("endpoint", 30, setup, teardown);
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_healthz);
@@ -924,21 +918,16 @@ admin_suite(void)
 	tcase_add_test(tc, test_bind_error);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cap");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup_long, teardown);
+	tc = tu_tcase("cap", 30, setup_long, teardown);
 	tcase_add_test(tc, test_max_conns);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("timeout");
-	tcase_set_timeout(tc, 30);
-	tcase_add_checked_fixture(tc, setup_short, teardown);
+	tc = tu_tcase("timeout", 30, setup_short, teardown);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_slow_head);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("writer");
-	tcase_set_timeout(tc, 30);
+	tc = tu_tcase("writer", 30, NULL, NULL);
 	tcase_add_test(tc, test_writer_escaping);
 	tcase_add_test(tc, test_writer_double);
 	tcase_add_test(tc, test_writer_histogram);

@@ -395,8 +395,7 @@ compare_suite(void)
 	TCase	*tc;
 
 	s = suite_create("compare");
-	tc = tcase_create("compare");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tu_tcase("compare", 0, setup, teardown);
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_differ);
 	tcase_add_test(tc, test_rules);

@@ -84,6 +84,22 @@ open_blocked(const char *name, size_t max, size_t bytes, int *rfd)
 	return (d);
 }
 
+/* Submits N records of 100 KB to D; returns how many it queued. */
+static int
+submit_big(struct divlog *d, int n)
+{
+	char	*big;
+	int	 i, queued = 0;
+
+	for (i = 0; i < n; i++) {
+		big = xcalloc(1, 100000);
+		memset(big, 'x', 99999);
+		if (divlog_submit(d, big) == 0)
+			queued++;
+	}
+	return (queued);
+}
+
 START_TEST(test_lines_in_order)
 {
 	struct divlog		*d;
@@ -112,19 +128,14 @@ START_TEST(test_queue_full_drops)
 	struct divlog		*d;
 	struct divlog_counts	 c;
 	struct pollfd		 pfd;
-	char			*big, buf[65536];
-	int			 rfd, i, queued = 0, newlines = 0;
+	char			 buf[65536];
+	int			 rfd, i, queued, newlines = 0;
 	long			 total = 0;
 	ssize_t			 n, k;
 
 	/* A reader that does not read: the writer blocks in write(2). */
 	d = open_blocked("div.fifo", 4, 1 << 30, &rfd);
-	for (i = 0; i < 50; i++) {
-		big = xcalloc(1, 100000);
-		memset(big, 'x', 99999);
-		if (divlog_submit(d, big) == 0)
-			queued++;
-	}
+	queued = submit_big(d, 50);
 	/* The producer never waited: the queue bound dropped the rest. */
 	divlog_counts(d, &c);
 	ck_assert_uint_gt(c.dropped, 0);
@@ -336,17 +347,11 @@ START_TEST(test_queue_bytes_bound)
 {
 	struct divlog		*d;
 	struct divlog_counts	 c;
-	char			*big;
-	int			 rfd, i, queued = 0;
+	int			 rfd, queued;
 
 	/* 1000 records would fit by count; 300 KB do not by bytes. */
 	d = open_blocked("bytes.fifo", 1000, 300000, &rfd);
-	for (i = 0; i < 50; i++) {
-		big = xcalloc(1, 100000);
-		memset(big, 'x', 99999);
-		if (divlog_submit(d, big) == 0)
-			queued++;
-	}
+	queued = submit_big(d, 50);
 	divlog_counts(d, &c);
 	/* Three fit in 300 KB, counted until written. */
 	ck_assert_int_le(queued, 3);
@@ -452,9 +457,8 @@ static Suite *
 divlog_suite(void)
 {
 	Suite	*s = suite_create("divlog");
-	TCase	*tc = tcase_create("writer");
+	TCase	*tc = tu_tcase("writer", 30, NULL, NULL);
 
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_lines_in_order);
 	tcase_add_test(tc, test_queue_full_drops);
 	tcase_add_test(tc, test_reopen_loses_nothing);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "shadowdiff/admin.h"
+#include "shadowdiff/util.h"
 #include "testutil.h"
 
 #define WAIT_MS		8000
@@ -186,6 +187,20 @@ has_line(const char *text, const char *line)
 
 #define GET(path)	"GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
 
+/* Lines of /metrics for the traffic of test_exact_figures. */
+static const char *const exact_lines[] = {
+	"shadowdiff_requests_total{route=\"users\",class=\"2xx\"} 3",
+	"shadowdiff_requests_total{route=\"default\",class=\"4xx\"} 1",
+	"shadowdiff_mirrored_total{route=\"default\"} 3",
+	"shadowdiff_compared_total{route=\"users\",verdict=\"mismatch\"} 3",
+	"shadowdiff_primary_errors_total{status=\"400\"} 1",
+	"shadowdiff_not_mirrored_total{reason=\"method\"} 1",
+	"shadowdiff_response_seconds_count{route=\"users\","
+	    "backend=\"shadow\"} 3",
+	"shadowdiff_log_records_total{outcome=\"written\"} 6",
+	"shadowdiff_config_generation 1",
+};
+
 /*
  * Known traffic, then exact figures: 3 requests on route users (each a
  * mismatch), 2 equal ones and a 503 on no route, a POST not mirrored
@@ -263,23 +278,9 @@ START_TEST(test_exact_figures)
 	/* The same figures in the Prometheus text. */
 	admin_get("GET", "/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert(has_line(r.body,
-	    "shadowdiff_requests_total{route=\"users\",class=\"2xx\"} 3"));
-	ck_assert(has_line(r.body,
-	    "shadowdiff_requests_total{route=\"default\",class=\"4xx\"} 1"));
-	ck_assert(has_line(r.body,
-	    "shadowdiff_mirrored_total{route=\"default\"} 3"));
-	ck_assert(has_line(r.body, "shadowdiff_compared_total{route=\"users\","
-	    "verdict=\"mismatch\"} 3"));
-	ck_assert(has_line(r.body,
-	    "shadowdiff_primary_errors_total{status=\"400\"} 1"));
-	ck_assert(has_line(r.body,
-	    "shadowdiff_not_mirrored_total{reason=\"method\"} 1"));
-	ck_assert(has_line(r.body, "shadowdiff_response_seconds_count{"
-	    "route=\"users\",backend=\"shadow\"} 3"));
-	ck_assert(has_line(r.body, "shadowdiff_log_records_total{"
-	    "outcome=\"written\"} 6"));
-	ck_assert(has_line(r.body, "shadowdiff_config_generation 1"));
+	for (i = 0; i < nitems(exact_lines); i++)
+		ck_assert_msg(has_line(r.body, exact_lines[i]), "no line %s",
+		    exact_lines[i]);
 	snprintf(want, sizeof(want), "shadowdiff_build_info{version=\"%s\"} 1",
 	    PACKAGE_VERSION);
 	ck_assert(has_line(r.body, want));
@@ -530,10 +531,8 @@ static Suite *
 metrics_suite(void)
 {
 	Suite	*s = suite_create("metrics");
-	TCase	*tc = tcase_create("admin");
+	TCase	*tc = tu_tcase("admin", 60, NULL, teardown);
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_exact_figures);
 	tcase_add_test(tc, test_reload_figures);
 	tcase_add_test(tc, test_health_and_errors);

@@ -143,9 +143,8 @@ static Suite *
 notify_suite(void)
 {
 	Suite	*s = suite_create("notify");
-	TCase	*tc = tcase_create("sd_notify");
+	TCase	*tc = tu_tcase("sd_notify", 30, NULL, NULL);
 
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_send_path);
 	tcase_add_test(tc, test_send_abstract);
 	tcase_add_test(tc, test_reloading);

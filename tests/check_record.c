@@ -105,6 +105,21 @@ compare(const struct diff_job *job)
 	    &r[DIFF_LEG_SHADOW], 0));
 }
 
+/* Asserts that LINE, written alone to a records file, is valid. */
+static void
+assert_valid_record(const char *line)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", line);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(tu_validate_records(path), 0);
+}
+
 /* A mismatch: every field by name, in the contract's order. */
 START_TEST(test_mismatch_record)
 {
@@ -166,8 +181,7 @@ START_TEST(test_match_record)
 	struct diff_rules	*rules = diff_rules_new(NULL);
 	struct diff_job		 job;
 	struct diff_result	*res;
-	char			 path[512], *line;
-	FILE			*f;
+	char			*line;
 
 	cfg_of(&cfg, 0, 1);
 	job_of(&job, &cfg, rules);
@@ -180,12 +194,7 @@ START_TEST(test_match_record)
 	line = record_job(&job, RECORD_MATCH, res);
 	ck_assert_ptr_nonnull(line);
 	ck_assert_ptr_nonnull(strstr(line, "{\"type\":\"match\","));
-	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", line);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(tu_validate_records(path), 0);
+	assert_valid_record(line);
 	free(line);
 	diff_result_free(res);
 	diff_rules_free(rules);
@@ -215,14 +224,13 @@ START_TEST(test_redacted_record)
 	struct diff_rules	*rules = diff_rules_new(NULL);
 	struct diff_job		 job;
 	struct diff_result	*res;
-	char			*line, *cause = NULL, path[512];
+	char			*line, *cause = NULL;
 	char			 suri[] = "/login?access_token=s7&x=1";
 	char			 sreq[] = "{\"user\":\"ann\","
 				    "\"password\":\"s8\"}";
 	char			 sp[] = "{\"token\":\"s9\",\"n\":1}";
 	char			 ss[] = "{\"token\":\"s10\",\"n\":2,"
 				    "\"extra\":{\"password\":\"s11\",\"k\":1}}";
-	FILE			*f;
 
 	cfg_of(&cfg, 0, 1);
 	diff_redact_add_query(redact, "access_token");
@@ -267,12 +275,7 @@ START_TEST(test_redacted_record)
 	    "{\"kind\":\"body\",\"path\":\"/extra\",\"op\":\"added\","
 	    "\"shadow\":{\"password\":\"[redacted]\",\"k\":1}}],"
 	    "\"forgiven\":{},\"notes\":[]}");
-	snprintf(path, sizeof(path), "%s/records.log", tu_tmpdir());
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", line);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(tu_validate_records(path), 0);
+	assert_valid_record(line);
 	free(line);
 	diff_result_free(res);
 	diff_rules_free(rules);

@@ -557,10 +557,8 @@ static Suite *
 reload_suite(void)
 {
 	Suite	*s = suite_create("reload");
-	TCase	*tc = tcase_create("sighup");
+	TCase	*tc = tu_tcase("sighup", 90, NULL, teardown);
 
-	tcase_set_timeout(tc, 90);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_reload_rules);
 	tcase_add_test(tc, test_reload_bad);
 	tcase_add_test(tc, test_reload_under_load);

@@ -64,6 +64,8 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "servers-common.h"
+
 #define MAX_HEAD	(64 * 1024)	/* request head, "\r\n\r\n" included */
 #define MAX_BODY	(UINT64_C(1) << 50)
 #define MAX_SLOW_MS	(3600 * 1000)
@@ -135,7 +137,6 @@ static char	xs[1000];		/* reset: the body's first bytes */
 static char	ys[CHUNK_SIZE];		/* endless: one chunk's data */
 
 static void	usage(void) __attribute__((noreturn));
-static int	parse_uint(const char *, size_t, uint64_t, uint64_t *);
 static int	parse_mode(struct server *, const char *);
 static void	trim(const char **, size_t *);
 static void	log_request(struct server *, const char *, size_t,
@@ -167,26 +168,6 @@ usage(void)
 	    "modes: ok slow:MS drip:MS hang garbage reset endless interim "
 	    "close\n");
 	exit(2);
-}
-
-/* Parses len decimal digits, at most max; 0 on success, -1 if invalid. */
-static int
-parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t	v = 0;
-	size_t		i;
-
-	if (len == 0 || len > 20)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return (-1);
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return (0);
 }
 
 /* Sets the mode from its name; 0 or -1. */
@@ -620,49 +601,15 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static struct evconnlistener *
 listen_on(struct server *srv, const char *address, const char *port)
 {
-	struct sockaddr_storage	 ss;
 	struct evconnlistener	*lev;
-	socklen_t		 sslen;
-	uint64_t		 want;
-	int			 len;
-	unsigned int		 bound;
 
-	/* evutil_parse_sockaddr_port refuses port 0: set the port apart. */
-	len = (int)sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	if (parse_uint(port, strlen(port), 65535, &want) == -1 ||
-	    evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss,
-	    &len) == -1) {
-		fprintf(stderr, "sd-misbehave: bad address %s port %s\n",
-		    address, port);
+	if ((lev = server_listen(srv->base, "sd-misbehave", address, port,
+	    accept_cb, srv)) == NULL)
 		return (NULL);
-	}
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)want);
-	else
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)want);
-	lev = evconnlistener_new_bind(srv->base, accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-	    -1, (struct sockaddr *)&ss, len);
-	if (lev == NULL) {
-		fprintf(stderr, "sd-misbehave: listen on %s port %s: %s\n",
-		    address, port, strerror(errno));
-		return (NULL);
-	}
-	sslen = sizeof(ss);
-	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
-	    &sslen) == -1) {
-		fprintf(stderr, "sd-misbehave: getsockname: %s\n",
-		    strerror(errno));
+	if (server_print_port("sd-misbehave", lev) == -1) {
 		evconnlistener_free(lev);
 		return (NULL);
 	}
-	if (ss.ss_family == AF_INET6)
-		bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	else
-		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	printf("port %u\n", bound);
-	fflush(stdout);
 	return (lev);
 }
 

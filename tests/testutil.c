@@ -50,6 +50,23 @@ tu_run(Suite *s)
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
+/*
+ * A test case NAME whose tests may take TIMEOUT seconds each (0: Check's
+ * default), with SETUP and TEARDOWN (NULL for none) around each test, in
+ * its process.
+ */
+TCase *
+tu_tcase(const char *name, double timeout, SFun setup, SFun teardown)
+{
+	TCase	*tc = tcase_create(name);
+
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	return (tc);
+}
+
 /* The path of a built program, under $top_builddir (or "."). */
 const char *
 tu_build_path(const char *name)
@@ -191,11 +208,26 @@ tu_proc_port(struct tu_proc *p, const char *prefix)
 	return (-1);
 }
 
+/*
+ * Starts test server ARGV, its output in the temporary directory's
+ * NAME.N.out, and waits until it says its port (as tu_wait_port).
+ */
+static int
+server_spawn(struct tu_proc *p, const char *name, char *const argv[])
+{
+	static int	 n;
+
+	snprintf(p->out, sizeof(p->out), "%s/%s.%d.out", tu_tmpdir(), name,
+	    n++);
+	if (tu_spawn(p, argv, NULL) == -1)
+		return (-1);
+	return (tu_wait_port(p, "port "));
+}
+
 /* Starts sd-backend with FLAVOR (and one extra argument, or NULL). */
 int
 tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 {
-	static int	 n;
 	char		 bin[PATH_MAX], f[] = "-f", fl[16], ex[2 * PATH_MAX];
 	char		*argv[3 + TU_BACKEND_ARGS + 1], *save = NULL, *w;
 	size_t		 i = 0;
@@ -211,11 +243,7 @@ tu_backend_start(struct tu_proc *p, const char *flavor, const char *extra)
 	    TU_BACKEND_ARGS; w = strtok_r(NULL, " ", &save))
 		argv[i++] = w;
 	argv[i] = NULL;
-	snprintf(p->out, sizeof(p->out), "%s/backend.%d.out", tu_tmpdir(),
-	    n++);
-	if (tu_spawn(p, argv, NULL) == -1)
-		return (-1);
-	return (tu_wait_port(p, "port "));
+	return (server_spawn(p, "backend", argv));
 }
 
 /* Starts sd-misbehave in MODE, logging request heads to LOG (or NULL). */
@@ -230,7 +258,6 @@ int
 tu_misbehave_start_on(struct tu_proc *p, const char *mode, const char *log,
     int port)
 {
-	static int	 n;
 	char		 bin[PATH_MAX], m[] = "-m", md[64], c[] = "-c";
 	char		 lg[PATH_MAX], pf[] = "-p", pt[16];
 	char *const	 argv[] = { bin, m, md, pf, pt, log ? c : NULL, lg,
@@ -241,11 +268,7 @@ tu_misbehave_start_on(struct tu_proc *p, const char *mode, const char *log,
 	snprintf(pt, sizeof(pt), "%d", port);
 	snprintf(lg, sizeof(lg), "%s", log ? log : "");
 	snprintf(bin, sizeof(bin), "%s", tu_build_path("tests/sd-misbehave"));
-	snprintf(p->out, sizeof(p->out), "%s/misbehave.%d.out", tu_tmpdir(),
-	    n++);
-	if (tu_spawn(p, argv, NULL) == -1)
-		return (-1);
-	return (tu_wait_port(p, "port "));
+	return (server_spawn(p, "misbehave", argv));
 }
 
 /*

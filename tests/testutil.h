@@ -10,6 +10,12 @@
 
 /* Runs one suite with TAP output on stdout; returns the exit status. */
 int	tu_run(Suite *);
+/*
+ * A test case whose tests may take TIMEOUT seconds each (0: Check's
+ * default), with SETUP and TEARDOWN (NULL for none) around each test, in
+ * its process.
+ */
+TCase	*tu_tcase(const char *, double, SFun, SFun);
 
 /* A process a test started; stopped by the test, by its PID. */
 struct tu_proc {

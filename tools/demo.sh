@@ -88,13 +88,7 @@ grep -E '^(address|url|workers|path) =' "$DIR/shadowdiff.conf" |
     2>"$DIR/shadowdiff.log" &
 SD_PID=$!
 PIDS="$PIDS $SD_PID"
-n=0
-while ! grep -q "listening on 127.0.0.1:" "$DIR/shadowdiff.log" &&
-    [ $n -lt $TRIES ]; do
-	alive "$SD_PID" || break
-	sleep 0.1
-	n=$((n + 1))
-done
+wait_line "listening on 127.0.0.1:" "$DIR/shadowdiff.log" "$SD_PID" || true
 SD_PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
     "$DIR/shadowdiff.log" | head -n 1)
 [ -n "$SD_PORT" ] ||

@@ -15,6 +15,31 @@ alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Waits until file $2 has a line that matches $1 (grep), while process
+# $3 lives, $TRIES tenths of a second at most (the file may not exist
+# yet); says whether it has.
+wait_line() {
+	n=0
+	while ! grep -q "$1" "$2" 2>/dev/null && [ $n -lt "$TRIES" ]; do
+		alive "$3" || break
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep -q "$1" "$2" 2>/dev/null
+}
+
+# Waits $2 tenths of a second at most for process $1, one of ours that
+# was asked to stop, to end; then kills it (KILL) and reaps it.
+reap() {
+	n=0
+	while alive "$1" && [ $n -lt "$2" ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
 # Starts a test server (command and arguments after $1) whose output,
 # in $DIR/$1.out, says "port N" once it listens, waiting at most $TRIES
 # tenths of a second; sets STARTED_PID and STARTED_PORT, or calls the
@@ -25,12 +50,7 @@ start_server() {
 	"$@" >"$DIR/$name.out" 2>"$DIR/$name.err" &
 	STARTED_PID=$!
 	PIDS="$PIDS $STARTED_PID"
-	n=0
-	while ! grep -q '^port ' "$DIR/$name.out" && [ $n -lt "$TRIES" ]; do
-		alive "$STARTED_PID" || break
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_line '^port ' "$DIR/$name.out" "$STARTED_PID" || true
 	STARTED_PORT=$(awk '$1 == "port" { print $2; exit }' "$DIR/$name.out")
 	[ -n "$STARTED_PORT" ] ||
 	    die "$* did not start: $(cat "$DIR/$name.err")"
@@ -54,13 +74,7 @@ cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in $PIDS; do
-		n=0
-		while alive "$pid" && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		reap "$pid" 50
 	done
 	[ -n "$DIR" ] && rm -rf "$DIR"
 	if [ "$status" -ne 0 ] && [ -n "${FAILED_MSG:-}" ]; then
