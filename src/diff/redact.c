@@ -226,8 +226,9 @@ redact_query_name(const struct diff_redact *r, const char *s, size_t len)
 }
 
 /*
- * Appends query Q (LEN bytes: name=value pairs between '&') to B, the
- * values of hidden names replaced. Returns 1 if any was.
+ * Appends query Q (LEN bytes: name=value pairs between '&', or ';' as
+ * older parsers also split on) to B, the values of hidden names
+ * replaced. Returns 1 if any was.
  */
 static int
 redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
@@ -237,8 +238,8 @@ redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
 	int		 hid = 0;
 
 	while (q < end) {
-		if ((amp = memchr(q, '&', (size_t)(end - q))) == NULL)
-			amp = end;
+		for (amp = q; amp < end && *amp != '&' && *amp != ';'; amp++)
+			continue;
 		eq = memchr(q, '=', (size_t)(amp - q));
 		if (eq != NULL && eq + 1 < amp &&
 		    redact_query_name(r, q, (size_t)(eq - q))) {
@@ -248,7 +249,7 @@ redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
 		} else
 			dbuf_add(b, q, (size_t)(amp - q));
 		if (amp < end)
-			dbuf_addc(b, '&');
+			dbuf_addc(b, *amp);
 		q = amp + 1;
 	}
 	return (hid);
@@ -276,7 +277,8 @@ diff_redact_uri(const struct diff_redact *r, const char *s, size_t len,
 			return (NULL);
 		q++;
 	}
-	if ((end = memchr(q, '#', (size_t)(s + len - q))) == NULL)
+	/* A form body's '#' is data: only a URI has a fragment. */
+	if (form || (end = memchr(q, '#', (size_t)(s + len - q))) == NULL)
 		end = s + len;
 	memset(&b, 0, sizeof(b));
 	dbuf_add(&b, s, (size_t)(q - s));
