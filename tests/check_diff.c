@@ -1233,6 +1233,12 @@ START_TEST(test_redact_names)
 	s = diff_redact_uri(red, "a=1#&code=2", 11, 1, &len);
 	ck_assert_str_eq(s, "a=1#&code=[redacted]");
 	free(s);
+	/* Regression: PHP's and Rails' bracketed names hid nothing. */
+	s = diff_redact_uri(red, "user%5Bcode%5D=1&code[]=2&a[b][Code]=3&"
+	    "codes[x]=4", 49, 1, &len);
+	ck_assert_str_eq(s, "user%5Bcode%5D=[redacted]&code[]=[redacted]&"
+	    "a[b][Code]=[redacted]&codes[x]=4");
+	free(s);
 	s = diff_redact_header_value(red, "Location", 8,
 	    "https://app/cb?code=abc&state=1", 31, &len);
 	ck_assert_str_eq(s, "https://app/cb?code=[redacted]&state=1");

@@ -200,6 +200,24 @@ redact_hex(int c)
 	return (-1);
 }
 
+/* Whether a word of decoded name S (LEN bytes) in brackets is hidden. */
+static int
+redact_query_words(const struct diff_redact *r, const char *s, size_t len)
+{
+	size_t	 i, start, k;
+
+	for (start = i = 0; i <= len; i++) {
+		if (i < len && s[i] != '[' && s[i] != ']')
+			continue;
+		for (k = 0; i > start && k < r->nquery; k++)
+			if (dx_eqcase(s + start, i - start, r->query[k],
+			    strlen(r->query[k])))
+				return (1);
+		start = i + 1;
+	}
+	return (0);
+}
+
 /* Whether parameter name S (LEN bytes, percent-encoded) is hidden. */
 static int
 redact_query_name(const struct diff_redact *r, const char *s, size_t len)
@@ -222,7 +240,9 @@ redact_query_name(const struct diff_redact *r, const char *s, size_t len)
 	for (i = 0; i < r->nquery; i++)
 		if (dx_eqcase(buf, n, r->query[i], strlen(r->query[i])))
 			return (1);
-	return (0);
+	/* PHP's and Rails' user[password] and password[]: each word. */
+	return (memchr(buf, '[', n) != NULL &&
+	    redact_query_words(r, buf, n));
 }
 
 /*
