@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -259,6 +260,23 @@ conn_close(struct conn *c, const char *why)
 	worker_conn_remove(c->w, &c->entry);
 	conn_busy(c);
 	conn_unbusy(c);
+}
+
+/*
+ * Closes idle connection C to make room at max_connections, unless the
+ * kernel holds bytes from its client that the loop has not read yet (it
+ * sent them as the newcomer connected): that is a request starting, and
+ * closing would lose it unanswered. 0 if closed, -1 if not.
+ */
+int
+conn_evict(struct conn *c)
+{
+	int	 n = 0;
+
+	if (ioctl(sock_getfd(c->sock), FIONREAD, &n) == 0 && n > 0)
+		return (-1);
+	conn_close(c, "idle, closed to make room");
+	return (0);
 }
 
 /* Closes the connection now if idle, else after its current response. */

@@ -579,9 +579,10 @@ divlog_reopen(struct divlog *d)
 void
 divlog_close(struct divlog *d, uint64_t wait_ms)
 {
-	struct timespec	 deadline;
-	size_t		 left;
-	int		 done;
+	struct timespec		 deadline;
+	struct divlog_counts	 c;
+	size_t			 left = 0;
+	int			 done;
 
 	if (d == NULL)
 		return;
@@ -596,21 +597,24 @@ divlog_close(struct divlog *d, uint64_t wait_ms)
 		/* Left behind: it frees D if it ever ends. */
 		d->abandoned = 1;
 		left = d->len + d->writing;
+		/* Read while D is surely ours: the summary must add up. */
+		divlog_counts(d, &c);
 		pthread_detach(d->thread);
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (!done) {
+	if (!done)
 		log_warnx("divergence log: the writer is blocked on its file: "
 		    "%zu records not written", left);
-		return;
+	else {
+		pthread_join(d->thread, NULL);
+		divlog_counts(d, &c);
 	}
-	pthread_join(d->thread, NULL);
 	log_info("divergence log: %llu records written, %llu dropped (queue "
-	    "full), %llu lost (write failed)",
-	    (unsigned long long)atomic_load(&d->written),
-	    (unsigned long long)atomic_load(&d->dropped),
-	    (unsigned long long)atomic_load(&d->lost));
-	divlog_destroy(d);
+	    "full), %llu lost (write failed)", (unsigned long long)c.written,
+	    (unsigned long long)c.dropped,
+	    (unsigned long long)(c.lost + left));
+	if (done)
+		divlog_destroy(d);
 }
 
 /* The counters, from any thread. */

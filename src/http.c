@@ -946,11 +946,33 @@ write_host(struct evbuffer *out, const struct http_msg *m,
 }
 
 /*
+ * Whether field name NAME (LEN bytes) is MARKER in any case, '_' read as
+ * '-': a backend behind CGI's HTTP_ names cannot tell them apart.
+ */
+static int
+is_marker_name(const char *name, size_t len, const char *marker)
+{
+	size_t	 i;
+	char	 a, b;
+
+	if (marker == NULL || strlen(marker) != len)
+		return (0);
+	for (i = 0; i < len; i++) {
+		a = (char)tolower((unsigned char)name[i]);
+		b = (char)tolower((unsigned char)marker[i]);
+		if (a != b && !(a == '_' && b == '-'))
+			return (0);
+	}
+	return (1);
+}
+
+/*
  * Writes the request head toward a backend: the client's headers less
  * the hop-by-hop ones, Expect (we answer 100-continue ourselves), the
- * framing and any named as FW's marker; FW's Host if it has its own;
- * then X-Forwarded-For, X-Forwarded-Proto, Via, the marker if FW has a
- * value for it, and the framing of the body as it will be sent.
+ * framing and any named as FW's marker (or spelt with '_'); FW's Host if
+ * it has its own; then X-Forwarded-For, X-Forwarded-Proto, Via, the
+ * marker if FW has a value for it, and the framing of the body as it
+ * will be sent.
  */
 void
 http_write_request_head(struct evbuffer *out, const struct http_msg *m,
@@ -976,8 +998,7 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 		    !util_eqcase(name, h->name_len, "content-length") &&
 		    !util_eqcase(name, h->name_len, "expect") &&
 		    !util_eqcase(name, h->name_len, "x-forwarded-proto") &&
-		    (fw->marker_name == NULL ||
-		    !util_eqcase(name, h->name_len, fw->marker_name)) &&
+		    !is_marker_name(name, h->name_len, fw->marker_name) &&
 		    (!own_host || !util_eqcase(name, h->name_len, "host")))
 			write_header(out, m, h);
 	}

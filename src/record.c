@@ -99,8 +99,9 @@ record_set_bytes(json_t *obj, const char *key, const unsigned char *p,
 /*
  * The request's body as the record shows it, into *P and *LEN: the
  * values config's redaction hides written "[redacted]" (JSON bodies at
- * its patterns, form bodies at its query names; a body declared JSON
- * that does not parse is hidden whole when there are patterns). Returns
+ * its patterns, form bodies at its query names; a body declared JSON,
+ * or starting as JSON does, that does not parse is hidden whole when
+ * there are patterns). Returns
  * what to free, or NULL when the body is shown as it is.
  */
 static char *
@@ -122,6 +123,13 @@ record_request_body(const struct diff_job *job, const unsigned char **p,
 		for (n = 0; n + 4 <= h->value_len; n++)
 			json |= util_eqcase(h->value + n, 4, "json");
 	}
+	/* Undeclared, or text/plain, but JSON-shaped: judged as JSON. */
+	for (n = 0; n < job->reqbody_len && (job->reqbody[n] == ' ' ||
+	    job->reqbody[n] == '\t' || job->reqbody[n] == '\r' ||
+	    job->reqbody[n] == '\n'); n++)
+		continue;
+	json |= n < job->reqbody_len && (job->reqbody[n] == '{' ||
+	    job->reqbody[n] == '[');
 	if (form)
 		out = diff_redact_uri(r, (const char *)job->reqbody,
 		    job->reqbody_len, 1, &n);

@@ -24,6 +24,7 @@
 #include "shadowdiff/worker.h"
 
 #define WORKER_ACCEPT_PAUSE_MS	100	/* after accept fails (EMFILE...) */
+#define WORKER_EVICT_TRIES	8	/* idle ones tried per newcomer */
 
 atomic_size_t	worker_total_conns;
 atomic_int	worker_running;
@@ -216,7 +217,7 @@ worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct worker		*w = arg;
-	struct worker_entry	*idle;
+	struct worker_entry	*idle, *next;
 	size_t			 i;
 	int			 tls = 0;
 
@@ -225,15 +226,23 @@ worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			tls = w->listeners[i].tls;
 	if (atomic_fetch_add(&worker_total_conns, 1) >=
 	    w->cfg->max_connections) {
-		if ((idle = TAILQ_FIRST(&w->idle)) == NULL) {
+		/*
+		 * Its place (its count) goes to the newcomer. One whose
+		 * request is arriving is skipped; a few tries at most.
+		 */
+		for (i = 0, idle = TAILQ_FIRST(&w->idle); idle != NULL &&
+		    i < WORKER_EVICT_TRIES; i++, idle = next) {
+			next = TAILQ_NEXT(idle, idle_link);
+			if (conn_evict(idle->owner) == 0)
+				break;
+		}
+		if (idle == NULL || i == WORKER_EVICT_TRIES) {
 			atomic_fetch_sub(&worker_total_conns, 1);
 			stats_inc(&w->stats, STAT_CONN_REFUSED);
 			close(fd);
 			return;
 		}
-		/* Its place (its count) goes to the newcomer. */
 		stats_inc(&w->stats, STAT_CONN_EVICTED);
-		conn_close(idle->owner, "idle, closed to make room");
 	}
 	conn_accept(w, fd, sa, (socklen_t)salen, tls);
 }

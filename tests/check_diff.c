@@ -1235,6 +1235,19 @@ START_TEST(test_redact_names)
 	s = diff_redact_uri(red, "user=ann&code=x+y", 17, 1, &len);
 	ck_assert_str_eq(s, "user=ann&code=[redacted]");
 	free(s);
+	/* Regression: ';' splits too (older parsers); a form has no '#'. */
+	s = diff_redact_uri(red, "/cb?x=1;code=2", 14, 0, &len);
+	ck_assert_str_eq(s, "/cb?x=1;code=[redacted]");
+	free(s);
+	s = diff_redact_uri(red, "a=1#&code=2", 11, 1, &len);
+	ck_assert_str_eq(s, "a=1#&code=[redacted]");
+	free(s);
+	/* Regression: PHP's and Rails' bracketed names hid nothing. */
+	s = diff_redact_uri(red, "user%5Bcode%5D=1&code[]=2&a[b][Code]=3&"
+	    "codes[x]=4", 49, 1, &len);
+	ck_assert_str_eq(s, "user%5Bcode%5D=[redacted]&code[]=[redacted]&"
+	    "a[b][Code]=[redacted]&codes[x]=4");
+	free(s);
 	s = diff_redact_header_value(red, "Location", 8,
 	    "https://app/cb?code=abc&state=1", 31, &len);
 	ck_assert_str_eq(s, "https://app/cb?code=[redacted]&state=1");

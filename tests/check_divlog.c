@@ -422,9 +422,9 @@ START_TEST(test_close_blocked_writer)
 {
 	struct divlog	*d;
 	struct pollfd	 pfd;
-	char		*big, *two[2];
+	char		*big, *two[2], path[512], text[1024];
 	long long	 t0;
-	int		 rfd, i, before = threads();
+	int		 rfd, i, efd, saved, before = threads();
 
 	d = open_blocked("blocked.fifo", 16, 1 << 20, &rfd);
 	/* More than a pipe holds: the writer blocks in writev. */
@@ -442,9 +442,27 @@ START_TEST(test_close_blocked_writer)
 	pfd.fd = rfd;
 	pfd.events = POLLIN;
 	ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
+	/* Its log lines, to check that the summary still adds up. */
+	snprintf(path, sizeof(path), "%s/blocked.err", tu_tmpdir());
+	ck_assert_int_ge(efd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600),
+	    0);
+	ck_assert_int_ge(saved = dup(STDERR_FILENO), 0);
+	ck_assert_int_eq(dup2(efd, STDERR_FILENO), STDERR_FILENO);
 	t0 = tu_now_ms();
 	divlog_close(d, 300);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
 	ck_assert_int_lt(tu_now_ms() - t0, 2000);
+	/*
+	 * Regression: the exit summary then had no written/dropped/lost
+	 * line, so the records did not add up to the comparisons.
+	 */
+	memset(text, 0, sizeof(text));
+	ck_assert_int_gt(pread(efd, text, sizeof(text) - 1, 0), 0);
+	close(efd);
+	ck_assert_msg(strstr(text, "divergence log: 0 records written, 0 "
+	    "dropped (queue full), 2 lost (write failed)") != NULL,
+	    "the summary:\n%s", text);
 	/* Unblock it: it ends and frees itself (the sanitizers check). */
 	close(rfd);
 	for (i = 0; i < WAIT_MS && threads() > before; i++)

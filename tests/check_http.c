@@ -1105,6 +1105,40 @@ START_TEST(bug_write_request_no_host)
 }
 END_TEST
 
+/*
+ * Regression: a client's "X_Shadowdiff_Shadow" reached the primary, which
+ * behind CGI-style names (HTTP_X_SHADOWDIFF_SHADOW) reads it as the
+ * marker and takes the request for a shadow's copy.
+ */
+START_TEST(bug_write_request_marker_underscore)
+{
+	struct http_parser	 p;
+	struct rec		 r;
+	struct evbuffer		*out;
+	struct http_forward	 fw = {
+		.client_addr = "c", .proto = "http",
+		.framing = HTTP_FRAMING_NONE, .length = 0, .upgrade = 0,
+		.marker_name = "X-Shadowdiff-Shadow"
+	};
+	const char		*s;
+
+	parse_one(&p, &r, HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X_Shadowdiff_Shadow: 1\r\nx_shadowdiff-SHADOW: 2\r\n"
+	    "X-Shadowdiff_Shadowy: 3\r\n\r\n", 0);
+	out = evbuffer_new();
+	ck_assert_ptr_nonnull(out);
+	http_write_request_head(out, &p.msg, &fw);
+	s = buf_str(out);
+	ck_assert_msg(strcasestr(s, "shadowdiff_shadow:") == NULL &&
+	    strcasestr(s, "shadowdiff-shadow:") == NULL,
+	    "the primary got a marker:\n%s", s);
+	ck_assert_msg(strstr(s, "X-Shadowdiff_Shadowy: 3\r\n") != NULL,
+	    "another name was dropped:\n%s", s);
+	evbuffer_free(out);
+	http_parser_free(&p);
+}
+END_TEST
+
 /* Parses TEXT as a response to METHOD and writes its head. */
 static void
 write_response(const char *text, int method, enum http_framing framing,
@@ -1622,6 +1656,7 @@ http_suite(void)
 
 	tc = tcase_create("regressions");
 	tcase_add_test(tc, bug_write_request_no_host);
+	tcase_add_test(tc, bug_write_request_marker_underscore);
 	tcase_add_test(tc, bug_value_trailing_ows);
 	tcase_add_test(tc, bug_eof_between_messages);
 	tcase_add_loop_test(tc, bug_request_accepted, 0, nitems(bug_requests));

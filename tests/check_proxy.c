@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1082,6 +1083,88 @@ START_TEST(test_max_connections_evicts_idle)
 }
 END_TEST
 
+/* Whether every thread of PID is stopped (SIGSTOP has taken effect). */
+static int
+all_threads_stopped(pid_t pid)
+{
+	char		 path[320], buf[512], *p;
+	struct dirent	*de;
+	DIR		*dir;
+	FILE		*f;
+	int		 stopped = 1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return (0);
+	while (stopped && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat",
+		    (int)pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;	/* a thread that ended */
+		if (fgets(buf, sizeof(buf), f) == NULL ||
+		    (p = strrchr(buf, ')')) == NULL ||
+		    (p[2] != 'T' && p[2] != 't'))
+			stopped = 0;
+		fclose(f);
+	}
+	closedir(dir);
+	return (stopped);
+}
+
+/*
+ * Regression: at max_connections an idle connection was closed to make
+ * room even when its client had just sent a request the loop had not
+ * read yet (it arrived as the newcomer connected): the request, a POST
+ * here, was lost unanswered. The daemon is stopped so that both wait in
+ * the kernel, the newcomer first; then it must answer the request and
+ * refuse the newcomer, having no other idle connection.
+ */
+START_TEST(test_max_connections_request_arriving)
+{
+	struct tu_resp	 r;
+	int		 x, busy, y, i;
+
+	teardown();
+	start_with("[server]\nworkers = 1\n[listen]\n"
+	    "address = 127.0.0.1:0\nmax_connections = 2\n[primary]\n"
+	    "url = http://127.0.0.1:%BACKEND%\n");
+	ck_assert_int_ge(x = tu_connect(daemon_.port), 0);
+	keepalive_hello(x);
+	ck_assert_int_ge(busy = tu_connect(daemon_.port), 0);
+	ck_assert_int_eq(tu_send_str(busy, "GET /sleep/500 HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n"), 0);
+	for (i = 0; i < 200 && tu_backend_count(backend.port) < 2; i++)
+		usleep(10 * 1000);
+	ck_assert_int_eq(kill(daemon_.pid, SIGSTOP), 0);
+	for (i = 0; i < 1000 && !all_threads_stopped(daemon_.pid); i++)
+		usleep(1000);
+	y = tu_connect(daemon_.port);	/* the kernel completes it */
+	i = tu_send_str(x, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 5\r\n\r\nhello");
+	ck_assert_int_eq(kill(daemon_.pid, SIGCONT), 0);
+	ck_assert_int_ge(y, 0);
+	ck_assert_int_eq(i, 0);
+	ck_assert_msg(tu_read_response(x, 0, &r) == 0 && r.status == 200,
+	    "the arriving request was not answered");
+	ck_assert_uint_eq(r.body_len, 5);
+	ck_assert(memcmp(r.body, "hello", 5) == 0);
+	tu_resp_free(&r);
+	ck_assert(tu_wait_closed(y, 2000));
+	ck_assert(admin_metric("shadowdiff_client_connections_evicted_total "
+	    "0\n"));
+	ck_assert(admin_metric("shadowdiff_client_connections_refused_total "
+	    "1\n"));
+	ck_assert_int_eq(tu_read_response(busy, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tu_resp_free(&r);
+	close(x);
+	close(y);
+	close(busy);
+}
+END_TEST
+
 /*
  * Regression (issue 14): a client that never reads a large mirrored
  * response held about 2.3 MB (200 such clients: 475 MB) until
@@ -1254,6 +1337,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_upgrade_tunnel);
 	tcase_add_test(tc, test_drain_on_sigterm);
 	tcase_add_test(tc, test_max_connections_evicts_idle);
+	tcase_add_test(tc, test_max_connections_request_arriving);
 	tcase_add_test(tc, test_stalled_clients_bounded);
 	suite_add_tcase(s, tc);
 

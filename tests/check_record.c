@@ -282,6 +282,44 @@ START_TEST(test_redacted_record)
 }
 END_TEST
 
+/*
+ * Regression: a JSON body that does not parse (cut, trailing bytes, too
+ * deep) was shown whole, secrets and all, unless declared JSON by its
+ * Content-Type: text/plain or none is common for JSON.
+ */
+START_TEST(test_undeclared_json_body)
+{
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_job		 job;
+	struct diff_result	*res;
+	char			*line, *cause = NULL;
+	char			 body[] = " {\"password\":\"s1\"}x";
+	char			 text[] = "password s2";
+
+	cfg_of(&cfg, 0, 1);
+	ck_assert_int_eq(diff_redact_add_paths(redact, "/**/password",
+	    &cause), 0);
+	job_of(&job, &cfg, rules);
+	job.reqbody = (unsigned char *)body;
+	job.reqbody_len = strlen(body);
+	res = compare(&job);
+	line = record_job(&job, RECORD_MISMATCH, res);
+	ck_assert_msg(strstr(line, "s1") == NULL &&
+	    strstr(line, "\"body\":\"[redacted]\"") != NULL, "%s", line);
+	free(line);
+	/* Text that is no JSON is shown as it is. */
+	job.reqbody = (unsigned char *)text;
+	job.reqbody_len = strlen(text);
+	line = record_job(&job, RECORD_MISMATCH, res);
+	ck_assert_msg(strstr(line, "\"body\":\"password s2\"") != NULL, "%s",
+	    line);
+	free(line);
+	diff_result_free(res);
+	diff_rules_free(rules);
+}
+END_TEST
+
 /* A route with redact_body of its own has its policy; others [log]'s. */
 START_TEST(test_route_redact)
 {
@@ -332,6 +370,7 @@ record_suite(void)
 	tcase_add_test(tc, test_shadow_error_record);
 	tcase_add_test(tc, test_match_record);
 	tcase_add_test(tc, test_redacted_record);
+	tcase_add_test(tc, test_undeclared_json_body);
 	tcase_add_test(tc, test_route_redact);
 	tcase_add_test(tc, test_digest);
 	suite_add_tcase(s, tc);

@@ -20,5 +20,10 @@ void	conn_accept(struct worker *, int, const struct sockaddr *, socklen_t,
 void	conn_drain(struct conn *);
 /* The single teardown: unhooks and frees everything of the connection. */
 void	conn_close(struct conn *, const char *);
+/*
+ * Closes an idle connection to make room for a new one: 0; -1, left
+ * open, when its client has sent bytes the loop has not read yet.
+ */
+int	conn_evict(struct conn *);
 
 #endif

@@ -200,6 +200,24 @@ redact_hex(int c)
 	return (-1);
 }
 
+/* Whether a word of decoded name S (LEN bytes) in brackets is hidden. */
+static int
+redact_query_words(const struct diff_redact *r, const char *s, size_t len)
+{
+	size_t	 i, start, k;
+
+	for (start = i = 0; i <= len; i++) {
+		if (i < len && s[i] != '[' && s[i] != ']')
+			continue;
+		for (k = 0; i > start && k < r->nquery; k++)
+			if (dx_eqcase(s + start, i - start, r->query[k],
+			    strlen(r->query[k])))
+				return (1);
+		start = i + 1;
+	}
+	return (0);
+}
+
 /* Whether parameter name S (LEN bytes, percent-encoded) is hidden. */
 static int
 redact_query_name(const struct diff_redact *r, const char *s, size_t len)
@@ -222,12 +240,15 @@ redact_query_name(const struct diff_redact *r, const char *s, size_t len)
 	for (i = 0; i < r->nquery; i++)
 		if (dx_eqcase(buf, n, r->query[i], strlen(r->query[i])))
 			return (1);
-	return (0);
+	/* PHP's and Rails' user[password] and password[]: each word. */
+	return (memchr(buf, '[', n) != NULL &&
+	    redact_query_words(r, buf, n));
 }
 
 /*
- * Appends query Q (LEN bytes: name=value pairs between '&') to B, the
- * values of hidden names replaced. Returns 1 if any was.
+ * Appends query Q (LEN bytes: name=value pairs between '&', or ';' as
+ * older parsers also split on) to B, the values of hidden names
+ * replaced. Returns 1 if any was.
  */
 static int
 redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
@@ -237,8 +258,8 @@ redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
 	int		 hid = 0;
 
 	while (q < end) {
-		if ((amp = memchr(q, '&', (size_t)(end - q))) == NULL)
-			amp = end;
+		for (amp = q; amp < end && *amp != '&' && *amp != ';'; amp++)
+			continue;
 		eq = memchr(q, '=', (size_t)(amp - q));
 		if (eq != NULL && eq + 1 < amp &&
 		    redact_query_name(r, q, (size_t)(eq - q))) {
@@ -248,7 +269,7 @@ redact_query_add(const struct diff_redact *r, struct dbuf *b, const char *q,
 		} else
 			dbuf_add(b, q, (size_t)(amp - q));
 		if (amp < end)
-			dbuf_addc(b, '&');
+			dbuf_addc(b, *amp);
 		q = amp + 1;
 	}
 	return (hid);
@@ -276,7 +297,8 @@ diff_redact_uri(const struct diff_redact *r, const char *s, size_t len,
 			return (NULL);
 		q++;
 	}
-	if ((end = memchr(q, '#', (size_t)(s + len - q))) == NULL)
+	/* A form body's '#' is data: only a URI has a fragment. */
+	if (form || (end = memchr(q, '#', (size_t)(s + len - q))) == NULL)
 		end = s + len;
 	memset(&b, 0, sizeof(b));
 	dbuf_add(&b, s, (size_t)(q - s));
