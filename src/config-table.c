@@ -357,30 +357,9 @@ bad:
 static int
 check_shadow_host(const char *s, char **cause)
 {
-	const char	*port;
-	size_t		 n;
-
-	if (strcmp(s, "client") == 0 || strcmp(s, "suffix") == 0)
+	if (strcmp(s, "client") == 0 || strcmp(s, "suffix") == 0 ||
+	    util_host_valid(s, strlen(s)))
 		return (0);
-	if (*s == '[') {
-		n = strspn(s + 1, "0123456789abcdefABCDEF:.");
-		if (n == 0 || s[1 + n] != ']')
-			goto bad;
-		port = s + 2 + n;
-	} else {
-		n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~");
-		if (n == 0)
-			goto bad;
-		port = s + n;
-	}
-	if (*port == '\0')
-		return (0);
-	n = strspn(port + 1, "0123456789");
-	if (*port == ':' && n >= 1 && n <= 5 && port[1 + n] == '\0' &&
-	    strtol(port + 1, NULL, 10) <= 65535)
-		return (0);
-bad:
 	*cause = xstrdup("client, suffix, or a host[:port] for the shadow's "
 	    "Host header, such as api-shadow.internal or 10.0.0.7:8080");
 	return (-1);

@@ -385,7 +385,6 @@ target_absolute(struct http_parser *p)
 	struct http_header	*h = NULL;
 	const char		*t = m->buf + m->target_off;
 	size_t			 i, skip, auth, auth_len, rest, rest_off;
-	int			 bad;
 	char			 c;
 
 	if (m->target_len > 7 && strncasecmp(t, "http://", 7) == 0)
@@ -396,17 +395,13 @@ target_absolute(struct http_parser *p)
 		return (0);
 	auth = m->target_off + skip;
 	/* The arena is not NUL-terminated: bounded scans only. */
-	bad = 0;
 	for (auth_len = 0; skip + auth_len < m->target_len; auth_len++) {
 		c = t[skip + auth_len];
 		if (c == '/' || c == '?' || c == '#')
 			break;
-		/* RFC 3986 authority bytes; userinfo ('@') is an error. */
-		if (c == '\0' || (!isalnum((unsigned char)c) &&
-		    strchr("-._~%!$&'()*+,;=:[]", c) == NULL))
-			bad = 1;
 	}
-	if (auth_len == 0 || bad || t[skip] == ':') {
+	/* It becomes the Host: host[:port]; userinfo ('@') is refused. */
+	if (!util_host_valid(t + skip, auth_len)) {
 		http_parser_fail(p, 400, "absolute-form target without a "
 		    "valid authority");
 		return (-1);

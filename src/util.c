@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,4 +166,37 @@ util_ring_reserve(void *ring, size_t size, size_t *cap, size_t *head,
 	*head = 0;
 	*cap = max;
 	return (new);
+}
+
+/* See util.h. */
+int
+util_host_valid(const char *s, size_t len)
+{
+	unsigned long	 port = 0;
+	size_t		 i = 0, n;
+
+	if (len > 0 && s[0] == '[') {
+		for (i = 1; i < len && (isxdigit((unsigned char)s[i]) ||
+		    s[i] == ':' || s[i] == '.'); i++)
+			;
+		if (i == 1 || i == len || s[i] != ']')
+			return (0);
+		i++;
+	} else {
+		for (; i < len && s[i] != '\0' && (isalnum((unsigned char)s[i]) ||
+		    strchr("-._~%!$&'()*+,;=", s[i]) != NULL); i++)
+			;
+		if (i == 0)
+			return (0);
+	}
+	if (i == len)
+		return (1);
+	if (s[i] != ':' || len - i - 1 < 1 || len - i - 1 > 5)
+		return (0);
+	for (n = i + 1; n < len; n++) {
+		if (!isdigit((unsigned char)s[n]))
+			return (0);
+		port = port * 10 + (unsigned long)(s[n] - '0');
+	}
+	return (port <= 65535);
 }

@@ -520,6 +520,15 @@ static const struct {
 	    "Host: h\r\n\r\n", 400, 0, 0 },
 	{ "absolute form, userinfo", "GET http://u:p@h/a HTTP/1.1\r\n"
 	    "Host: h\r\n\r\n", 400, 0, 0 },
+	/* Regressions (review): each went on as the primary's Host. */
+	{ "absolute form, open bracket", "GET http://[::1/a HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, port not digits", "GET http://h:abc/ HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, empty port", "GET http://h:/ HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
+	{ "absolute form, port too big", "GET http://h:65536/ HTTP/1.1\r\n"
+	    "Host: h\r\n\r\n", 400, 0, 0 },
 	{ "space in target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n",
 	    400, 0, 0 },
 	{ "no Host in 1.1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",

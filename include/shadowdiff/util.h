@@ -22,6 +22,12 @@ char	*xstrndup(const char *, size_t);
 
 /* Case-insensitive comparison of a counted string with a C string. */
 int	 util_eqcase(const char *, size_t, const char *);
+/*
+ * Whether S (LEN bytes) is host[:port] as a Host field holds it: a name
+ * of RFC 3986 reg-name bytes or a bracketed IPv6 literal, then maybe a
+ * ':' and a port of 1 to 5 digits up to 65535.
+ */
+int	 util_host_valid(const char *, size_t);
 struct timeval;
 /* MS milliseconds as a timeval. */
 struct timeval util_tv_ms(uint64_t);
