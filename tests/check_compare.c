@@ -391,21 +391,12 @@ END_TEST
 static Suite *
 compare_suite(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	const TTest	*tests[] = { test_equal, test_differ, test_rules,
+	    test_rules_like_shape, test_bare_bodies, test_framing, test_config,
+	    test_errors, NULL };
 
-	s = suite_create("compare");
-	tc = tu_tcase("compare", 0, setup, teardown);
-	tcase_add_test(tc, test_equal);
-	tcase_add_test(tc, test_differ);
-	tcase_add_test(tc, test_rules);
-	tcase_add_test(tc, test_rules_like_shape);
-	tcase_add_test(tc, test_bare_bodies);
-	tcase_add_test(tc, test_framing);
-	tcase_add_test(tc, test_config);
-	tcase_add_test(tc, test_errors);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("compare", tu_tcase("compare", 0, setup, teardown),
+	    tests));
 }
 
 int

@@ -976,26 +976,15 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("triage");
-	TCase	*tc = tcase_create("aggregation");
-	TCase	*tool = tcase_create("shadowdiff-report");
+	const TTest	*aggregation[] = { test_pattern, test_time, test_parse,
+	    test_parse_malformed, test_examples, test_overflow, test_together,
+	    test_suggest, test_rates, test_malformed_list, NULL };
+	const TTest	*tool[] = { test_tool_json, test_tool_table,
+	    test_tool_filters, test_tool_instances, test_tool_bad_input, NULL };
+	Suite		*s;
 
-	tcase_add_test(tc, test_pattern);
-	tcase_add_test(tc, test_time);
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_parse_malformed);
-	tcase_add_test(tc, test_examples);
-	tcase_add_test(tc, test_overflow);
-	tcase_add_test(tc, test_together);
-	tcase_add_test(tc, test_suggest);
-	tcase_add_test(tc, test_rates);
-	tcase_add_test(tc, test_malformed_list);
-	suite_add_tcase(s, tc);
-	tcase_add_test(tool, test_tool_json);
-	tcase_add_test(tool, test_tool_table);
-	tcase_add_test(tool, test_tool_filters);
-	tcase_add_test(tool, test_tool_instances);
-	tcase_add_test(tool, test_tool_bad_input);
-	suite_add_tcase(s, tool);
+	s = tu_suite("triage", tcase_create("aggregation"), aggregation);
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("shadowdiff-report"),
+	    tool));
 	return (tu_run(s));
 }

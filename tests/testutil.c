@@ -67,6 +67,25 @@ tu_tcase(const char *name, double timeout, SFun setup, SFun teardown)
 	return (tc);
 }
 
+/* Adds the tests of the NULL-terminated table TESTS to TC; returns TC. */
+TCase *
+tu_tcase_tests(TCase *tc, const TTest *const *tests)
+{
+	for (; *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
+	return (tc);
+}
+
+/* A suite NAME of the one test case TC, holding the tests of TESTS. */
+Suite *
+tu_suite(const char *name, TCase *tc, const TTest *const *tests)
+{
+	Suite	*s = suite_create(name);
+
+	suite_add_tcase(s, tu_tcase_tests(tc, tests));
+	return (s);
+}
+
 /* The path of a built program, under $top_builddir (or "."). */
 const char *
 tu_build_path(const char *name)

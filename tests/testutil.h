@@ -16,6 +16,10 @@ int	tu_run(Suite *);
  * its process.
  */
 TCase	*tu_tcase(const char *, double, SFun, SFun);
+/* Adds the tests of a NULL-terminated table to a test case; returns it. */
+TCase	*tu_tcase_tests(TCase *, const TTest *const *);
+/* A suite NAME of one test case holding the tests of a NULL-ended table. */
+Suite	*tu_suite(const char *, TCase *, const TTest *const *);
 
 /* A process a test started; stopped by the test, by its PID. */
 struct tu_proc {
