@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 
@@ -633,7 +634,7 @@ record_member_cb(struct scan *s, const struct triage_str *k, void *arg)
 		if (is(k, "time")) {
 			if (scan_text(s, c->pp, &v) == -1)
 				return (-1);
-			if (triage_time_parse(v.p, v.len, &r->time_us) == -1)
+			if (diff_time_parse(v.p, v.len, &r->time_us) == -1)
 				return (scan_fail(s, "time is not RFC 3339"));
 			c->has |= HAS_TIME;
 			return (0);
@@ -755,72 +756,6 @@ triage_parse(struct triage_parser *pp, const char *line, size_t len,
 		*reason = "a shadow_error without shadow.error";
 		return (-1);
 	}
-	return (0);
-}
-
-/* Reads N digits at P into *V. */
-static int
-digits(const char *p, int n, int *v)
-{
-	*v = 0;
-	while (n-- > 0) {
-		if (*p < '0' || *p > '9')
-			return (-1);
-		*v = *v * 10 + (*p++ - '0');
-	}
-	return (0);
-}
-
-/* Days from 1970-01-01 to Y-M-D (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468);
-}
-
-/* Parses RFC 3339 text into microseconds since the epoch. */
-int
-triage_time_parse(const char *p, size_t len, int64_t *us)
-{
-	const char	*end = p + len;
-	int		 y, mo, d, h, mi, sec, oh, om, frac = 0, scale = 100000;
-	int64_t		 t;
-
-	if (len < 20 || digits(p, 4, &y) || p[4] != '-' ||
-	    digits(p + 5, 2, &mo) || p[7] != '-' || digits(p + 8, 2, &d) ||
-	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
-	    digits(p + 11, 2, &h) || p[13] != ':' || digits(p + 14, 2, &mi) ||
-	    p[16] != ':' || digits(p + 17, 2, &sec))
-		return (-1);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return (-1);
-	p += 19;
-	if (*p == '.') {
-		if (++p == end || *p < '0' || *p > '9')
-			return (-1);
-		for (; p < end && *p >= '0' && *p <= '9'; p++) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	t = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
-	if (p < end && (*p == 'Z' || *p == 'z') && p + 1 == end)
-		;
-	else if (end - p == 6 && (*p == '+' || *p == '-') &&
-	    digits(p + 1, 2, &oh) == 0 && p[3] == ':' &&
-	    digits(p + 4, 2, &om) == 0 && oh < 24 && om < 60)
-		t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-	else
-		return (-1);
-	*us = t * 1000000 + frac;
 	return (0);
 }
 

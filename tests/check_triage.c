@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 #include "testutil.h"
@@ -131,22 +132,26 @@ START_TEST(test_time)
 	int64_t	 us;
 	char	 buf[40];
 
-	ck_assert_int_eq(triage_time_parse("2026-11-24T14:25:00.123456Z", 27,
+	ck_assert_int_eq(diff_time_parse("2026-11-24T14:25:00.123456Z", 27,
 	    &us), 0);
 	triage_time_format(us, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "2026-11-24T14:25:00.123456Z");
-	ck_assert_int_eq(triage_time_parse("2026-11-24T16:25:00+02:00", 25,
+	ck_assert_int_eq(diff_time_parse("2026-11-24T16:25:00+02:00", 25,
 	    &us), 0);
 	triage_time_format(us, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "2026-11-24T14:25:00.000000Z");
-	ck_assert_int_eq(triage_time_parse("1970-01-01T00:00:01.5Z", 22, &us),
+	ck_assert_int_eq(diff_time_parse("1970-01-01T00:00:01.5Z", 22, &us),
 	    0);
 	ck_assert_int_eq(us, 1500000);
-	ck_assert_int_eq(triage_time_parse("2026-11-24 14:25:00", 19, &us), -1);
-	ck_assert_int_eq(triage_time_parse("2026-13-24T14:25:00Z", 20, &us),
+	ck_assert_int_eq(diff_time_parse("2026-11-24 14:25:00", 19, &us), -1);
+	ck_assert_int_eq(diff_time_parse("2026-13-24T14:25:00Z", 20, &us),
 	    -1);
-	ck_assert_int_eq(triage_time_parse("2026-11-24T14:25:00.Z", 21, &us),
+	ck_assert_int_eq(diff_time_parse("2026-11-24T14:25:00.Z", 21, &us),
 	    -1);
+	ck_assert_int_eq(diff_time_parse("2026-02-29T00:00:00Z", 20, &us), -1);
+	ck_assert_int_eq(diff_time_parse("1970-01-01T00:00:00.1234567Z", 28,
+	    &us), 0);
+	ck_assert_int_eq(us, 123456);
 }
 END_TEST
 

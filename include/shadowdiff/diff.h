@@ -13,6 +13,7 @@
 #define SHADOWDIFF_DIFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -49,6 +50,12 @@ int			 diff_rules_set(struct diff_rules *, const char *,
 			    const char *, char **);
 /* Frees rules (NULL is fine). */
 void			 diff_rules_free(struct diff_rules *);
+/*
+ * Parses an RFC 3339 date-time (section 5.6; 'T' and 'Z' in either case),
+ * the timestamps rule's, into microseconds since the epoch, the
+ * fraction's digits past the sixth cut. Returns 0, or -1 if it is not one.
+ */
+int			 diff_time_parse(const char *, size_t, int64_t *);
 
 struct diff_header {
 	const char	*name;
