@@ -77,61 +77,6 @@ scan_ws(struct scan *s)
 		s->p++;
 }
 
-/* The length of the valid UTF-8 sequence at P, or 0. */
-static size_t
-utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t		 n, i;
-	unsigned int	 c = p[0], min;
-
-	if (c < 0xc2 || c > 0xf4)
-		return (0);
-	if (c < 0xe0) {
-		n = 2;
-		min = 0x80;
-		c &= 0x1f;
-	} else if (c < 0xf0) {
-		n = 3;
-		min = 0x800;
-		c &= 0x0f;
-	} else {
-		n = 4;
-		min = 0x10000;
-		c &= 0x07;
-	}
-	if ((size_t)(end - p) < n)
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return (0);
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return (0);
-	return (n);
-}
-
-/* The value of four hex digits at P, or -1. */
-static int
-hex4(const char *p)
-{
-	int	 i, v = 0, c;
-
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)p[i];
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
-			return (-1);
-		v = v * 16 + c;
-	}
-	return (v);
-}
-
 /*
  * Scans the string at s->p (its opening quote): its raw contents into
  * RAW, and whether it has an escape into *ESC.
@@ -168,7 +113,7 @@ scan_string(struct scan *s, struct triage_str *raw, int *esc)
 				p += 2;
 				break;
 			case 'u':
-				if (end - p < 6 || hex4((const char *)p + 2) < 0)
+				if (end - p < 6 || diff_hex4(p + 2, end) < 0)
 					return (scan_fail(s,
 					    "invalid \\u escape"));
 				p += 6;
@@ -180,37 +125,13 @@ scan_string(struct scan *s, struct triage_str *raw, int *esc)
 		}
 		if (*p < 0x20)
 			return (scan_fail(s, "control character in string"));
-		if ((n = utf8_len(p, end)) == 0)
+		if ((n = diff_utf8_len(p, end)) == 0)
 			return (scan_fail(s, "invalid UTF-8"));
 		p += n;
 	}
 	raw->len = (size_t)((const char *)p - raw->p);
 	s->p = (const char *)p + 1;
 	return (0);
-}
-
-/* Appends code point C as UTF-8 at *Q. */
-static void
-put_utf8(char **q, unsigned int c)
-{
-	char	*o = *q;
-
-	if (c < 0x80)
-		*o++ = (char)c;
-	else if (c < 0x800) {
-		*o++ = (char)(0xc0 | c >> 6);
-		*o++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*o++ = (char)(0xe0 | c >> 12);
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | c >> 18);
-		*o++ = (char)(0x80 | ((c >> 12) & 0x3f));
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (c & 0x3f));
-	}
-	*q = o;
 }
 
 /*
@@ -220,13 +141,14 @@ put_utf8(char **q, unsigned int c)
 static int
 decode(struct triage_parser *pp, struct triage_str *raw)
 {
-	const char	*p = raw->p, *end = raw->p + raw->len;
-	char		*start = pp->text + pp->text_len, *q = start;
-	int		 c, lo;
+	const unsigned char	*p = (const unsigned char *)raw->p;
+	const unsigned char	*end = p + raw->len;
+	char			*start = pp->text + pp->text_len, *q = start;
+	long			 c, lo;
 
 	while (p < end) {
 		if (*p != '\\') {
-			*q++ = *p++;
+			*q++ = (char)*p++;
 			continue;
 		}
 		switch (p[1]) {
@@ -236,19 +158,20 @@ decode(struct triage_parser *pp, struct triage_str *raw)
 		case 'r': *q++ = '\r'; break;
 		case 't': *q++ = '\t'; break;
 		case 'u':
-			c = hex4(p + 2);
+			c = diff_hex4(p + 2, end);
 			p += 6;
 			if (c >= 0xd800 && c <= 0xdbff && end - p >= 6 &&
 			    p[0] == '\\' && p[1] == 'u' &&
-			    (lo = hex4(p + 2)) >= 0xdc00 && lo <= 0xdfff) {
+			    (lo = diff_hex4(p + 2, end)) >= 0xdc00 &&
+			    lo <= 0xdfff) {
 				c = 0x10000 + ((c - 0xd800) << 10) +
 				    (lo - 0xdc00);
 				p += 6;
 			} else if (c >= 0xd800 && c <= 0xdfff)
 				c = 0xfffd;
-			put_utf8(&q, (unsigned int)c);
+			q += diff_utf8_put(q, (uint32_t)c);
 			continue;
-		default: *q++ = p[1]; break;
+		default: *q++ = (char)p[1]; break;
 		}
 		p += 2;
 	}
