@@ -242,12 +242,69 @@ scan_word(struct scan *s, const char *word, size_t len)
 	return (0);
 }
 
+/*
+ * Enters the container OPEN at s->p, failing with WHY if there is none.
+ * Returns 1 if it is empty (its CLOSE read too), 0 if elements follow,
+ * or -1.
+ */
+static int
+scan_open(struct scan *s, char open, char close, const char *why)
+{
+	scan_ws(s);
+	if (s->p == s->end || *s->p != open)
+		return (scan_fail(s, why));
+	s->p++;
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Reads what follows an element of a container: returns 1 at its CLOSE
+ * (read), 0 after a comma (another element follows), or -1.
+ */
+static int
+scan_next(struct scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p == s->end)
+		return (scan_fail(s, "truncated"));
+	if (*s->p == close) {
+		s->p++;
+		return (1);
+	}
+	if (*s->p++ != ',')
+		return (scan_fail(s, "not JSON"));
+	return (0);
+}
+
+/*
+ * Scans a member's key and its colon: the key's raw text into KEY, and
+ * whether it has an escape into *ESC.
+ */
+static int
+scan_key(struct scan *s, struct triage_str *key, int *esc)
+{
+	scan_ws(s);
+	if (s->p == s->end || *s->p != '"')
+		return (scan_fail(s, "truncated or not JSON"));
+	if (scan_string(s, key, esc) == -1)
+		return (-1);
+	scan_ws(s);
+	if (s->p == s->end || *s->p++ != ':')
+		return (scan_fail(s, "truncated or not JSON"));
+	return (0);
+}
+
 /* Scans any value, nested at most DEPTH deep more. */
 static int
 scan_value(struct scan *s, int depth)
 {
 	struct triage_str	 raw;
-	int			 esc;
+	int			 esc, r;
 
 	scan_ws(s);
 	if (s->p == s->end)
@@ -256,57 +313,26 @@ scan_value(struct scan *s, int depth)
 	case '"':
 		return (scan_string(s, &raw, &esc));
 	case '{':
+		if (depth == 0)
+			return (scan_fail(s, "nested too deep"));
+		if ((r = scan_open(s, '{', '}', NULL)) != 0)
+			return (r == 1 ? 0 : -1);
+		do {
+			if (scan_key(s, &raw, &esc) == -1 ||
+			    scan_value(s, depth - 1) == -1)
+				return (-1);
+		} while ((r = scan_next(s, '}')) == 0);
+		return (r == 1 ? 0 : -1);
 	case '[':
 		if (depth == 0)
 			return (scan_fail(s, "nested too deep"));
-		if (*s->p++ == '{') {
-			scan_ws(s);
-			if (s->p < s->end && *s->p == '}') {
-				s->p++;
-				return (0);
-			}
-			for (;;) {
-				scan_ws(s);
-				if (s->p == s->end || *s->p != '"')
-					return (scan_fail(s, "truncated "
-					    "or not JSON"));
-				if (scan_string(s, &raw, &esc) == -1)
-					return (-1);
-				scan_ws(s);
-				if (s->p == s->end || *s->p++ != ':')
-					return (scan_fail(s, "truncated "
-					    "or not JSON"));
-				if (scan_value(s, depth - 1) == -1)
-					return (-1);
-				scan_ws(s);
-				if (s->p == s->end)
-					return (scan_fail(s, "truncated"));
-				if (*s->p == '}') {
-					s->p++;
-					return (0);
-				}
-				if (*s->p++ != ',')
-					return (scan_fail(s, "not JSON"));
-			}
-		}
-		scan_ws(s);
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			return (0);
-		}
-		for (;;) {
+		if ((r = scan_open(s, '[', ']', NULL)) != 0)
+			return (r == 1 ? 0 : -1);
+		do {
 			if (scan_value(s, depth - 1) == -1)
 				return (-1);
-			scan_ws(s);
-			if (s->p == s->end)
-				return (scan_fail(s, "truncated"));
-			if (*s->p == ']') {
-				s->p++;
-				return (0);
-			}
-			if (*s->p++ != ',')
-				return (scan_fail(s, "not JSON"));
-		}
+		} while ((r = scan_next(s, ']')) == 0);
+		return (r == 1 ? 0 : -1);
 	case 't':
 		return (scan_word(s, "true", 4));
 	case 'f':
@@ -348,39 +374,18 @@ scan_object(struct scan *s, int (*member)(struct scan *,
     const struct triage_str *, void *), void *arg)
 {
 	struct triage_str	 key;
-	int			 esc;
+	int			 esc, r;
 
-	scan_ws(s);
-	if (s->p == s->end || *s->p != '{')
-		return (scan_fail(s, "a field is not an object"));
-	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
-		return (0);
-	}
-	for (;;) {
-		scan_ws(s);
-		if (s->p == s->end || *s->p != '"')
-			return (scan_fail(s, "truncated or not JSON"));
-		if (scan_string(s, &key, &esc) == -1)
+	if ((r = scan_open(s, '{', '}', "a field is not an object")) != 0)
+		return (r == 1 ? 0 : -1);
+	do {
+		if (scan_key(s, &key, &esc) == -1)
 			return (-1);
-		scan_ws(s);
-		if (s->p == s->end || *s->p++ != ':')
-			return (scan_fail(s, "truncated or not JSON"));
 		/* Keys with escapes are no key of ours: skipped. */
 		if (esc ? scan_value(s, SCAN_DEPTH) : member(s, &key, arg))
 			return (-1);
-		scan_ws(s);
-		if (s->p == s->end)
-			return (scan_fail(s, "truncated"));
-		if (*s->p == '}') {
-			s->p++;
-			return (0);
-		}
-		if (*s->p++ != ',')
-			return (scan_fail(s, "not JSON"));
-	}
+	} while ((r = scan_next(s, '}')) == 0);
+	return (r == 1 ? 0 : -1);
 }
 
 struct diff_ctx {
@@ -440,18 +445,12 @@ static int
 scan_diffs(struct scan *s, struct triage_parser *pp, size_t *n)
 {
 	struct diff_ctx	 c;
+	int		 r;
 
 	*n = 0;
-	scan_ws(s);
-	if (s->p == s->end || *s->p != '[')
-		return (scan_fail(s, "diffs is not an array"));
-	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
-		return (0);
-	}
-	for (;;) {
+	if ((r = scan_open(s, '[', ']', "diffs is not an array")) != 0)
+		return (r == 1 ? 0 : -1);
+	do {
 		if (*n == pp->diffs_cap) {
 			pp->diffs_cap = pp->diffs_cap ? pp->diffs_cap * 2 : 16;
 			pp->diffs = xreallocarray(pp->diffs, pp->diffs_cap,
@@ -467,16 +466,8 @@ scan_diffs(struct scan *s, struct triage_parser *pp, size_t *n)
 			return (scan_fail(s, "a difference lacks kind, path "
 			    "or op"));
 		(*n)++;
-		scan_ws(s);
-		if (s->p == s->end)
-			return (scan_fail(s, "truncated"));
-		if (*s->p == ']') {
-			s->p++;
-			return (0);
-		}
-		if (*s->p++ != ',')
-			return (scan_fail(s, "not JSON"));
-	}
+	} while ((r = scan_next(s, ']')) == 0);
+	return (r == 1 ? 0 : -1);
 }
 
 struct rec_ctx {
