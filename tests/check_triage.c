@@ -64,34 +64,33 @@ report(struct triage *t, double sample)
 	return (triage_json(t, sample));
 }
 
+/* The element of O's array LIST whose member KEY is the string NAME. */
+static json_t *
+element_named(json_t *o, const char *list, const char *key, const char *name)
+{
+	json_t	*e;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(o, list), i, e)
+		if (strcmp(json_string_value(json_object_get(e, key)),
+		    name) == 0)
+			return (e);
+	ck_abort_msg("no %s %s", key, name);
+	return (NULL);
+}
+
 /* Route NAME of report O. */
 static json_t *
 route_of(json_t *o, const char *name)
 {
-	json_t	*r;
-	size_t	 i;
-
-	json_array_foreach(json_object_get(o, "routes"), i, r)
-		if (strcmp(json_string_value(json_object_get(r, "route")),
-		    name) == 0)
-			return (r);
-	ck_abort_msg("no route %s", name);
-	return (NULL);
+	return (element_named(o, "routes", "route", name));
 }
 
 /* Field FIELD of route R. */
 static json_t *
 field_of(json_t *r, const char *field)
 {
-	json_t	*f;
-	size_t	 i;
-
-	json_array_foreach(json_object_get(r, "fields"), i, f)
-		if (strcmp(json_string_value(json_object_get(f, "field")),
-		    field) == 0)
-			return (f);
-	ck_abort_msg("no field %s", field);
-	return (NULL);
+	return (element_named(r, "fields", "field", field));
 }
 
 START_TEST(test_pattern)
