@@ -543,42 +543,14 @@ END_TEST
 static int
 run(const char *in, const char *arg, ...)
 {
-	const char	*argv[32];
-	va_list		 ap;
-	int		 fds[2], status, fd;
-	size_t		 n = 0, len = 0;
-	ssize_t		 got;
-	pid_t		 pid;
+	va_list	 ap;
+	int	 status;
 
-	argv[n++] = tu_build_path("shadowdiff-report");
 	va_start(ap, arg);
-	for (; arg != NULL && n < 31; arg = va_arg(ap, const char *))
-		argv[n++] = arg;
+	status = tu_run_va(tu_build_path("shadowdiff-report"), in, out, NULL,
+	    OUT_MAX, arg, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		fd = open(in != NULL ? in : "/dev/null", O_RDONLY);
-		dup2(fd, 0);
-		dup2(fds[1], 1);
-		/* Its complaints go to a file, not into the TAP stream. */
-		fd = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		close(fds[0]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	close(fds[1]);
-	while (len < OUT_MAX - 1 &&
-	    (got = read(fds[0], out + len, OUT_MAX - 1 - len)) > 0)
-		len += (size_t)got;
-	out[len] = '\0';
-	close(fds[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_ne(WEXITSTATUS(status), 127);
-	return (WEXITSTATUS(status));
+	return (status);
 }
 
 /* Writes the test log NAME (and NAME.gz): records and bad lines. */
