@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 
@@ -76,61 +77,6 @@ scan_ws(struct scan *s)
 		s->p++;
 }
 
-/* The length of the valid UTF-8 sequence at P, or 0. */
-static size_t
-utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t		 n, i;
-	unsigned int	 c = p[0], min;
-
-	if (c < 0xc2 || c > 0xf4)
-		return (0);
-	if (c < 0xe0) {
-		n = 2;
-		min = 0x80;
-		c &= 0x1f;
-	} else if (c < 0xf0) {
-		n = 3;
-		min = 0x800;
-		c &= 0x0f;
-	} else {
-		n = 4;
-		min = 0x10000;
-		c &= 0x07;
-	}
-	if ((size_t)(end - p) < n)
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return (0);
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return (0);
-	return (n);
-}
-
-/* The value of four hex digits at P, or -1. */
-static int
-hex4(const char *p)
-{
-	int	 i, v = 0, c;
-
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)p[i];
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
-			return (-1);
-		v = v * 16 + c;
-	}
-	return (v);
-}
-
 /*
  * Scans the string at s->p (its opening quote): its raw contents into
  * RAW, and whether it has an escape into *ESC.
@@ -167,7 +113,7 @@ scan_string(struct scan *s, struct triage_str *raw, int *esc)
 				p += 2;
 				break;
 			case 'u':
-				if (end - p < 6 || hex4((const char *)p + 2) < 0)
+				if (end - p < 6 || diff_hex4(p + 2, end) < 0)
 					return (scan_fail(s,
 					    "invalid \\u escape"));
 				p += 6;
@@ -179,37 +125,13 @@ scan_string(struct scan *s, struct triage_str *raw, int *esc)
 		}
 		if (*p < 0x20)
 			return (scan_fail(s, "control character in string"));
-		if ((n = utf8_len(p, end)) == 0)
+		if ((n = diff_utf8_len(p, end)) == 0)
 			return (scan_fail(s, "invalid UTF-8"));
 		p += n;
 	}
 	raw->len = (size_t)((const char *)p - raw->p);
 	s->p = (const char *)p + 1;
 	return (0);
-}
-
-/* Appends code point C as UTF-8 at *Q. */
-static void
-put_utf8(char **q, unsigned int c)
-{
-	char	*o = *q;
-
-	if (c < 0x80)
-		*o++ = (char)c;
-	else if (c < 0x800) {
-		*o++ = (char)(0xc0 | c >> 6);
-		*o++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*o++ = (char)(0xe0 | c >> 12);
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | c >> 18);
-		*o++ = (char)(0x80 | ((c >> 12) & 0x3f));
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (c & 0x3f));
-	}
-	*q = o;
 }
 
 /*
@@ -219,13 +141,14 @@ put_utf8(char **q, unsigned int c)
 static int
 decode(struct triage_parser *pp, struct triage_str *raw)
 {
-	const char	*p = raw->p, *end = raw->p + raw->len;
-	char		*start = pp->text + pp->text_len, *q = start;
-	int		 c, lo;
+	const unsigned char	*p = (const unsigned char *)raw->p;
+	const unsigned char	*end = p + raw->len;
+	char			*start = pp->text + pp->text_len, *q = start;
+	long			 c, lo;
 
 	while (p < end) {
 		if (*p != '\\') {
-			*q++ = *p++;
+			*q++ = (char)*p++;
 			continue;
 		}
 		switch (p[1]) {
@@ -235,19 +158,20 @@ decode(struct triage_parser *pp, struct triage_str *raw)
 		case 'r': *q++ = '\r'; break;
 		case 't': *q++ = '\t'; break;
 		case 'u':
-			c = hex4(p + 2);
+			c = diff_hex4(p + 2, end);
 			p += 6;
 			if (c >= 0xd800 && c <= 0xdbff && end - p >= 6 &&
 			    p[0] == '\\' && p[1] == 'u' &&
-			    (lo = hex4(p + 2)) >= 0xdc00 && lo <= 0xdfff) {
+			    (lo = diff_hex4(p + 2, end)) >= 0xdc00 &&
+			    lo <= 0xdfff) {
 				c = 0x10000 + ((c - 0xd800) << 10) +
 				    (lo - 0xdc00);
 				p += 6;
 			} else if (c >= 0xd800 && c <= 0xdfff)
 				c = 0xfffd;
-			put_utf8(&q, (unsigned int)c);
+			q += diff_utf8_put(q, (uint32_t)c);
 			continue;
-		default: *q++ = p[1]; break;
+		default: *q++ = (char)p[1]; break;
 		}
 		p += 2;
 	}
@@ -318,12 +242,69 @@ scan_word(struct scan *s, const char *word, size_t len)
 	return (0);
 }
 
+/*
+ * Enters the container OPEN at s->p, failing with WHY if there is none.
+ * Returns 1 if it is empty (its CLOSE read too), 0 if elements follow,
+ * or -1.
+ */
+static int
+scan_open(struct scan *s, char open, char close, const char *why)
+{
+	scan_ws(s);
+	if (s->p == s->end || *s->p != open)
+		return (scan_fail(s, why));
+	s->p++;
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Reads what follows an element of a container: returns 1 at its CLOSE
+ * (read), 0 after a comma (another element follows), or -1.
+ */
+static int
+scan_next(struct scan *s, char close)
+{
+	scan_ws(s);
+	if (s->p == s->end)
+		return (scan_fail(s, "truncated"));
+	if (*s->p == close) {
+		s->p++;
+		return (1);
+	}
+	if (*s->p++ != ',')
+		return (scan_fail(s, "not JSON"));
+	return (0);
+}
+
+/*
+ * Scans a member's key and its colon: the key's raw text into KEY, and
+ * whether it has an escape into *ESC.
+ */
+static int
+scan_key(struct scan *s, struct triage_str *key, int *esc)
+{
+	scan_ws(s);
+	if (s->p == s->end || *s->p != '"')
+		return (scan_fail(s, "truncated or not JSON"));
+	if (scan_string(s, key, esc) == -1)
+		return (-1);
+	scan_ws(s);
+	if (s->p == s->end || *s->p++ != ':')
+		return (scan_fail(s, "truncated or not JSON"));
+	return (0);
+}
+
 /* Scans any value, nested at most DEPTH deep more. */
 static int
 scan_value(struct scan *s, int depth)
 {
 	struct triage_str	 raw;
-	int			 esc;
+	int			 esc, r;
 
 	scan_ws(s);
 	if (s->p == s->end)
@@ -332,57 +313,26 @@ scan_value(struct scan *s, int depth)
 	case '"':
 		return (scan_string(s, &raw, &esc));
 	case '{':
+		if (depth == 0)
+			return (scan_fail(s, "nested too deep"));
+		if ((r = scan_open(s, '{', '}', NULL)) != 0)
+			return (r == 1 ? 0 : -1);
+		do {
+			if (scan_key(s, &raw, &esc) == -1 ||
+			    scan_value(s, depth - 1) == -1)
+				return (-1);
+		} while ((r = scan_next(s, '}')) == 0);
+		return (r == 1 ? 0 : -1);
 	case '[':
 		if (depth == 0)
 			return (scan_fail(s, "nested too deep"));
-		if (*s->p++ == '{') {
-			scan_ws(s);
-			if (s->p < s->end && *s->p == '}') {
-				s->p++;
-				return (0);
-			}
-			for (;;) {
-				scan_ws(s);
-				if (s->p == s->end || *s->p != '"')
-					return (scan_fail(s, "truncated "
-					    "or not JSON"));
-				if (scan_string(s, &raw, &esc) == -1)
-					return (-1);
-				scan_ws(s);
-				if (s->p == s->end || *s->p++ != ':')
-					return (scan_fail(s, "truncated "
-					    "or not JSON"));
-				if (scan_value(s, depth - 1) == -1)
-					return (-1);
-				scan_ws(s);
-				if (s->p == s->end)
-					return (scan_fail(s, "truncated"));
-				if (*s->p == '}') {
-					s->p++;
-					return (0);
-				}
-				if (*s->p++ != ',')
-					return (scan_fail(s, "not JSON"));
-			}
-		}
-		scan_ws(s);
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			return (0);
-		}
-		for (;;) {
+		if ((r = scan_open(s, '[', ']', NULL)) != 0)
+			return (r == 1 ? 0 : -1);
+		do {
 			if (scan_value(s, depth - 1) == -1)
 				return (-1);
-			scan_ws(s);
-			if (s->p == s->end)
-				return (scan_fail(s, "truncated"));
-			if (*s->p == ']') {
-				s->p++;
-				return (0);
-			}
-			if (*s->p++ != ',')
-				return (scan_fail(s, "not JSON"));
-		}
+		} while ((r = scan_next(s, ']')) == 0);
+		return (r == 1 ? 0 : -1);
 	case 't':
 		return (scan_word(s, "true", 4));
 	case 'f':
@@ -424,39 +374,18 @@ scan_object(struct scan *s, int (*member)(struct scan *,
     const struct triage_str *, void *), void *arg)
 {
 	struct triage_str	 key;
-	int			 esc;
+	int			 esc, r;
 
-	scan_ws(s);
-	if (s->p == s->end || *s->p != '{')
-		return (scan_fail(s, "a field is not an object"));
-	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
-		return (0);
-	}
-	for (;;) {
-		scan_ws(s);
-		if (s->p == s->end || *s->p != '"')
-			return (scan_fail(s, "truncated or not JSON"));
-		if (scan_string(s, &key, &esc) == -1)
+	if ((r = scan_open(s, '{', '}', "a field is not an object")) != 0)
+		return (r == 1 ? 0 : -1);
+	do {
+		if (scan_key(s, &key, &esc) == -1)
 			return (-1);
-		scan_ws(s);
-		if (s->p == s->end || *s->p++ != ':')
-			return (scan_fail(s, "truncated or not JSON"));
 		/* Keys with escapes are no key of ours: skipped. */
 		if (esc ? scan_value(s, SCAN_DEPTH) : member(s, &key, arg))
 			return (-1);
-		scan_ws(s);
-		if (s->p == s->end)
-			return (scan_fail(s, "truncated"));
-		if (*s->p == '}') {
-			s->p++;
-			return (0);
-		}
-		if (*s->p++ != ',')
-			return (scan_fail(s, "not JSON"));
-	}
+	} while ((r = scan_next(s, '}')) == 0);
+	return (r == 1 ? 0 : -1);
 }
 
 struct diff_ctx {
@@ -516,18 +445,12 @@ static int
 scan_diffs(struct scan *s, struct triage_parser *pp, size_t *n)
 {
 	struct diff_ctx	 c;
+	int		 r;
 
 	*n = 0;
-	scan_ws(s);
-	if (s->p == s->end || *s->p != '[')
-		return (scan_fail(s, "diffs is not an array"));
-	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
-		return (0);
-	}
-	for (;;) {
+	if ((r = scan_open(s, '[', ']', "diffs is not an array")) != 0)
+		return (r == 1 ? 0 : -1);
+	do {
 		if (*n == pp->diffs_cap) {
 			pp->diffs_cap = pp->diffs_cap ? pp->diffs_cap * 2 : 16;
 			pp->diffs = xreallocarray(pp->diffs, pp->diffs_cap,
@@ -543,16 +466,8 @@ scan_diffs(struct scan *s, struct triage_parser *pp, size_t *n)
 			return (scan_fail(s, "a difference lacks kind, path "
 			    "or op"));
 		(*n)++;
-		scan_ws(s);
-		if (s->p == s->end)
-			return (scan_fail(s, "truncated"));
-		if (*s->p == ']') {
-			s->p++;
-			return (0);
-		}
-		if (*s->p++ != ',')
-			return (scan_fail(s, "not JSON"));
-	}
+	} while ((r = scan_next(s, ']')) == 0);
+	return (r == 1 ? 0 : -1);
 }
 
 struct rec_ctx {
@@ -633,7 +548,7 @@ record_member_cb(struct scan *s, const struct triage_str *k, void *arg)
 		if (is(k, "time")) {
 			if (scan_text(s, c->pp, &v) == -1)
 				return (-1);
-			if (triage_time_parse(v.p, v.len, &r->time_us) == -1)
+			if (diff_time_parse(v.p, v.len, &r->time_us) == -1)
 				return (scan_fail(s, "time is not RFC 3339"));
 			c->has |= HAS_TIME;
 			return (0);
@@ -755,72 +670,6 @@ triage_parse(struct triage_parser *pp, const char *line, size_t len,
 		*reason = "a shadow_error without shadow.error";
 		return (-1);
 	}
-	return (0);
-}
-
-/* Reads N digits at P into *V. */
-static int
-digits(const char *p, int n, int *v)
-{
-	*v = 0;
-	while (n-- > 0) {
-		if (*p < '0' || *p > '9')
-			return (-1);
-		*v = *v * 10 + (*p++ - '0');
-	}
-	return (0);
-}
-
-/* Days from 1970-01-01 to Y-M-D (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468);
-}
-
-/* Parses RFC 3339 text into microseconds since the epoch. */
-int
-triage_time_parse(const char *p, size_t len, int64_t *us)
-{
-	const char	*end = p + len;
-	int		 y, mo, d, h, mi, sec, oh, om, frac = 0, scale = 100000;
-	int64_t		 t;
-
-	if (len < 20 || digits(p, 4, &y) || p[4] != '-' ||
-	    digits(p + 5, 2, &mo) || p[7] != '-' || digits(p + 8, 2, &d) ||
-	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
-	    digits(p + 11, 2, &h) || p[13] != ':' || digits(p + 14, 2, &mi) ||
-	    p[16] != ':' || digits(p + 17, 2, &sec))
-		return (-1);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return (-1);
-	p += 19;
-	if (*p == '.') {
-		if (++p == end || *p < '0' || *p > '9')
-			return (-1);
-		for (; p < end && *p >= '0' && *p <= '9'; p++) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	t = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
-	if (p < end && (*p == 'Z' || *p == 'z') && p + 1 == end)
-		;
-	else if (end - p == 6 && (*p == '+' || *p == '-') &&
-	    digits(p + 1, 2, &oh) == 0 && p[3] == ':' &&
-	    digits(p + 4, 2, &om) == 0 && oh < 24 && om < 60)
-		t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-	else
-		return (-1);
-	*us = t * 1000000 + frac;
 	return (0);
 }
 

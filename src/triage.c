@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 
@@ -378,7 +379,7 @@ shape_of(const struct triage_str *v)
 		if (i == 36)
 			return (SHAPE_UUID);
 	}
-	if (triage_time_parse(p, len, &us) == 0)
+	if (diff_time_parse(p, len, &us) == 0)
 		return (SHAPE_RFC3339);
 	for (i = 0; i < len; i++) {
 		if (p[i] >= '0' && p[i] <= '9')

@@ -900,40 +900,25 @@ END_TEST
 static Suite *
 admin_suite(void)
 {
-	Suite	*s = suite_create("admin");
-	TCase	*tc;
+	const TTest	*endpoint[] = { test_metrics, test_stats, test_healthz,
+	    test_not_found, test_method_not_allowed, test_head, test_keepalive,
+	    test_http10, test_head_too_large, test_body, test_malformed,
+	    test_bind_error, NULL };
+	const TTest	*cap[] = { test_max_conns, NULL };
+	const TTest	*timeout[] = { test_idle_timeout, test_slow_head,
+	    NULL };
+	const TTest	*writer[] = { test_writer_escaping, test_writer_double,
+	    test_writer_histogram, test_writer_bounds, test_promtool, NULL };
+	Suite		*s;
 
-	tc = tu_tcase("endpoint", 30, setup, teardown);
-	tcase_add_test(tc, test_metrics);
-	tcase_add_test(tc, test_stats);
-	tcase_add_test(tc, test_healthz);
-	tcase_add_test(tc, test_not_found);
-	tcase_add_test(tc, test_method_not_allowed);
-	tcase_add_test(tc, test_head);
-	tcase_add_test(tc, test_keepalive);
-	tcase_add_test(tc, test_http10);
-	tcase_add_test(tc, test_head_too_large);
-	tcase_add_test(tc, test_body);
-	tcase_add_test(tc, test_malformed);
-	tcase_add_test(tc, test_bind_error);
-	suite_add_tcase(s, tc);
-
-	tc = tu_tcase("cap", 30, setup_long, teardown);
-	tcase_add_test(tc, test_max_conns);
-	suite_add_tcase(s, tc);
-
-	tc = tu_tcase("timeout", 30, setup_short, teardown);
-	tcase_add_test(tc, test_idle_timeout);
-	tcase_add_test(tc, test_slow_head);
-	suite_add_tcase(s, tc);
-
-	tc = tu_tcase("writer", 30, NULL, NULL);
-	tcase_add_test(tc, test_writer_escaping);
-	tcase_add_test(tc, test_writer_double);
-	tcase_add_test(tc, test_writer_histogram);
-	tcase_add_test(tc, test_writer_bounds);
-	tcase_add_test(tc, test_promtool);
-	suite_add_tcase(s, tc);
+	s = tu_suite("admin", tu_tcase("endpoint", 30, setup, teardown),
+	    endpoint);
+	suite_add_tcase(s, tu_tcase_tests(tu_tcase("cap", 30, setup_long,
+	    teardown), cap));
+	suite_add_tcase(s, tu_tcase_tests(tu_tcase("timeout", 30, setup_short,
+	    teardown), timeout));
+	suite_add_tcase(s, tu_tcase_tests(tu_tcase("writer", 30, NULL, NULL),
+	    writer));
 	return (s);
 }
 

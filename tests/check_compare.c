@@ -73,56 +73,17 @@ puts_file(const char *name, const char *s)
 	put(name, s, strlen(s));
 }
 
-/* Reads up to OUT_MAX - 1 bytes of FD into BUF, NUL-terminated. */
-static void
-slurp(int fd, char *buf)
-{
-	size_t	 len = 0;
-	ssize_t	 n;
-
-	while (len < OUT_MAX - 1 &&
-	    (n = read(fd, buf + len, OUT_MAX - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-}
-
 /* Runs the program with the NULL-terminated arguments; its exit status. */
 static int
 run(const char *arg, ...)
 {
-	const char	*argv[32];
-	va_list		 ap;
-	int		 fds[2], efd, status;
-	size_t		 n = 0;
-	pid_t		 pid;
+	va_list	 ap;
+	int	 status;
 
-	argv[n++] = prog;
 	va_start(ap, arg);
-	for (; arg != NULL && n < 31; arg = va_arg(ap, const char *))
-		argv[n++] = arg;
+	status = tu_run_va(prog, NULL, out, err, OUT_MAX, arg, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_int_eq(pipe(fds), 0);
-	efd = open("stderr.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	ck_assert_int_ge(efd, 0);
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], 1);
-		dup2(efd, 2);
-		close(fds[0]);
-		execv(prog, (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	close(fds[1]);
-	slurp(fds[0], out);
-	close(fds[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	lseek(efd, 0, SEEK_SET);
-	slurp(efd, err);
-	close(efd);
-	ck_assert_msg(WIFEXITED(status), "%s did not exit", prog);
-	ck_assert_msg(WEXITSTATUS(status) != 127, "cannot run %s", prog);
-	return (WEXITSTATUS(status));
+	return (status);
 }
 
 #define EQUAL_JSON	"{\"diffs\":[],\"forgiven\":{},\"notes\":[]}\n"
@@ -391,21 +352,12 @@ END_TEST
 static Suite *
 compare_suite(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	const TTest	*tests[] = { test_equal, test_differ, test_rules,
+	    test_rules_like_shape, test_bare_bodies, test_framing, test_config,
+	    test_errors, NULL };
 
-	s = suite_create("compare");
-	tc = tu_tcase("compare", 0, setup, teardown);
-	tcase_add_test(tc, test_equal);
-	tcase_add_test(tc, test_differ);
-	tcase_add_test(tc, test_rules);
-	tcase_add_test(tc, test_rules_like_shape);
-	tcase_add_test(tc, test_bare_bodies);
-	tcase_add_test(tc, test_framing);
-	tcase_add_test(tc, test_config);
-	tcase_add_test(tc, test_errors);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("compare", tu_tcase("compare", 0, setup, teardown),
+	    tests));
 }
 
 int

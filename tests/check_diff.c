@@ -2562,8 +2562,19 @@ END_TEST
 static Suite *
 diff_suite(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	const TTest	*record[] = { test_record_exact_numbers,
+	    test_record_values, test_record_cut, test_record_headers,
+	    test_redact_body, test_redact_names, test_record_bytes,
+	    test_text_output, test_many_diffs, NULL };
+	const TTest	*encoding[] = { test_gzip_against_identity,
+	    test_gzip_chain_and_members, test_gzip_bomb, test_gzip_broken,
+	    test_truncated_capture, NULL };
+	const TTest	*limits[] = { test_deep, test_unordered_large,
+	    test_threads, test_random_documents, test_random_shape,
+	    test_random_added, test_regex_limit, test_mutations, test_scratch,
+	    NULL };
+	Suite		*s;
+	TCase		*tc;
 
 	s = suite_create("diff");
 	tc = tcase_create("body");
@@ -2582,36 +2593,10 @@ diff_suite(void)
 	tcase_add_test(tc, test_rules_inherit);
 	tcase_add_test(tc, test_rules_inherit_new);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("record");
-	tcase_add_test(tc, test_record_exact_numbers);
-	tcase_add_test(tc, test_record_values);
-	tcase_add_test(tc, test_record_cut);
-	tcase_add_test(tc, test_record_headers);
-	tcase_add_test(tc, test_redact_body);
-	tcase_add_test(tc, test_redact_names);
-	tcase_add_test(tc, test_record_bytes);
-	tcase_add_test(tc, test_text_output);
-	tcase_add_test(tc, test_many_diffs);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("encoding");
-	tcase_add_test(tc, test_gzip_against_identity);
-	tcase_add_test(tc, test_gzip_chain_and_members);
-	tcase_add_test(tc, test_gzip_bomb);
-	tcase_add_test(tc, test_gzip_broken);
-	tcase_add_test(tc, test_truncated_capture);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("limits");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_deep);
-	tcase_add_test(tc, test_unordered_large);
-	tcase_add_test(tc, test_threads);
-	tcase_add_test(tc, test_random_documents);
-	tcase_add_test(tc, test_random_shape);
-	tcase_add_test(tc, test_random_added);
-	tcase_add_test(tc, test_regex_limit);
-	tcase_add_test(tc, test_mutations);
-	tcase_add_test(tc, test_scratch);
-	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("record"), record));
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("encoding"), encoding));
+	suite_add_tcase(s, tu_tcase_tests(tu_tcase("limits", 60, NULL, NULL),
+	    limits));
 	return (s);
 }
 

@@ -474,22 +474,16 @@ END_TEST
 static Suite *
 divlog_suite(void)
 {
-	Suite	*s = suite_create("divlog");
-	TCase	*tc = tu_tcase("writer", 30, NULL, NULL);
+	const TTest	*writer[] = { test_lines_in_order,
+	    test_queue_full_drops, test_reopen_loses_nothing,
+	    test_failed_writes_counted, test_open_error, test_queue_bytes_bound,
+	    test_close_blocked_writer, test_fifo_no_reader, NULL };
+	const TTest	*format[] = { test_format_exact, test_format_schema,
+	    NULL };
+	Suite		*s;
 
-	tcase_add_test(tc, test_lines_in_order);
-	tcase_add_test(tc, test_queue_full_drops);
-	tcase_add_test(tc, test_reopen_loses_nothing);
-	tcase_add_test(tc, test_failed_writes_counted);
-	tcase_add_test(tc, test_open_error);
-	tcase_add_test(tc, test_queue_bytes_bound);
-	tcase_add_test(tc, test_close_blocked_writer);
-	tcase_add_test(tc, test_fifo_no_reader);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("format");
-	tcase_add_test(tc, test_format_exact);
-	tcase_add_test(tc, test_format_schema);
-	suite_add_tcase(s, tc);
+	s = tu_suite("divlog", tu_tcase("writer", 30, NULL, NULL), writer);
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("format"), format));
 	return (s);
 }
 

@@ -126,15 +126,14 @@ END_TEST
 static Suite *
 exchange_suite(void)
 {
-	Suite	*s = suite_create("exchange");
-	TCase	*tc = tcase_create("capture");
+	const TTest	*capture[] = { test_capture_kept, test_capture_over_cap,
+	    NULL };
+	const TTest	*errors[] = { test_shadow_errors, NULL };
+	Suite		*s;
 
-	tcase_add_test(tc, test_capture_kept);
-	tcase_add_test(tc, test_capture_over_cap);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("shadow_errors");
-	tcase_add_test(tc, test_shadow_errors);
-	suite_add_tcase(s, tc);
+	s = tu_suite("exchange", tcase_create("capture"), capture);
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("shadow_errors"),
+	    errors));
 	return (s);
 }
 

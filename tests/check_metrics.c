@@ -530,18 +530,12 @@ END_TEST
 static Suite *
 metrics_suite(void)
 {
-	Suite	*s = suite_create("metrics");
-	TCase	*tc = tu_tcase("admin", 60, NULL, teardown);
+	const TTest	*tests[] = { test_exact_figures, test_reload_figures,
+	    test_health_and_errors, test_admin_crowded, test_admin_timeouts,
+	    test_healthz_at_sigterm, test_rule_errors, NULL };
 
-	tcase_add_test(tc, test_exact_figures);
-	tcase_add_test(tc, test_reload_figures);
-	tcase_add_test(tc, test_health_and_errors);
-	tcase_add_test(tc, test_admin_crowded);
-	tcase_add_test(tc, test_admin_timeouts);
-	tcase_add_test(tc, test_healthz_at_sigterm);
-	tcase_add_test(tc, test_rule_errors);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("metrics", tu_tcase("admin", 60, NULL, teardown),
+	    tests));
 }
 
 int

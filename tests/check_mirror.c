@@ -344,17 +344,10 @@ END_TEST
 static Suite *
 mirror_suite(void)
 {
-	Suite	*s = suite_create("mirror");
-	TCase	*tc = tcase_create("decide");
+	const TTest	*tests[] = { test_reasons, test_loop, test_capacity,
+	    test_key_sampling, test_key_extraction, test_ids, NULL };
 
-	tcase_add_test(tc, test_reasons);
-	tcase_add_test(tc, test_loop);
-	tcase_add_test(tc, test_capacity);
-	tcase_add_test(tc, test_key_sampling);
-	tcase_add_test(tc, test_key_extraction);
-	tcase_add_test(tc, test_ids);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("mirror", tcase_create("decide"), tests));
 }
 
 int

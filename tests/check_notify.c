@@ -142,16 +142,11 @@ END_TEST
 static Suite *
 notify_suite(void)
 {
-	Suite	*s = suite_create("notify");
-	TCase	*tc = tu_tcase("sd_notify", 30, NULL, NULL);
+	const TTest	*tests[] = { test_send_path, test_send_abstract,
+	    test_reloading, test_no_socket, test_daemon, NULL };
 
-	tcase_add_test(tc, test_send_path);
-	tcase_add_test(tc, test_send_abstract);
-	tcase_add_test(tc, test_reloading);
-	tcase_add_test(tc, test_no_socket);
-	tcase_add_test(tc, test_daemon);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("notify", tu_tcase("sd_notify", 30, NULL, NULL),
+	    tests));
 }
 
 int

@@ -363,18 +363,11 @@ END_TEST
 static Suite *
 record_suite(void)
 {
-	Suite	*s = suite_create("record");
-	TCase	*tc = tcase_create("record");
+	const TTest	*tests[] = { test_mismatch_record,
+	    test_shadow_error_record, test_match_record, test_redacted_record,
+	    test_undeclared_json_body, test_route_redact, test_digest, NULL };
 
-	tcase_add_test(tc, test_mismatch_record);
-	tcase_add_test(tc, test_shadow_error_record);
-	tcase_add_test(tc, test_match_record);
-	tcase_add_test(tc, test_redacted_record);
-	tcase_add_test(tc, test_undeclared_json_body);
-	tcase_add_test(tc, test_route_redact);
-	tcase_add_test(tc, test_digest);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("record", tcase_create("record"), tests));
 }
 
 int

@@ -556,18 +556,12 @@ END_TEST
 static Suite *
 reload_suite(void)
 {
-	Suite	*s = suite_create("reload");
-	TCase	*tc = tu_tcase("sighup", 90, NULL, teardown);
+	const TTest	*tests[] = { test_reload_rules, test_reload_bad,
+	    test_reload_under_load, test_reload_listeners, test_reload_backend,
+	    test_reload_log_path, test_reload_adds_shadow, NULL };
 
-	tcase_add_test(tc, test_reload_rules);
-	tcase_add_test(tc, test_reload_bad);
-	tcase_add_test(tc, test_reload_under_load);
-	tcase_add_test(tc, test_reload_listeners);
-	tcase_add_test(tc, test_reload_backend);
-	tcase_add_test(tc, test_reload_log_path);
-	tcase_add_test(tc, test_reload_adds_shadow);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("reload", tu_tcase("sighup", 90, NULL, teardown),
+	    tests));
 }
 
 int

@@ -198,16 +198,10 @@ END_TEST
 static Suite *
 report_suite(void)
 {
-	Suite	*s = suite_create("report");
-	TCase	*tc = tcase_create("figures");
+	const TTest	*tests[] = { families_line_up, families_shown,
+	    figures_whole, summary_lines, json_paths, NULL };
 
-	tcase_add_test(tc, families_line_up);
-	tcase_add_test(tc, families_shown);
-	tcase_add_test(tc, figures_whole);
-	tcase_add_test(tc, summary_lines);
-	tcase_add_test(tc, json_paths);
-	suite_add_tcase(s, tc);
-	return (s);
+	return (tu_suite("report", tcase_create("figures"), tests));
 }
 
 int

@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 #include "testutil.h"
@@ -24,6 +25,26 @@
 #define OUT_MAX		(256 * 1024)
 
 static char	 out[OUT_MAX];
+
+/* The aggregation tests' report and line parser, new for each test. */
+static struct triage		*t;
+static struct triage_parser	*pp;
+
+/* Makes the aggregation tests' report and parser. */
+static void
+setup(void)
+{
+	t = triage_new();
+	pp = triage_parser_new();
+}
+
+/* Frees them. */
+static void
+teardown(void)
+{
+	triage_parser_free(pp);
+	triage_free(t);
+}
 
 /* A record line of TYPE at second SEC, with ID, ROUTE and DIFFS. */
 static char *
@@ -46,7 +67,7 @@ line(const char *type, int sec, const char *id, const char *route,
 
 /* Parses LINE and adds it to T; fails the test if it does not parse. */
 static void
-add(struct triage *t, struct triage_parser *pp, const char *l)
+add(const char *l)
 {
 	struct triage_record	 rec;
 	const char		*why = NULL;
@@ -58,39 +79,38 @@ add(struct triage *t, struct triage_parser *pp, const char *l)
 
 /* The report of T as JSON. */
 static json_t *
-report(struct triage *t, double sample)
+report(double sample)
 {
 	return (triage_json(t, sample));
+}
+
+/* The element of O's array LIST whose member KEY is the string NAME. */
+static json_t *
+element_named(json_t *o, const char *list, const char *key, const char *name)
+{
+	json_t	*e;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(o, list), i, e)
+		if (strcmp(json_string_value(json_object_get(e, key)),
+		    name) == 0)
+			return (e);
+	ck_abort_msg("no %s %s", key, name);
+	return (NULL);
 }
 
 /* Route NAME of report O. */
 static json_t *
 route_of(json_t *o, const char *name)
 {
-	json_t	*r;
-	size_t	 i;
-
-	json_array_foreach(json_object_get(o, "routes"), i, r)
-		if (strcmp(json_string_value(json_object_get(r, "route")),
-		    name) == 0)
-			return (r);
-	ck_abort_msg("no route %s", name);
-	return (NULL);
+	return (element_named(o, "routes", "route", name));
 }
 
 /* Field FIELD of route R. */
 static json_t *
 field_of(json_t *r, const char *field)
 {
-	json_t	*f;
-	size_t	 i;
-
-	json_array_foreach(json_object_get(r, "fields"), i, f)
-		if (strcmp(json_string_value(json_object_get(f, "field")),
-		    field) == 0)
-			return (f);
-	ck_abort_msg("no field %s", field);
-	return (NULL);
+	return (element_named(r, "fields", "field", field));
 }
 
 START_TEST(test_pattern)
@@ -131,28 +151,31 @@ START_TEST(test_time)
 	int64_t	 us;
 	char	 buf[40];
 
-	ck_assert_int_eq(triage_time_parse("2026-11-24T14:25:00.123456Z", 27,
+	ck_assert_int_eq(diff_time_parse("2026-11-24T14:25:00.123456Z", 27,
 	    &us), 0);
 	triage_time_format(us, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "2026-11-24T14:25:00.123456Z");
-	ck_assert_int_eq(triage_time_parse("2026-11-24T16:25:00+02:00", 25,
+	ck_assert_int_eq(diff_time_parse("2026-11-24T16:25:00+02:00", 25,
 	    &us), 0);
 	triage_time_format(us, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "2026-11-24T14:25:00.000000Z");
-	ck_assert_int_eq(triage_time_parse("1970-01-01T00:00:01.5Z", 22, &us),
+	ck_assert_int_eq(diff_time_parse("1970-01-01T00:00:01.5Z", 22, &us),
 	    0);
 	ck_assert_int_eq(us, 1500000);
-	ck_assert_int_eq(triage_time_parse("2026-11-24 14:25:00", 19, &us), -1);
-	ck_assert_int_eq(triage_time_parse("2026-13-24T14:25:00Z", 20, &us),
+	ck_assert_int_eq(diff_time_parse("2026-11-24 14:25:00", 19, &us), -1);
+	ck_assert_int_eq(diff_time_parse("2026-13-24T14:25:00Z", 20, &us),
 	    -1);
-	ck_assert_int_eq(triage_time_parse("2026-11-24T14:25:00.Z", 21, &us),
+	ck_assert_int_eq(diff_time_parse("2026-11-24T14:25:00.Z", 21, &us),
 	    -1);
+	ck_assert_int_eq(diff_time_parse("2026-02-29T00:00:00Z", 20, &us), -1);
+	ck_assert_int_eq(diff_time_parse("1970-01-01T00:00:00.1234567Z", 28,
+	    &us), 0);
+	ck_assert_int_eq(us, 123456);
 }
 END_TEST
 
 START_TEST(test_parse)
 {
-	struct triage_parser	*pp = triage_parser_new();
 	struct triage_record	 rec;
 	const char		*why = NULL;
 	const char		*l = "{\"type\":\"mismatch\","
@@ -195,7 +218,6 @@ START_TEST(test_parse)
 		ck_assert_int_eq(triage_parse(pp, buf, strlen(buf), &rec,
 		    &why), 0);
 	}
-	triage_parser_free(pp);
 }
 END_TEST
 
@@ -230,7 +252,6 @@ START_TEST(test_parse_malformed)
 		    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 		    "nested too deep" },
 	};
-	struct triage_parser	*pp = triage_parser_new();
 	struct triage_record	 rec;
 	const char		*why;
 	char			 buf[8192];
@@ -264,7 +285,6 @@ START_TEST(test_parse_malformed)
 	    ""));
 	memcpy(strstr(buf, "\"error\""), "\"errox\"", 7);
 	ck_assert_int_eq(triage_parse(pp, buf, strlen(buf), &rec, &why), -1);
-	triage_parser_free(pp);
 }
 END_TEST
 
@@ -275,11 +295,9 @@ END_TEST
 
 START_TEST(test_examples)
 {
-	struct triage		*t = triage_new();
-	struct triage_parser	*pp = triage_parser_new();
-	json_t			*o, *f, *ex;
-	char			 id[16], d[512];
-	int			 i;
+	json_t	*o, *f, *ex;
+	char	 id[16], d[512];
+	int	 i;
 
 	for (i = 0; i < 8; i++) {
 		snprintf(id, sizeof(id), "r%d", i);
@@ -289,9 +307,9 @@ START_TEST(test_examples)
 		    "\"shadow\":%d.5},{\"kind\":\"body\",\"path\":"
 		    "\"/items/9/n\",\"op\":\"changed\",\"primary\":1,"
 		    "\"shadow\":2}", i, i, i);
-		add(t, pp, line("mismatch", i, id, "users", d));
+		add(line("mismatch", i, id, "users", d));
 	}
-	o = report(t, -1);
+	o = report(-1);
 	f = field_of(route_of(o, "users"), "/items/*/n");
 	ck_assert_int_eq(json_integer_value(json_object_get(f, "records")), 8);
 	ck_assert_int_eq(json_integer_value(json_object_get(f,
@@ -314,29 +332,25 @@ START_TEST(test_examples)
 	ck_assert(json_real_value(json_object_get(f, "share")) == 1.0);
 	ck_assert(json_is_null(json_object_get(f, "rate")));
 	json_decref(o);
-	triage_parser_free(pp);
-	triage_free(t);
 }
 END_TEST
 
 START_TEST(test_overflow)
 {
-	struct triage		*t = triage_new();
-	struct triage_parser	*pp = triage_parser_new();
-	json_t			*o, *fields, *last, *r;
-	char			 d[256], route[32];
-	int			 i;
+	json_t	*o, *fields, *last, *r;
+	char	 d[256], route[32];
+	int	 i;
 
 	for (i = 0; i < TRIAGE_MAX_FIELDS + 10; i++) {
 		snprintf(d, sizeof(d), "{\"kind\":\"body\",\"path\":\"/f%d\","
 		    "\"op\":\"added\",\"shadow\":1}", i);
-		add(t, pp, line("mismatch", 1, "x", "users", d));
+		add(line("mismatch", 1, "x", "users", d));
 	}
 	for (i = 0; i < TRIAGE_MAX_ROUTES + 3; i++) {
 		snprintf(route, sizeof(route), "route%d", i);
-		add(t, pp, line("match", 1, "x", route, ""));
+		add(line("match", 1, "x", route, ""));
 	}
-	o = report(t, -1);
+	o = report(-1);
 	fields = json_object_get(route_of(o, "users"), "fields");
 	ck_assert_uint_eq(json_array_size(fields), TRIAGE_MAX_FIELDS + 1);
 	last = json_array_get(fields, TRIAGE_MAX_FIELDS);
@@ -352,8 +366,6 @@ START_TEST(test_overflow)
 	ck_assert(json_is_true(json_object_get(r, "overflow")));
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "match")), 4);
 	json_decref(o);
-	triage_parser_free(pp);
-	triage_free(t);
 }
 END_TEST
 
@@ -370,16 +382,14 @@ bdiff(const char *path)
 
 START_TEST(test_together)
 {
-	struct triage		*t = triage_new();
-	struct triage_parser	*pp = triage_parser_new();
-	json_t			*o, *w;
-	char			 d[4096];
-	int			 i;
+	json_t	*o, *w;
+	char	 d[4096];
+	int	 i;
 
 	for (i = 0; i < 3; i++) {
 		snprintf(d, sizeof(d), "%s,", bdiff("/a"));
 		strcat(d, bdiff(i < 2 ? "/b" : "/c"));
-		add(t, pp, line("mismatch", i, "x", "r", d));
+		add(line("mismatch", i, "x", "r", d));
 	}
 	/* More partners than are counted: the counts stay bounded. */
 	d[0] = '\0';
@@ -391,8 +401,8 @@ START_TEST(test_together)
 		strcat(d, ",");
 	}
 	strcat(d, bdiff("/q"));
-	add(t, pp, line("mismatch", 5, "x", "r", d));
-	o = report(t, -1);
+	add(line("mismatch", 5, "x", "r", d));
+	o = report(-1);
 	w = json_object_get(field_of(route_of(o, "r"), "/a"), "together");
 	ck_assert_uint_eq(json_array_size(w), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(w,
@@ -404,15 +414,12 @@ START_TEST(test_together)
 	w = json_object_get(field_of(route_of(o, "r"), "/q"), "together");
 	ck_assert_uint_eq(json_array_size(w), TRIAGE_TOGETHER);
 	json_decref(o);
-	triage_parser_free(pp);
-	triage_free(t);
 }
 END_TEST
 
 /* Adds N records to route R with noise: a uuid, an etag, a reorder. */
 static void
-add_noise(struct triage *t, struct triage_parser *pp, const char *r, int n,
-    int first_other)
+add_noise(const char *r, int n, int first_other)
 {
 	char	 d[2048];
 	int	 i;
@@ -428,20 +435,18 @@ add_noise(struct triage *t, struct triage_parser *pp, const char *r, int n,
 		    i == 0 && first_other ? "{\"kind\":\"body\",\"path\":"
 		    "\"/request_id\",\"op\":\"changed\",\"primary\":\"x\","
 		    "\"shadow\":\"y\"}" : UUID_DIFF(U1, U2), i, i + 2, i + 2);
-		add(t, pp, line("mismatch", i % 60, "x", r, d));
+		add(line("mismatch", i % 60, "x", r, d));
 	}
 }
 
 START_TEST(test_suggest)
 {
-	struct triage		*t = triage_new();
-	struct triage_parser	*pp = triage_parser_new();
-	json_t			*o, *s, *f;
+	json_t	*o, *s, *f;
 
-	add_noise(t, pp, "noisy", TRIAGE_SUGGEST_MIN, 0);
-	add_noise(t, pp, "few", TRIAGE_SUGGEST_MIN - 1, 0);
-	add_noise(t, pp, "mixed", TRIAGE_SUGGEST_MIN + 5, 1);
-	o = report(t, -1);
+	add_noise("noisy", TRIAGE_SUGGEST_MIN, 0);
+	add_noise("few", TRIAGE_SUGGEST_MIN - 1, 0);
+	add_noise("mixed", TRIAGE_SUGGEST_MIN + 5, 1);
+	o = report(-1);
 	s = json_object_get(route_of(o, "noisy"), "suggestions");
 	ck_assert_uint_eq(json_array_size(s), 3);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(s,
@@ -469,26 +474,22 @@ START_TEST(test_suggest)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(s,
 	    0), "line")), "ignore_headers = etag");
 	json_decref(o);
-	triage_parser_free(pp);
-	triage_free(t);
 }
 END_TEST
 
 START_TEST(test_rates)
 {
-	struct triage		*t = triage_new();
-	struct triage_parser	*pp = triage_parser_new();
-	json_t			*o, *r, *f;
-	int			 i;
+	json_t	*o, *r, *f;
+	int	 i;
 
 	for (i = 0; i < 10; i++)
-		add(t, pp, line("mismatch", i, "x", "r", bdiff("/a")));
+		add(line("mismatch", i, "x", "r", bdiff("/a")));
 	for (i = 0; i < 5; i++)
-		add(t, pp, line("match", i, "x", "r", ""));
+		add(line("match", i, "x", "r", ""));
 	for (i = 0; i < 2; i++)
-		add(t, pp, line("shadow_error", i, "x", "r", ""));
+		add(line("shadow_error", i, "x", "r", ""));
 	/* Matches logged at 10%: 50 equal exchanges, 60 compared. */
-	o = report(t, 0.1);
+	o = report(0.1);
 	r = route_of(o, "r");
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "compared")),
 	    60);
@@ -502,26 +503,23 @@ START_TEST(test_rates)
 	ck_assert(json_real_value(json_object_get(f, "rate")) == 0.166667);
 	json_decref(o);
 	/* Unknown sample: no rate, only shares of mismatches. */
-	o = report(t, -1);
+	o = report(-1);
 	r = route_of(o, "r");
 	ck_assert(json_is_null(json_object_get(r, "mismatch_rate")));
 	ck_assert(json_is_null(json_object_get(r, "compared")));
 	json_decref(o);
-	triage_parser_free(pp);
-	triage_free(t);
 }
 END_TEST
 
 START_TEST(test_malformed_list)
 {
-	struct triage	*t = triage_new();
-	json_t		*o, *m;
-	int		 i;
+	json_t	*o, *m;
+	int	 i;
 
 	for (i = 1; i <= TRIAGE_MAX_MALFORMED + 2; i++)
 		triage_malformed(t, "a.log", (uint64_t)i * 10, "not JSON");
 	ck_assert_uint_eq(triage_malformed_count(t), TRIAGE_MAX_MALFORMED + 2);
-	o = report(t, -1);
+	o = report(-1);
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "malformed")),
 	    TRIAGE_MAX_MALFORMED + 2);
 	m = json_object_get(o, "malformed_lines");
@@ -531,7 +529,6 @@ START_TEST(test_malformed_list)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(m,
 	    9), "line")), 100);
 	json_decref(o);
-	triage_free(t);
 }
 END_TEST
 
@@ -539,42 +536,14 @@ END_TEST
 static int
 run(const char *in, const char *arg, ...)
 {
-	const char	*argv[32];
-	va_list		 ap;
-	int		 fds[2], status, fd;
-	size_t		 n = 0, len = 0;
-	ssize_t		 got;
-	pid_t		 pid;
+	va_list	 ap;
+	int	 status;
 
-	argv[n++] = tu_build_path("shadowdiff-report");
 	va_start(ap, arg);
-	for (; arg != NULL && n < 31; arg = va_arg(ap, const char *))
-		argv[n++] = arg;
+	status = tu_run_va(tu_build_path("shadowdiff-report"), in, out, NULL,
+	    OUT_MAX, arg, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_int_eq(pipe(fds), 0);
-	if ((pid = fork()) == 0) {
-		fd = open(in != NULL ? in : "/dev/null", O_RDONLY);
-		dup2(fd, 0);
-		dup2(fds[1], 1);
-		/* Its complaints go to a file, not into the TAP stream. */
-		fd = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		close(fds[0]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	close(fds[1]);
-	while (len < OUT_MAX - 1 &&
-	    (got = read(fds[0], out + len, OUT_MAX - 1 - len)) > 0)
-		len += (size_t)got;
-	out[len] = '\0';
-	close(fds[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_ne(WEXITSTATUS(status), 127);
-	return (WEXITSTATUS(status));
+	return (status);
 }
 
 /* Writes the test log NAME (and NAME.gz): records and bad lines. */
@@ -976,26 +945,16 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("triage");
-	TCase	*tc = tcase_create("aggregation");
-	TCase	*tool = tcase_create("shadowdiff-report");
+	const TTest	*aggregation[] = { test_pattern, test_time, test_parse,
+	    test_parse_malformed, test_examples, test_overflow, test_together,
+	    test_suggest, test_rates, test_malformed_list, NULL };
+	const TTest	*tool[] = { test_tool_json, test_tool_table,
+	    test_tool_filters, test_tool_instances, test_tool_bad_input, NULL };
+	Suite		*s;
 
-	tcase_add_test(tc, test_pattern);
-	tcase_add_test(tc, test_time);
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_parse_malformed);
-	tcase_add_test(tc, test_examples);
-	tcase_add_test(tc, test_overflow);
-	tcase_add_test(tc, test_together);
-	tcase_add_test(tc, test_suggest);
-	tcase_add_test(tc, test_rates);
-	tcase_add_test(tc, test_malformed_list);
-	suite_add_tcase(s, tc);
-	tcase_add_test(tool, test_tool_json);
-	tcase_add_test(tool, test_tool_table);
-	tcase_add_test(tool, test_tool_filters);
-	tcase_add_test(tool, test_tool_instances);
-	tcase_add_test(tool, test_tool_bad_input);
-	suite_add_tcase(s, tool);
+	s = tu_suite("triage", tu_tcase("aggregation", 0, setup, teardown),
+	    aggregation);
+	suite_add_tcase(s, tu_tcase_tests(tcase_create("shadowdiff-report"),
+	    tool));
 	return (tu_run(s));
 }

@@ -67,6 +67,25 @@ tu_tcase(const char *name, double timeout, SFun setup, SFun teardown)
 	return (tc);
 }
 
+/* Adds the tests of the NULL-terminated table TESTS to TC; returns TC. */
+TCase *
+tu_tcase_tests(TCase *tc, const TTest *const *tests)
+{
+	for (; *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
+	return (tc);
+}
+
+/* A suite NAME of the one test case TC, holding the tests of TESTS. */
+Suite *
+tu_suite(const char *name, TCase *tc, const TTest *const *tests)
+{
+	Suite	*s = suite_create(name);
+
+	suite_add_tcase(s, tu_tcase_tests(tc, tests));
+	return (s);
+}
+
 /* The path of a built program, under $top_builddir (or "."). */
 const char *
 tu_build_path(const char *name)
@@ -76,6 +95,60 @@ tu_build_path(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", top ? top : ".", name);
 	return (path);
+}
+
+/* Reads at most LEN - 1 bytes of FD into BUF, NUL-terminated. */
+static void
+tu_slurp(int fd, char *buf, size_t len)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+}
+
+/* Runs PROG with ARG and AP's arguments, its streams kept; its status. */
+int
+tu_run_va(const char *prog, const char *in, char *out, char *err,
+    size_t len, const char *arg, va_list ap)
+{
+	const char	*argv[32];
+	int		 fds[2], efd, fd, status;
+	size_t		 n = 0;
+	pid_t		 pid;
+
+	argv[n++] = prog;
+	for (; arg != NULL && n < 31; arg = va_arg(ap, const char *))
+		argv[n++] = arg;
+	argv[n] = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	/* Its complaints go to a file, not into the TAP stream. */
+	efd = open("stderr.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(efd, 0);
+	if ((pid = fork()) == 0) {
+		fd = open(in != NULL ? in : "/dev/null", O_RDONLY);
+		dup2(fd, 0);
+		dup2(fds[1], 1);
+		dup2(efd, 2);
+		close(fds[0]);
+		execv(prog, (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fds[1]);
+	tu_slurp(fds[0], out, len);
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (err != NULL) {
+		lseek(efd, 0, SEEK_SET);
+		tu_slurp(efd, err, len);
+	}
+	close(efd);
+	ck_assert_msg(WIFEXITED(status), "%s did not exit", prog);
+	ck_assert_msg(WEXITSTATUS(status) != 127, "cannot run %s", prog);
+	return (WEXITSTATUS(status));
 }
 
 static char	tu_dir[64];

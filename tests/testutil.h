@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <check.h>
@@ -16,6 +17,10 @@ int	tu_run(Suite *);
  * its process.
  */
 TCase	*tu_tcase(const char *, double, SFun, SFun);
+/* Adds the tests of a NULL-terminated table to a test case; returns it. */
+TCase	*tu_tcase_tests(TCase *, const TTest *const *);
+/* A suite NAME of one test case holding the tests of a NULL-ended table. */
+Suite	*tu_suite(const char *, TCase *, const TTest *const *);
 
 /* A process a test started; stopped by the test, by its PID. */
 struct tu_proc {
@@ -29,6 +34,14 @@ struct tu_proc {
 long long	tu_now_ms(void);
 /* The build directory's path of a built program. */
 const char *tu_build_path(const char *);
+/*
+ * Runs program PROG to its end with the arguments ARG and then AP's up to
+ * NULL, stdin from file IN (NULL: /dev/null), stdout into OUT and stderr
+ * into the file stderr.txt and then ERR (if not NULL), each of LEN bytes
+ * at most, NUL-terminated. Its exit status; asserts it ran and exited.
+ */
+int		 tu_run_va(const char *, const char *, char *, char *, size_t,
+		    const char *, va_list);
 /* A fresh temporary directory, removed at exit. */
 const char *tu_tmpdir(void);
 

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "shadowdiff/diff.h"
 #include "shadowdiff/triage.h"
 #include "shadowdiff/util.h"
 
@@ -102,7 +103,7 @@ parse_when(const char *s, int64_t *us)
 	double		 n;
 	int64_t		 unit;
 
-	if (triage_time_parse(s, strlen(s), us) == 0)
+	if (diff_time_parse(s, strlen(s), us) == 0)
 		return (0);
 	errno = 0;
 	n = strtod(s, &end);

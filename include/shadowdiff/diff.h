@@ -13,6 +13,7 @@
 #define SHADOWDIFF_DIFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -49,6 +50,22 @@ int			 diff_rules_set(struct diff_rules *, const char *,
 			    const char *, char **);
 /* Frees rules (NULL is fine). */
 void			 diff_rules_free(struct diff_rules *);
+/*
+ * Parses an RFC 3339 date-time (section 5.6; 'T' and 'Z' in either case),
+ * the timestamps rule's, into microseconds since the epoch, the
+ * fraction's digits past the sixth cut. Returns 0, or -1 if it is not one.
+ */
+int			 diff_time_parse(const char *, size_t, int64_t *);
+/*
+ * The pieces of JSON's strings (RFC 8259, RFC 3629), for the readers of
+ * JSON beside the engine's: the length of the valid UTF-8 sequence at P
+ * (below END), or 0; the value of the four hex digits at P, or -1; code
+ * point CP written as UTF-8 at OUT (room for 4), its length.
+ */
+size_t			 diff_utf8_len(const unsigned char *,
+			    const unsigned char *);
+long			 diff_hex4(const unsigned char *, const unsigned char *);
+size_t			 diff_utf8_put(char *, uint32_t);
 
 struct diff_header {
 	const char	*name;

@@ -126,8 +126,6 @@ int		 triage_parse(struct triage_parser *, const char *, size_t,
 		    struct triage_record *, const char **);
 /* The pattern of a field: array indices of pointer PATH as "*". */
 size_t		 triage_pattern(const char *, size_t, char *, size_t);
-/* Parses RFC 3339 text into microseconds since the epoch; 0 or -1. */
-int		 triage_time_parse(const char *, size_t, int64_t *);
 /* Formats microseconds since the epoch as RFC 3339 UTC into BUF (32). */
 void		 triage_time_format(int64_t, char *, size_t);
 

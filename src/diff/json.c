@@ -176,8 +176,8 @@ lex_space(struct lexer *lx)
 }
 
 /* Length of the valid UTF-8 sequence at P, or 0. */
-static size_t
-lex_utf8(const unsigned char *p, const unsigned char *end)
+size_t
+diff_utf8_len(const unsigned char *p, const unsigned char *end)
 {
 	size_t	 n, avail = (size_t)(end - p);
 
@@ -203,8 +203,8 @@ lex_utf8(const unsigned char *p, const unsigned char *end)
 }
 
 /* The value of four hex digits at P, or -1. */
-static long
-lex_hex4(const unsigned char *p, const unsigned char *end)
+long
+diff_hex4(const unsigned char *p, const unsigned char *end)
 {
 	long	 v = 0;
 	int	 i, c;
@@ -227,8 +227,8 @@ lex_hex4(const unsigned char *p, const unsigned char *end)
 }
 
 /* Writes code point CP as UTF-8 at OUT; returns its length. */
-static size_t
-lex_put_utf8(char *out, uint32_t cp)
+size_t
+diff_utf8_put(char *out, uint32_t cp)
 {
 	if (cp < 0x80) {
 		out[0] = (char)cp;
@@ -275,7 +275,7 @@ lex_string_slow(struct lexer *lx, struct token *t)
 		if (*p == '"')
 			break;
 		if (*p >= 0x80) {
-			if ((n = lex_utf8(p, end)) == 0)
+			if ((n = diff_utf8_len(p, end)) == 0)
 				return (lex_fail(lx, p, "invalid UTF-8"));
 			p += n;
 			continue;
@@ -302,20 +302,20 @@ lex_string_slow(struct lexer *lx, struct token *t)
 		}
 		if (*p++ != 'u')
 			return (lex_fail(lx, esc, "invalid escape"));
-		if ((cp = lex_hex4(p, end)) == -1)
+		if ((cp = diff_hex4(p, end)) == -1)
 			return (lex_fail(lx, esc, "invalid \\u escape"));
 		p += 4;
 		if (cp >= 0xdc00 && cp <= 0xdfff)
 			return (lex_fail(lx, esc, "lone UTF-16 surrogate"));
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-			    (lo = lex_hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
+			    (lo = diff_hex4(p + 2, end)) < 0xdc00 || lo > 0xdfff)
 				return (lex_fail(lx, esc,
 				    "lone UTF-16 surrogate"));
 			p += 6;
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		}
-		olen += lex_put_utf8(out + olen, (uint32_t)cp);
+		olen += diff_utf8_put(out + olen, (uint32_t)cp);
 		run = p;
 	}
 	if (out != NULL) {

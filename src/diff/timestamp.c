@@ -100,6 +100,22 @@ instant_parse(const char *s, size_t len, struct instant *i)
 	return (0);
 }
 
+/* Parses RFC 3339 text into microseconds since the epoch; 0 or -1. */
+int
+diff_time_parse(const char *s, size_t len, int64_t *us)
+{
+	struct instant	 t;
+	int64_t		 frac = 0;
+	size_t		 i;
+
+	if (instant_parse(s, len, &t) == -1)
+		return (-1);
+	for (i = 0; i < 6; i++)
+		frac = frac * 10 + (i < t.fraclen ? t.frac[i] - '0' : 0);
+	*us = t.sec * 1000000 + frac;
+	return (0);
+}
+
 /* Whether two instants are the same. */
 int
 instant_equal(const struct instant *a, const struct instant *b)
