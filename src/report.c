@@ -245,6 +245,10 @@ static const struct report_figure report_figures[] = {
 	    "Divergence records written, dropped (queue full) and lost (the "
 	    "write failed).", "outcome", "log", 0, NULL,
 	    REPORT_ALL(log_records), NULL, NULL },
+	{ "shadowdiff_log_reopens_total", "counter",
+	    "Times the divergence log was opened again: SIGUSR1, a removed "
+	    "file made anew, a failed write.", NULL, "log", 0, NULL,
+	    REPORT_ONE("reopens", NULL, R_FIELD(lc.reopens)), NULL, NULL },
 	{ "shadowdiff_log_queue_depth", "gauge",
 	    "Divergence records waiting to be written.", NULL, "log", 0, NULL,
 	    REPORT_ONE("queue_depth", NULL, R_FIELD(log_depth)), NULL, NULL },

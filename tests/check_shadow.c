@@ -1420,6 +1420,8 @@ START_TEST(test_log_unwritable)
 	ck_assert(!tu_proc_output_has(&daemon_, "Success"));
 	get_ok("/hello", NULL);
 	/* Every record is accounted for: none written, all lost. */
+	/* Whatever the log does, the memory it takes is bounded. */
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	ck_assert(tu_proc_output_has(&daemon_, "divergence log: 0 records "
@@ -1550,6 +1552,8 @@ START_TEST(test_log_fifo_no_reader)
 	fifo_lines(rfd, 3);
 	ck_assert(tu_proc_wait_output(&daemon_, "a reader opened the FIFO",
 	    WAIT_MS));
+	/* Whatever the log does, the memory it takes is bounded. */
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	close(rfd);
@@ -1586,6 +1590,8 @@ START_TEST(test_log_fifo_reload)
 	for (i = 0; i < 2; i++)
 		get_ok("/api/users/2", NULL);
 	fifo_lines(rfd, 2);
+	/* Whatever the log does, the memory it takes is bounded. */
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	close(rfd);
@@ -1602,7 +1608,7 @@ END_TEST
 START_TEST(test_log_removed)
 {
 	unsigned long long	 written, dropped, lost;
-	json_t			*after;
+	json_t			*after, *st;
 	FILE			*old = NULL;
 	size_t			 before = 0;
 	char			*line = NULL;
@@ -1623,6 +1629,11 @@ START_TEST(test_log_removed)
 	json_decref(after);
 	ck_assert(tu_proc_output_has(&daemon_, "the file was removed: "
 	    "created anew"));
+	st = tu_admin_stats(&daemon_);
+	ck_assert_int_ge(tu_json_int(st, "log/reopens"), 1);
+	json_decref(st);
+	/* Whatever the log does, the memory it takes is bounded. */
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	while (getline(&line, &size, old) != -1)
@@ -1667,6 +1678,8 @@ START_TEST(test_log_short_write)
 	    WAIT_MS));
 	ck_assert(tu_proc_output_has(&daemon_, " bytes, cut off again): "));
 	ck_assert(!tu_proc_output_has(&daemon_, "Success"));
+	/* Whatever the log does, the memory it takes is bounded. */
+	ck_assert_int_lt(tu_proc_peak_kib(&daemon_), RSS_BOUND_KIB);
 	ck_assert_int_eq(tu_proc_stop(&daemon_, SIGTERM), 0);
 	daemon_.pid = 0;
 	log_counts(&written, &dropped, &lost);
