@@ -289,13 +289,13 @@ sd_start() {
 	SD_PID=$!
 	PIDS="$PIDS $SD_PID"
 	n=0
-	while ! grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
+	while ! grep -qs "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
 	    [ $n -lt $TRIES ]; do
 		alive "$SD_PID" || break
 		sleep 0.1
 		n=$((n + 1))
 	done
-	if grep -q "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
+	if grep -qs "listening on 127.0.0.1:$2" "$DIR/$1.log" &&
 	    wait_hello "${SD_SCHEME:-http}://127.0.0.1:$2/hello" "$SD_PID"; then
 		return 0
 	fi

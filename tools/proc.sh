@@ -26,7 +26,7 @@ start_server() {
 	STARTED_PID=$!
 	PIDS="$PIDS $STARTED_PID"
 	n=0
-	while ! grep -q '^port ' "$DIR/$name.out" && [ $n -lt "$TRIES" ]; do
+	while ! grep -qs '^port ' "$DIR/$name.out" && [ $n -lt "$TRIES" ]; do
 		alive "$STARTED_PID" || break
 		sleep 0.1
 		n=$((n + 1))
