@@ -93,8 +93,10 @@ measure() {
 		set -- "$1" -H "$WRK_HEADER"
 	fi
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$@" >/dev/null
+	[ -z "${CPU_PIDS:-}" ] || CPU_T0=$(cpu_ticks "$CPU_PIDS")
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" \
 	    >"$DIR/wrk.out"
+	[ -z "${CPU_PIDS:-}" ] || CPU_T1=$(cpu_ticks "$CPU_PIDS")
 	awk '
 	function ms(v) {
 		if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
@@ -115,6 +117,58 @@ measure() {
 		if (rps == "") exit 1
 		printf "%.0f %.3f %.3f %.3f %d\n", rps, p50, p90, p99, err
 	}' "$DIR/wrk.out" || { cat "$DIR/wrk.out" >&2; return 1; }
+}
+
+# Prints the CPU time, in clock ticks, that the processes $1 (PIDs
+# separated by spaces) and their children have used so far: utime and
+# stime from /proc/PID/stat, which count every thread of the process,
+# those that have ended too. The children are nginx's workers.
+cpu_ticks() {
+	all=""
+	for pid in $1; do
+		all="$all $pid $(cat /proc/"$pid"/task/*/children \
+		    2>/dev/null || true)"
+	done
+	for pid in $all; do
+		sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null || true
+	done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# Like measure, and sets CPU_US to the CPU microseconds per request that
+# the processes $1 (see cpu_ticks) used during the measured run: their
+# CPU time divided by the requests wrk completed. The URL and wrk's
+# options follow $1.
+measure_cpu() {
+	CPU_PIDS=$1
+	shift
+	measure "$@" >"$DIR/measure.res" || { CPU_PIDS=""; return 1; }
+	CPU_PIDS=""
+	reqs=$(awk '$2 == "requests" && $3 == "in" { print $1 }' \
+	    "$DIR/wrk.out")
+	CPU_US=$(awk -v t=$((CPU_T1 - CPU_T0)) -v hz="$(getconf CLK_TCK)" \
+	    -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f\n", t * 1e6 / hz / n }')
+	cat "$DIR/measure.res"
+}
+
+# Writes $DIR/$1.conf: sd_conf's shadowdiff on 127.0.0.1:$2 in front of
+# the primary 127.0.0.1:$3; with $4, mirroring to 127.0.0.1:$4 with the
+# shadow timeout $5, $DIFF_THREADS diff threads (default 1) and the
+# divergence log $DIR/$1.records.
+sd_conf_file() {
+	{
+		sd_conf "$2" "$3"
+		if [ -n "${4:-}" ]; then
+			cat <<EOF
+[shadow]
+url = http://127.0.0.1:$4
+timeout = $5
+[diff]
+threads = ${DIFF_THREADS:-1}
+[log]
+path = $DIR/$1.records
+EOF
+		fi
+	} >"$DIR/$1.conf"
 }
 
 # Prints $1 / $2 with two decimals, or "n/a".

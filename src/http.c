@@ -858,38 +858,96 @@ http_is_hop_by_hop(const struct http_msg *m, const char *name, size_t len)
 	return (http_msg_connection_has(m, name, len));
 }
 
+/*
+ * A head being written. Its pieces gather here and reach the evbuffer in
+ * one evbuffer_add: each add takes the buffer's lock and runs its
+ * callbacks (the sock's, which re-arms the write event), which cost
+ * more than the copy for a head's dozens of small pieces.
+ */
+struct head {
+	struct evbuffer	*out;
+	size_t		 len;
+	char		 buf[2048];
+};
+
+/* Hands what H gathered to its evbuffer. */
+static void
+head_flush(struct head *h)
+{
+	if (h->len > 0)
+		evbuffer_add(h->out, h->buf, h->len);
+	h->len = 0;
+}
+
+/* Appends LEN bytes at P to H (a piece too big is added as it is). */
+static void
+head_add(struct head *h, const void *p, size_t len)
+{
+	if (len > sizeof(h->buf) - h->len) {
+		head_flush(h);
+		if (len >= sizeof(h->buf)) {
+			evbuffer_add(h->out, p, len);
+			return;
+		}
+	}
+	memcpy(h->buf + h->len, p, len);
+	h->len += len;
+}
+
+/* Appends the string S to H. */
+static void
+head_adds(struct head *h, const char *s)
+{
+	head_add(h, s, strlen(s));
+}
+
+/* Appends V in decimal to H. */
+static void
+head_add_u64(struct head *h, uint64_t v)
+{
+	char	 d[20];
+	size_t	 i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	head_add(h, d + i, sizeof(d) - i);
+}
+
 /* Appends "Name: value\r\n" for header H of M. */
 static void
-write_header(struct evbuffer *out, const struct http_msg *m,
+write_header(struct head *out, const struct http_msg *m,
     const struct http_header *h)
 {
-	evbuffer_add(out, m->buf + h->name_off, h->name_len);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, m->buf + h->value_off, h->value_len);
-	evbuffer_add(out, "\r\n", 2);
+	head_add(out, m->buf + h->name_off, h->name_len);
+	head_add(out, ": ", 2);
+	head_add(out, m->buf + h->value_off, h->value_len);
+	head_add(out, "\r\n", 2);
 }
 
 /* Appends "NAME: VALUE\r\n". */
 static void
-write_field(struct evbuffer *out, const char *name, const char *value)
+write_field(struct head *out, const char *name, const char *value)
 {
 	/* Pieces, not printf: this is on every request's path. */
-	evbuffer_add(out, name, strlen(name));
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, value, strlen(value));
-	evbuffer_add(out, "\r\n", 2);
+	head_adds(out, name);
+	head_add(out, ": ", 2);
+	head_adds(out, value);
+	head_add(out, "\r\n", 2);
 }
 
 /* Appends the framing header for FRAMING. */
 static void
-write_framing(struct evbuffer *out, enum http_framing framing,
+write_framing(struct head *out, enum http_framing framing,
     uint64_t length)
 {
-	if (framing == HTTP_FRAMING_LENGTH)
-		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
-		    (unsigned long long)length);
-	else if (framing == HTTP_FRAMING_CHUNKED)
-		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+	if (framing == HTTP_FRAMING_LENGTH) {
+		head_add(out, "Content-Length: ", 16);
+		head_add_u64(out, length);
+		head_add(out, "\r\n", 2);
+	} else if (framing == HTTP_FRAMING_CHUNKED)
+		head_add(out, "Transfer-Encoding: chunked\r\n", 28);
 }
 
 /*
@@ -917,7 +975,7 @@ host_port_start(const char *v, size_t len)
  * api-shadow:8080), or FW's host when the request had none.
  */
 static void
-write_host(struct evbuffer *out, const struct http_msg *m,
+write_host(struct head *out, const struct http_msg *m,
     const struct http_forward *fw)
 {
 	const char	*v;
@@ -925,18 +983,18 @@ write_host(struct evbuffer *out, const struct http_msg *m,
 
 	v = http_msg_header(m, "host", &len);
 	if (fw->host_fixed != NULL)
-		evbuffer_add_printf(out, "Host: %s\r\n", fw->host_fixed);
+		write_field(out, "Host", fw->host_fixed);
 	else if (v == NULL) {
 		/* HTTP/1.0 may come without; HTTP/1.1 backends require one. */
 		if (fw->host != NULL)
-			evbuffer_add_printf(out, "Host: %s\r\n", fw->host);
+			write_field(out, "Host", fw->host);
 	} else if (fw->host_suffix != NULL) {
 		port = host_port_start(v, len);
-		evbuffer_add(out, "Host: ", 6);
-		evbuffer_add(out, v, port);
-		evbuffer_add(out, fw->host_suffix, strlen(fw->host_suffix));
-		evbuffer_add(out, v + port, len - port);
-		evbuffer_add(out, "\r\n", 2);
+		head_add(out, "Host: ", 6);
+		head_add(out, v, port);
+		head_adds(out, fw->host_suffix);
+		head_add(out, v + port, len - port);
+		head_add(out, "\r\n", 2);
 	}
 }
 
@@ -970,19 +1028,21 @@ is_marker_name(const char *name, size_t len, const char *marker)
  * will be sent.
  */
 void
-http_write_request_head(struct evbuffer *out, const struct http_msg *m,
+http_write_request_head(struct evbuffer *evb, const struct http_msg *m,
     const struct http_forward *fw)
 {
 	const struct http_header	*h;
 	const char			*name, *upgrade;
+	struct head			 head, *out = &head;
 	size_t				 i, upgrade_len;
 	int				 xff = 0, own_host;
 
-	evbuffer_add(out, llhttp_method_name(m->method),
-	    strlen(llhttp_method_name(m->method)));
-	evbuffer_add(out, " ", 1);
-	evbuffer_add(out, m->buf + m->target_off, m->target_len);
-	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	head.out = evb;
+	head.len = 0;
+	head_adds(out, llhttp_method_name(m->method));
+	head_add(out, " ", 1);
+	head_add(out, m->buf + m->target_off, m->target_len);
+	head_add(out, " HTTP/1.1\r\n", 11);
 	own_host = fw->host_fixed != NULL || fw->host_suffix != NULL;
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
@@ -999,29 +1059,35 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
 	}
 	write_host(out, m, fw);
 	/* The client's address joins the list it sent, in order. */
-	evbuffer_add(out, "X-Forwarded-For: ", 17);
+	head_add(out, "X-Forwarded-For: ", 17);
 	for (i = 0; xff && i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
 		if (!http_msg_name_is(m, h, "x-forwarded-for"))
 			continue;
-		evbuffer_add(out, m->buf + h->value_off, h->value_len);
-		evbuffer_add(out, ", ", 2);
+		head_add(out, m->buf + h->value_off, h->value_len);
+		head_add(out, ", ", 2);
 	}
-	evbuffer_add_printf(out, "%s\r\n", fw->client_addr);
-	evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\nVia: %u.%u "
-	    "shadowdiff\r\n", fw->proto, m->major, m->minor);
+	head_adds(out, fw->client_addr);
+	head_add(out, "\r\n", 2);
+	write_field(out, "X-Forwarded-Proto", fw->proto);
+	head_add(out, "Via: ", 5);
+	head_add_u64(out, m->major);
+	head_add(out, ".", 1);
+	head_add_u64(out, m->minor);
+	head_add(out, " shadowdiff\r\n", 13);
 	if (fw->id_value != NULL)
 		write_field(out, fw->id_name, fw->id_value);
 	if (fw->marker_name != NULL && fw->marker_value != NULL)
 		write_field(out, fw->marker_name, fw->marker_value);
 	if (fw->upgrade &&
 	    (upgrade = http_msg_header(m, "upgrade", &upgrade_len)) != NULL) {
-		evbuffer_add(out, "Connection: upgrade\r\nUpgrade: ", 30);
-		evbuffer_add(out, upgrade, upgrade_len);
-		evbuffer_add(out, "\r\n", 2);
+		head_add(out, "Connection: upgrade\r\nUpgrade: ", 30);
+		head_add(out, upgrade, upgrade_len);
+		head_add(out, "\r\n", 2);
 	}
 	write_framing(out, fw->framing, fw->length);
-	evbuffer_add(out, "\r\n", 2);
+	head_add(out, "\r\n", 2);
+	head_flush(out);
 }
 
 /*
@@ -1032,16 +1098,26 @@ http_write_request_head(struct evbuffer *out, const struct http_msg *m,
  * CONN is 0, or "close" / "keep-alive" for the Connection field.
  */
 void
-http_write_response_head(struct evbuffer *out, const struct http_msg *m,
+http_write_response_head(struct evbuffer *evb, const struct http_msg *m,
     enum http_framing framing, int conn)
 {
 	const struct http_header	*h;
 	const char			*name, *upgrade;
+	struct head			 head, *out = &head;
+	char				 status[32];
 	size_t				 i, upgrade_len;
 
-	evbuffer_add_printf(out, "HTTP/1.1 %03d ", m->status);
-	evbuffer_add(out, m->buf + m->reason_off, m->reason_len);
-	evbuffer_add(out, "\r\n", 2);
+	head.out = evb;
+	head.len = 0;
+	if (m->status >= 100 && m->status <= 999) {
+		head_add(out, "HTTP/1.1 ", 9);
+		head_add_u64(out, (uint64_t)m->status);
+		head_add(out, " ", 1);
+	} else
+		head_add(out, status, (size_t)snprintf(status, sizeof(status),
+		    "HTTP/1.1 %03d ", m->status));
+	head_add(out, m->buf + m->reason_off, m->reason_len);
+	head_add(out, "\r\n", 2);
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
 		name = m->buf + h->name_off;
@@ -1054,19 +1130,20 @@ http_write_response_head(struct evbuffer *out, const struct http_msg *m,
 		write_header(out, m, h);
 	}
 	if (m->status == 101) {
-		evbuffer_add(out, "Connection: upgrade\r\n", 21);
+		head_add(out, "Connection: upgrade\r\n", 21);
 		if ((upgrade = http_msg_header(m, "upgrade", &upgrade_len)) !=
 		    NULL) {
-			evbuffer_add(out, "Upgrade: ", 9);
-			evbuffer_add(out, upgrade, upgrade_len);
-			evbuffer_add(out, "\r\n", 2);
+			head_add(out, "Upgrade: ", 9);
+			head_add(out, upgrade, upgrade_len);
+			head_add(out, "\r\n", 2);
 		}
 	} else if (conn == 1)
-		evbuffer_add(out, "Connection: close\r\n", 19);
+		head_add(out, "Connection: close\r\n", 19);
 	else if (conn == 2)
-		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+		head_add(out, "Connection: keep-alive\r\n", 24);
 	write_framing(out, framing, m->content_length);
-	evbuffer_add(out, "\r\n", 2);
+	head_add(out, "\r\n", 2);
+	head_flush(out);
 }
 
 /* Writes one chunk of LEN (> 0) bytes. */

@@ -933,6 +933,37 @@ START_TEST(write_request_filtered)
 }
 END_TEST
 
+/*
+ * A head longer than the writer's staging buffer, with a value longer
+ * than the buffer itself: written whole and in order, and a length of
+ * eleven digits in full.
+ */
+START_TEST(write_request_long_head)
+{
+	struct http_forward	 fw = {
+		.client_addr = "192.0.2.7", .proto = "http",
+		.framing = HTTP_FRAMING_LENGTH, .length = 12345678901ULL,
+		.upgrade = 0
+	};
+	char			 a[1501], b[2101], *req, *want;
+
+	memset(a, 'a', sizeof(a) - 1);
+	a[sizeof(a) - 1] = '\0';
+	memset(b, 'b', sizeof(b) - 1);
+	b[sizeof(b) - 1] = '\0';
+	ck_assert_int_ne(asprintf(&req, "GET /long HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: %s\r\nX-B: %s\r\nX-C: c\r\n\r\n", a, b), -1);
+	ck_assert_int_ne(asprintf(&want, "GET /long HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: %s\r\nX-B: %s\r\nX-C: c\r\n"
+	    "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n"
+	    "Via: 1.1 shadowdiff\r\nContent-Length: 12345678901\r\n\r\n",
+	    a, b), -1);
+	write_request(req, &fw, want);
+	free(req);
+	free(want);
+}
+END_TEST
+
 /* A chunked request: its Transfer-Encoding goes, the framing asked comes. */
 START_TEST(write_request_framing)
 {
@@ -1648,6 +1679,7 @@ http_suite(void)
 	tc = tcase_create("writers");
 	tcase_add_test(tc, hop_by_hop);
 	tcase_add_test(tc, write_request_filtered);
+	tcase_add_test(tc, write_request_long_head);
 	tcase_add_test(tc, write_request_framing);
 	tcase_add_test(tc, write_request_upgrade);
 	tcase_add_test(tc, write_request_methods);
