@@ -2408,6 +2408,100 @@ START_TEST(test_regex_limit)
 }
 END_TEST
 
+/* {"v":[...]}: N strings, PRE then (NUM) the index's 3 last hex digits. */
+static char *
+regex_doc(size_t n, const char *pre, int num)
+{
+	char	*d, *p;
+	size_t	 i, cap = 64 + n * 40;
+
+	d = p = malloc(cap);
+	ck_assert_ptr_nonnull(d);
+	p += sprintf(p, "{\"v\":[");
+	for (i = 0; i < n; i++) {
+		p += sprintf(p, i > 0 ? ",\"" : "\"");
+		p += sprintf(p, "%s", pre);
+		if (num)
+			p += sprintf(p, "%03x", (unsigned)i & 0xfff);
+		p += sprintf(p, "\"");
+	}
+	strcpy(p, "]}");
+	return (d);
+}
+
+/* Compares regex_doc(N, PA, NUM) with regex_doc(N, PB, NUM) under RULES. */
+static struct diff_result *
+regex_compare(const char *rules, size_t n, const char *pa, const char *pb,
+    int num)
+{
+	struct diff_rules	*r = diff_rules_new(NULL);
+	struct diff_response	 ra, rb;
+	struct diff_header	 ha, hb;
+	struct diff_result	*res;
+	char			*a = regex_doc(n, pa, num);
+	char			*b = regex_doc(n, pb, num);
+
+	apply_rules(r, rules);
+	make_response(&ra, &ha, NULL, a, strlen(a));
+	make_response(&rb, &hb, NULL, b, strlen(b));
+	res = diff_compare(r, &ra, &rb, 0);
+	diff_rules_free(r);
+	free(a);
+	free(b);
+	return (res);
+}
+
+/*
+ * A comparison's regex work is bounded whatever the number of values: a
+ * regex that reached its limit once is not run again (one rule error,
+ * not 5,000), and after 4,096 matches no regex runs (a second note).
+ * Counts, not time, are asserted.
+ */
+START_TEST(test_regex_budget)
+{
+	static const struct {
+		const char	*rules;
+		size_t		 n;
+		const char	*pre[2];
+		int		 num;
+		size_t		 errors;
+		const char	*want;
+	} t[] = {
+		/* 25 a's then b: each value alone would reach the limit. */
+		{ "ignore_like = /v/* regex:(a+)+$", 5000,
+		  { "aaaaaaaaaaaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaaaaaaaaaac" },
+		  0, 1, "\"diffs_omitted\":4000,\"forgiven\":{},\"notes\":"
+		  "[{\"side\":\"primary\",\"note\":\"rule_error\",\"detail\":"
+		  "\"ignore_like /v/* regex:(a+)+$: match limit reached at "
+		  "/v/0\"}],\"rule_errors\":1}" },
+		/* Under the budget a regex forgives every value. */
+		{ "ignore_like = /v/* regex:[0-9a-f]{4}", 2048, { "a", "b" }, 1,
+		  0, "{\"diffs\":[],\"forgiven\":{\"ignore_like /v/* "
+		  "regex:[0-9a-f]{4}\":2048},\"notes\":[]}" },
+		/* Two matches a value: 2,048 forgiven, the rest reported. */
+		{ "ignore_like = /v/* regex:[0-9a-f]{4}", 5000, { "a", "b" }, 1,
+		  1, "\"diffs_omitted\":1952,\"forgiven\":{\"ignore_like /v/* "
+		  "regex:[0-9a-f]{4}\":2048},\"notes\":[{\"side\":\"primary\","
+		  "\"note\":\"rule_error\",\"detail\":\"ignore_like /v/* "
+		  "regex:[0-9a-f]{4}: regex budget of the comparison spent at "
+		  "/v/2048\"}],\"rule_errors\":1}" },
+	};
+	struct diff_result	*res;
+	char			*js;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		res = regex_compare(t[i].rules, t[i].n, t[i].pre[0],
+		    t[i].pre[1], t[i].num);
+		js = diff_result_json(res, 0);
+		ck_assert_uint_eq(diff_result_rule_errors(res), t[i].errors);
+		ck_assert_msg(strstr(js, t[i].want) != NULL, "%zu: %s", i, js);
+		free(js);
+		diff_result_free(res);
+	}
+}
+END_TEST
+
 /*
  * One scratch through documents that grow, shrink, fail to parse and
  * pass SCRATCH_KEEP (4 MiB per document): every result is the one
@@ -2571,8 +2665,8 @@ diff_suite(void)
 	    test_truncated_capture, NULL };
 	const TTest	*limits[] = { test_deep, test_unordered_large,
 	    test_threads, test_random_documents, test_random_shape,
-	    test_random_added, test_regex_limit, test_mutations, test_scratch,
-	    NULL };
+	    test_random_added, test_regex_limit, test_regex_budget,
+	    test_mutations, test_scratch, NULL };
 	Suite		*s;
 	TCase		*tc;
 

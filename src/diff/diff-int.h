@@ -247,14 +247,18 @@ int		 pointer_token(const char **, char **, size_t *, char **);
 char		*pointer_unquote(const char *, size_t *, char **);
 
 /* shape.c: value shapes and PCRE2 regular expressions (ignore_like). */
-#define SHAPE_MATCH_LIMIT	100000	/* pcre2_set_match_limit */
+#define SHAPE_MATCH_LIMIT	10000	/* pcre2_set_match_limit */
 #define SHAPE_DEPTH_LIMIT	10000	/* pcre2_set_depth_limit */
 #define SHAPE_HEAP_LIMIT	1024	/* KiB, pcre2_set_heap_limit */
+#define SHAPE_RUNS_MAX		4096	/* regex matches per comparison */
 
 struct shape;
 /* What one comparison's regex matches write: its own, never shared. */
 struct shape_scratch {
 	void		*md;	/* pcre2_match_data, made when first needed */
+	size_t		 runs;	/* regex matches run */
+	const struct shape **failed;	/* regexes that reached a limit */
+	size_t		 nfailed;
 };
 struct shape	*shape_parse(const char *, char **);
 struct shape	*shape_copy(const struct shape *);

@@ -257,14 +257,16 @@ shape_base64(const char *s, size_t len, int (*ok)(int))
 
 /*
  * Whether string [S, S+LEN) has shape SH: 1 yes, 0 no, -1 the regex
- * match failed (a limit was reached; *WHY says which). SCRATCH holds
- * this comparison's match data.
+ * match failed (a limit was reached, or this comparison's budget of
+ * matches is spent; *WHY says which). SCRATCH holds this comparison's
+ * match data and budget.
  */
 int
 shape_match(const struct shape *sh, struct shape_scratch *scratch,
     const char *s, size_t len, const char **why)
 {
 	struct instant	 t;
+	size_t		 i;
 	int		 rc;
 
 	if (sh->type != SH_REGEX && (len < sh->min || len > sh->max))
@@ -287,6 +289,23 @@ shape_match(const struct shape *sh, struct shape_scratch *scratch,
 	case SH_REGEX:
 		break;
 	}
+	/*
+	 * The budget bounds a comparison's regex work whatever the number
+	 * of values: SHAPE_RUNS_MAX matches of at most SHAPE_MATCH_LIMIT
+	 * steps, and a regex that reached a limit once does not run again
+	 * (a value it would fail on is likely repeated). Both are counts,
+	 * never a clock, so the result does not depend on load.
+	 */
+	for (i = 0; i < scratch->nfailed; i++)
+		if (scratch->failed[i] == sh)
+			return (0);
+	if (scratch->runs >= SHAPE_RUNS_MAX) {
+		if (scratch->runs++ > SHAPE_RUNS_MAX)
+			return (0);
+		*why = "regex budget of the comparison spent";
+		return (-1);
+	}
+	scratch->runs++;
 	/* One pair of offsets is enough: only "whether" is asked. */
 	if (scratch->md == NULL &&
 	    (scratch->md = pcre2_match_data_create(1, NULL)) == NULL)
@@ -301,26 +320,31 @@ shape_match(const struct shape *sh, struct shape_scratch *scratch,
 		return (0);
 	case PCRE2_ERROR_MATCHLIMIT:
 		*why = "match limit reached";
-		return (-1);
+		break;
 	case PCRE2_ERROR_DEPTHLIMIT:
 		*why = "depth limit reached";
-		return (-1);
+		break;
 	case PCRE2_ERROR_HEAPLIMIT:
 		*why = "heap limit reached";
-		return (-1);
+		break;
 	case PCRE2_ERROR_NOMEMORY:
 		*why = "out of memory";
-		return (-1);
+		break;
 	default:
 		/* Invalid UTF-8 cannot come from the parser: no match. */
 		return (0);
 	}
+	scratch->failed = dx_reallocarray(scratch->failed,
+	    scratch->nfailed + 1, sizeof(*scratch->failed));
+	scratch->failed[scratch->nfailed++] = sh;
+	return (-1);
 }
 
-/* Frees a comparison's match data. */
+/* Frees a comparison's match data and budget. */
 void
 shape_scratch_clear(struct shape_scratch *scratch)
 {
 	pcre2_match_data_free((pcre2_match_data *)scratch->md);
-	scratch->md = NULL;
+	free(scratch->failed);
+	memset(scratch, 0, sizeof(*scratch));
 }
