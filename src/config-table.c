@@ -144,6 +144,8 @@ const struct option config_options[] = {
 	    REDACT_QUERY_DEFAULT, 0, 0, 0, check_query_name },
 	{ "log", "redact_body", OPT_STRING, OFF(redact_body),
 	    REDACT_BODY_DEFAULT, 0, 0, 0, check_redact_body },
+	{ "log", "redact_body_words", OPT_BOOL, OFF(redact_body_words), "yes",
+	    0, 0, 0 },
 	{ "log", "value_limit", OPT_SIZE, OFF(log_value_limit), "256", 16,
 	    DIFF_VALUE_MAX, 0 },
 	{ "log", "queue", OPT_UINT, OFF(log_queue), "4096", 1, 1000000, 0 },

@@ -1061,8 +1061,9 @@ apply_tls(struct config *cfg, struct parse *p)
 }
 
 /*
- * Builds the redaction policy of [log] redact_headers, redact_query and
- * redact_body (each checked already): "none" alone empties a list.
+ * Builds the redaction policy of [log] redact_headers, redact_query,
+ * redact_body and redact_body_words (each checked already): "none"
+ * alone empties a list.
  */
 static void
 apply_redact(struct config *cfg, struct parse *p)
@@ -1091,6 +1092,7 @@ apply_redact(struct config *cfg, struct parse *p)
 	if (strcmp(cfg->redact_body, "none") != 0 &&
 	    diff_redact_add_paths(cfg->redact, cfg->redact_body, &cause) == -1)
 		fatalx("[log] redact_body, checked, is bad: %s", cause);
+	diff_redact_set_words(cfg->redact, cfg->redact_body_words);
 }
 
 /*

@@ -428,6 +428,7 @@ START_TEST(defaults)
 	ck_assert_str_eq(cfg->redact_body, "/**/password /**/secret "
 	    "/**/client_secret /**/token /**/access_token /**/refresh_token "
 	    "/**/id_token /**/api_key /**/apikey");
+	ck_assert_int_eq(cfg->redact_body_words, 1);
 	ck_assert_int_eq(diff_redact_has_paths(cfg->redact), 1);
 	ck_assert_int_eq(diff_redact_header(cfg->redact,
 	    "X-Forwarded-Authorization", 25), 1);
@@ -504,6 +505,7 @@ START_TEST(mirror_keys)
 	    "redact_headers = X-Session\n"
 	    "redact_query = sid SIG\n"
 	    "redact_body = /card/number\n"
+	    "redact_body_words = no\n"
 	    "value_limit = 64\n"
 	    "queue = 10\n"
 	    "queue_memory = 128KiB\n"
@@ -546,6 +548,8 @@ START_TEST(mirror_keys)
 	ck_assert_str_eq(uri, "/a?sid=[redacted]&access_token=2&"
 	    "sig=[redacted]");
 	free(uri);
+	/* Patterns replace the default list; no words: password shows. */
+	ck_assert_int_eq(cfg->redact_body_words, 0);
 	ck_assert_int_eq(diff_redact_json(cfg->redact,
 	    (const unsigned char *)"{\"card\":{\"number\":4111},"
 	    "\"password\":1}", 37, &uri, &len), 1);
@@ -1230,6 +1234,8 @@ static const struct {
 	{ "log redact_body empty", BASE "[log]\nredact_body =\n", {
 	    { 6, "[log] redact_body = \"\": expected JSON Pointer patterns, "
 		"such as" } } },
+	{ "log redact_body_words", BASE "[log]\nredact_body_words = all\n", {
+	    { 6, "[log] redact_body_words = \"all\": expected yes or no" } } },
 	{ "log redact_body pattern", BASE "[log]\nredact_body = password\n", {
 	    { 6, "[log] redact_body = \"password\": expected JSON Pointer "
 		"patterns, or none: a JSON Pointer pattern starting with "

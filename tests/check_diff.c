@@ -1206,6 +1206,70 @@ START_TEST(test_redact_body)
 }
 END_TEST
 
+/*
+ * Redaction by word: members whose name holds password, passwd, secret,
+ * token or apikey, in any case and with '_' and '-' left out, at any
+ * depth, without patterns; "monkey" and "key" are not hidden.
+ */
+START_TEST(test_redact_body_words)
+{
+	struct diff_redact	*red = diff_redact_new(), *c;
+	static const char	 body[] = "{\"Password\":\"s1\","
+	    "\"user\":{\"apiKey\":\"s2\",\"monkey\":1,\"key\":2},"
+	    "\"list\":[{\"accessToken\":\"s3\"},{\"Refresh-Token\":[1]}],"
+	    "\"clientSecret\":\"s4\",\"userPassword\":\"s5\","
+	    "\"auth_token\":\"s6\",\"API_KEY\":\"s7\",\"passwd\":\"s8\","
+	    "\"tokenizer\":\"t\",\"pass\":\"p\",\"to_ken\":\"s9\"}";
+	char			*s;
+	size_t			 len;
+
+	/* Off (diff_redact_new's default): nothing to hide. */
+	ck_assert_int_eq(diff_redact_has_paths(red), 0);
+	ck_assert_int_eq(diff_redact_json(red, (const unsigned char *)body,
+	    strlen(body), &s, &len), 0);
+	diff_redact_set_words(red, 1);
+	ck_assert_int_eq(diff_redact_has_paths(red), 1);
+	ck_assert_int_eq(diff_redact_json(red, (const unsigned char *)body,
+	    strlen(body), &s, &len), 1);
+	ck_assert_str_eq(s, "{\"Password\":\"[redacted]\","
+	    "\"user\":{\"apiKey\":\"[redacted]\",\"monkey\":1,\"key\":2},"
+	    "\"list\":[{\"accessToken\":\"[redacted]\"},"
+	    "{\"Refresh-Token\":\"[redacted]\"}],"
+	    "\"clientSecret\":\"[redacted]\","
+	    "\"userPassword\":\"[redacted]\","
+	    "\"auth_token\":\"[redacted]\",\"API_KEY\":\"[redacted]\","
+	    "\"passwd\":\"[redacted]\",\"tokenizer\":\"[redacted]\","
+	    "\"pass\":\"p\",\"to_ken\":\"[redacted]\"}");
+	free(s);
+	/* In differences: at the path, and below it. */
+	s = compare_redacted(red, "{\"a\":{\"refreshToken\":\"s1\"}}",
+	    "{\"a\":{\"refreshToken\":\"s2\"},"
+	    "\"b\":{\"x\":{\"ClientSecret\":\"s3\"},\"n\":1}}");
+	ck_assert_str_eq(s, "{\"diffs\":["
+	    "{\"kind\":\"body\",\"path\":\"/a/refreshToken\","
+	    "\"op\":\"changed\","
+	    "\"primary\":\"[redacted]\",\"shadow\":\"[redacted]\"},"
+	    "{\"kind\":\"body\",\"path\":\"/b\",\"op\":\"added\","
+	    "\"shadow\":{\"x\":{\"ClientSecret\":\"[redacted]\"},"
+	    "\"n\":1}}],\"forgiven\":{},\"notes\":[]}");
+	free(s);
+	/* A copy keeps the words; a policy off hides nothing by them. */
+	diff_redact_free(red);
+	red = diff_redact_new();
+	ck_assert_int_eq(diff_redact_add_paths(red, "/x", &s), 0);
+	ck_assert_int_eq(diff_redact_json(red,
+	    (const unsigned char *)"{\"token\":1}", 11, &s, &len), 0);
+	diff_redact_set_words(red, 1);
+	c = diff_redact_copy(red);
+	ck_assert_int_eq(diff_redact_json(c,
+	    (const unsigned char *)"{\"x\":1,\"token\":1}", 17, &s, &len), 1);
+	ck_assert_str_eq(s, "{\"x\":\"[redacted]\",\"token\":\"[redacted]\"}");
+	free(s);
+	diff_redact_free(c);
+	diff_redact_free(red);
+}
+END_TEST
+
 /* Redaction of header names, query values and URI headers. */
 START_TEST(test_redact_names)
 {
@@ -2658,7 +2722,7 @@ diff_suite(void)
 {
 	const TTest	*record[] = { test_record_exact_numbers,
 	    test_record_values, test_record_cut, test_record_headers,
-	    test_redact_body, test_redact_names, test_record_bytes,
+	    test_redact_body, test_redact_body_words, test_redact_names, test_record_bytes,
 	    test_text_output, test_many_diffs, NULL };
 	const TTest	*encoding[] = { test_gzip_against_identity,
 	    test_gzip_chain_and_members, test_gzip_bomb, test_gzip_broken,

@@ -283,6 +283,61 @@ START_TEST(test_redacted_record)
 END_TEST
 
 /*
+ * Redaction by word ([log] redact_body_words): camelCase, prefixed and
+ * mixed-case secret names, in the request body and in differences,
+ * with no pattern at all.
+ */
+START_TEST(test_redacted_words_record)
+{
+	struct config		 cfg;
+	struct diff_rules	*rules = diff_rules_new(NULL);
+	struct diff_job		 job;
+	struct diff_result	*res;
+	char			*line;
+	char			 sreq[] = "{\"userName\":\"ann\","
+				    "\"userPassword\":\"s1\","
+				    "\"clientSecret\":\"s2\"}";
+	char			 sp[] = "{\"accessToken\":\"s3\",\"n\":1}";
+	char			 ss[] = "{\"accessToken\":\"s4\",\"n\":1,"
+				    "\"auth\":{\"Auth_Token\":\"s5\",\"apiKey\":\"s6\","
+				    "\"monkey\":7}}";
+
+	cfg_of(&cfg, 0, 1);
+	diff_redact_set_words(redact, 1);
+	job_of(&job, &cfg, rules);
+	job.reqbody = (unsigned char *)sreq;
+	job.reqbody_len = strlen(sreq);
+	leg_of(&job.legs[DIFF_LEG_PRIMARY], 200, sp, 1000, 13346);
+	leg_of(&job.legs[DIFF_LEG_SHADOW], 200, ss, 2000, 17250);
+	res = compare(&job);
+	diff_result_redact(res, redact);
+	line = record_job(&job, RECORD_MISMATCH, res);
+	ck_assert_str_eq(line, "{\"type\":\"mismatch\","
+	    "\"time\":\"2025-11-24T16:00:00.123456Z\",\"id\":\"f3a9c2\","
+	    "\"config\":1,\"route\":\"users\",\"method\":\"POST\","
+	    "\"uri\":\"/users/1?full=1\","
+	    "\"primary\":{\"status\":200,\"ms\":12.346,\"bytes\":26},"
+	    "\"shadow\":{\"status\":200,\"ms\":15.25,\"bytes\":78},"
+	    "\"request\":{\"headers\":{\"host\":\"example.com\","
+	    "\"authorization\":\"[redacted]\",\"x-tag\":[\"a\",\"b\"]},"
+	    "\"body\":\"{\\\"userName\\\":\\\"ann\\\","
+	    "\\\"userPassword\\\":\\\"[redacted]\\\","
+	    "\\\"clientSecret\\\":\\\"[redacted]\\\"}\"},"
+	    "\"diffs\":[{\"kind\":\"body\",\"path\":\"/accessToken\","
+	    "\"op\":\"changed\","
+	    "\"primary\":\"[redacted]\",\"shadow\":\"[redacted]\"},"
+	    "{\"kind\":\"body\",\"path\":\"/auth\",\"op\":\"added\","
+	    "\"shadow\":{\"Auth_Token\":\"[redacted]\","
+	    "\"apiKey\":\"[redacted]\",\"monkey\":7}}],"
+	    "\"forgiven\":{},\"notes\":[]}");
+	assert_valid_record(line);
+	free(line);
+	diff_result_free(res);
+	diff_rules_free(rules);
+}
+END_TEST
+
+/*
  * Regression: a JSON body that does not parse (cut, trailing bytes, too
  * deep) was shown whole, secrets and all, unless declared JSON by its
  * Content-Type: text/plain or none is common for JSON.
@@ -365,6 +420,7 @@ record_suite(void)
 {
 	const TTest	*tests[] = { test_mismatch_record,
 	    test_shadow_error_record, test_match_record, test_redacted_record,
+	    test_redacted_words_record,
 	    test_undeclared_json_body, test_route_redact, test_digest, NULL };
 
 	return (tu_suite("record", tcase_create("record"), tests));

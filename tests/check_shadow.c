@@ -752,7 +752,7 @@ END_TEST
 
 /*
  * The secrets of a login are nowhere in the log: request headers, query
- * values, JSON body values, and the differing Set-Cookie and token of
+ * values, JSON body values (by pattern, and by word: accessToken), and the differing Set-Cookie and token of
  * the responses; the differences are still listed at their paths.
  */
 START_TEST(test_redaction_defaults)
@@ -762,7 +762,8 @@ START_TEST(test_redaction_defaults)
 		"tok-rust-9d2e"
 	};
 	static const char	 body[] = "{\"user\":\"ann\","
-				    "\"password\":\"s3cret-pw\"}";
+				    "\"password\":\"s3cret-pw\","
+				    "\"accessToken\":\"s3cret-camel\"}";
 	json_t			*all, *rec, *req, *hdrs;
 	struct tu_resp		 r;
 	char			 raw[2048], *log;
@@ -790,7 +791,8 @@ START_TEST(test_redaction_defaults)
 	ck_assert_str_eq(str(hdrs, "x-forwarded-authorization"), "[redacted]");
 	ck_assert_str_eq(str(hdrs, "content-type"), "application/json");
 	ck_assert_str_eq(str(req, "body"),
-	    "{\"user\":\"ann\",\"password\":\"[redacted]\"}");
+	    "{\"user\":\"ann\",\"password\":\"[redacted]\","
+	    "\"accessToken\":\"[redacted]\"}");
 	assert_diffs(all, "/api/session?access_token=[redacted]&x=1",
 	    "header server changed \"sd-backend-go\" \"sd-backend-rust\"; "
 	    "header set-cookie changed \"[redacted]\" \"[redacted]\"; "

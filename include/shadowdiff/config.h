@@ -147,6 +147,7 @@ struct config {
 	char			**redact_headers; /* as written */
 	char			**redact_query;	/* as written; "none" */
 	char			*redact_body;	/* patterns as written */
+	int			 redact_body_words; /* secret member names */
 	struct diff_redact	*redact;	/* the policy built of them */
 	uint64_t		 log_value_limit;
 	uint64_t		 log_queue;

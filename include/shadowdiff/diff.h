@@ -175,7 +175,9 @@ void			 diff_redact_add_query(struct diff_redact *,
 /* Adds a list of patterns; 0, or -1 with *cause (then none is added). */
 int			 diff_redact_add_paths(struct diff_redact *,
 			    const char *, char **);
-/* Whether the policy has patterns. */
+/* Hides (1) or not (0) JSON members whose name holds a secret word. */
+void			 diff_redact_set_words(struct diff_redact *, int);
+/* Whether the policy hides JSON values (patterns, or the words). */
 int			 diff_redact_has_paths(const struct diff_redact *);
 /* Whether header NAME (LEN bytes) is hidden whole. */
 int			 diff_redact_header(const struct diff_redact *,

@@ -7,8 +7,8 @@
  * same functions.
  *
  * Headers are hidden whole; query parameters keep their name and lose
- * their value; JSON values at or below a pattern become the string
- * "[redacted]" and the rest of the document is written back compact,
+ * their value; JSON values at or below a pattern, or a member whose
+ * name holds a secret word, become the string "[redacted]" and the rest of the document is written back compact,
  * numbers in their original text. What cannot be parsed where a
  * pattern could apply is hidden whole: a cut value may hold the secret
  * in its first bytes.
@@ -37,6 +37,16 @@ static const char *const redact_words[] = {
 	"token", "secret", "password", "api-key", "api_key", "apikey"
 };
 
+/*
+ * JSON member names holding any of these words, folded to lower case
+ * with '_' and '-' left out, have their values hidden (when the policy
+ * says so): accessToken, refresh_token, Client-Secret, userPassword,
+ * apiKey. "key" alone is not one: it names ordinary data too often.
+ */
+static const char *const redact_body_words[] = {
+	"password", "passwd", "secret", "token", "apikey"
+};
+
 /* Headers whose value is a URI: their query is redacted like the uri. */
 static const char *const redact_uri_headers[] = {
 	"location", "content-location", "referer"
@@ -49,6 +59,7 @@ struct diff_redact {
 	size_t		  nquery;
 	struct pattern	 *pats;
 	size_t		  npats;
+	int		  words;	/* hide members named redact_body_words */
 };
 
 /* A policy that hides the headers of redact_words and nothing else. */
@@ -93,6 +104,7 @@ diff_redact_copy(const struct diff_redact *r)
 	for (i = 0; i < r->npats; i++)
 		pattern_copy(&c->pats[i], &r->pats[i]);
 	c->npats = r->npats;
+	c->words = r->words;
 	return (c);
 }
 
@@ -161,11 +173,53 @@ diff_redact_add_paths(struct diff_redact *r, const char *list, char **cause)
 	return (0);
 }
 
+/* Hides (ON 1) or not the JSON members named by redact_body_words. */
+void
+diff_redact_set_words(struct diff_redact *r, int on)
+{
+	r->words = on;
+}
+
 /* Whether R hides JSON values at some paths. */
 int
 diff_redact_has_paths(const struct diff_redact *r)
 {
-	return (r->npats > 0);
+	return (r->npats > 0 || r->words);
+}
+
+/*
+ * Whether member name S (LEN bytes) holds a word of redact_body_words,
+ * in any case, '_' and '-' skipped. No copy: this runs per member.
+ */
+static int
+redact_body_word(const char *s, size_t len)
+{
+	const char	*w;
+	size_t		 i, j, k;
+	int		 c;
+
+	for (i = 0; i < len; i++) {
+		/* Most bytes start no word: skip them without the loop. */
+		c = s[i] | 0x20;
+		if (c != 'p' && c != 's' && c != 't' && c != 'a')
+			continue;
+		for (k = 0; k < sizeof(redact_body_words) /
+		    sizeof(redact_body_words[0]); k++) {
+			w = redact_body_words[k];
+			for (j = i; *w != '\0' && j < len; j++) {
+				if (s[j] == '_' || s[j] == '-')
+					continue;
+				c = s[j] >= 'A' && s[j] <= 'Z' ? s[j] + 32 :
+				    s[j];
+				if (c != *w)
+					break;
+				w++;
+			}
+			if (*w == '\0')
+				return (1);
+		}
+	}
+	return (0);
 }
 
 /* Whether header NAME (LEN bytes) is hidden whole. */
@@ -356,8 +410,11 @@ redact_step(const struct diff_redact *r, uint64_t *masks, size_t depth,
 	const uint64_t	*m = masks + depth * r->npats;
 	uint64_t	*next = masks + (depth + 1) * r->npats;
 	size_t		 k;
-	int		 alive = 0;
+	int		 alive = r->words;
 
+	/* An index is digits: no word can match it. */
+	if (r->words && redact_body_word(seg, len))
+		return (1);
 	for (k = 0; k < r->npats; k++) {
 		next[k] = m[k] == 0 ? 0 :
 		    pattern_step(&r->pats[k], m[k], seg, len);
@@ -474,7 +531,7 @@ diff_redact_json(const struct diff_redact *r, const unsigned char *s,
 	size_t		 k;
 	int		 rc;
 
-	if (r->npats == 0)
+	if (r->npats == 0 && !r->words)
 		return (0);
 	masks = redact_masks(r, DIFF_JSON_MAX_DEPTH + 1);
 	for (k = 0; k < r->npats; k++) {
@@ -628,7 +685,8 @@ diff_result_redact(struct diff_result *res, const struct diff_redact *r)
 	for (i = 0; i < res->ndiffs; i++) {
 		if (res->diffs[i].kind == KIND_HEADER)
 			redact_header_entry(r, &res->diffs[i]);
-		else if (res->diffs[i].kind == KIND_BODY && r->npats > 0) {
+		else if (res->diffs[i].kind == KIND_BODY &&
+		    diff_redact_has_paths(r)) {
 			/* Only a result with body differences pays for it. */
 			if (masks == NULL)
 				masks = redact_masks(r,
